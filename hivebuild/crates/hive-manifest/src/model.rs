@@ -1,0 +1,153 @@
+//! The validated manifest: what the rest of hivebuild works with.
+//!
+//! Everything here has been checked: names are identifiers, sizes and durations parsed,
+//! capabilities parsed and consistent (channels two-sided, peers exist), paths exist.
+//! Paths are relative to the project root and use `/`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::caps::Capability;
+use crate::units::Size;
+
+#[derive(Clone, Debug)]
+pub struct Manifest {
+    /// The manifest file as given.
+    pub file: PathBuf,
+    /// The project root: relative paths in the manifest start here.
+    pub root: PathBuf,
+    pub hive: Hive,
+    pub kernel: Kernel,
+    pub platform: Platform,
+    pub brain: Brain,
+    pub skills: BTreeMap<String, Skill>,
+    pub update: Option<Update>,
+    pub sources: BTreeMap<String, Source>,
+    /// `[tests]` is reserved for the QEMU test driver; present or not.
+    pub has_tests: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Hive {
+    pub name: String,
+    pub version: semver::Version,
+    pub targets: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum KernelConfig {
+    Debug,
+    Release,
+    Benchmark,
+}
+
+impl KernelConfig {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "debug" => Some(Self::Debug),
+            "release" => Some(Self::Release),
+            "benchmark" => Some(Self::Benchmark),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Debug => "debug",
+            Self::Release => "release",
+            Self::Benchmark => "benchmark",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Kernel {
+    pub config: KernelConfig,
+    /// Per-target config, by target name.
+    pub overrides: BTreeMap<String, KernelConfig>,
+}
+
+impl Kernel {
+    /// The kernel config for one target, overrides applied.
+    pub fn config_for(&self, target: &str) -> KernelConfig {
+        self.overrides.get(target).copied().unwrap_or(self.config)
+    }
+}
+
+/// Which sources build the platform parts (names of `[sources.*]` entries).
+#[derive(Clone, Debug)]
+pub struct Platform {
+    /// A CMake project: the kernel and its loader.
+    pub kernel: String,
+    /// A Make project every templated skill is built on.
+    pub skill_base: String,
+    /// A Make project for the host tool that packs the system image.
+    pub packer: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Brain {
+    /// A cargo package, relative to the project root.
+    pub path: String,
+    pub memory: Size,
+    pub caps: Vec<Capability>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Restart {
+    Always,
+    OnFailure,
+    Never,
+}
+
+impl Restart {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Always => "always",
+            Self::OnFailure => "on-failure",
+            Self::Never => "never",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SkillBuild {
+    /// Rendered from `unikraft-templates/NAME` and built on the platform's skill base.
+    Template(String),
+    /// A Make project of its own, relative to the project root.
+    Path(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Skill {
+    pub name: String,
+    pub build: SkillBuild,
+    pub memory: Size,
+    pub caps: Vec<Capability>,
+    pub restart: Restart,
+    /// How many restarts the police allows before it stops the skill.
+    pub restart_limit: u32,
+    pub lazy: bool,
+    pub boot_budget: Option<Duration>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Update {
+    pub channel: String,
+    pub trust_root: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A git repository at a revision; the lock pins the commit and tree hash.
+    Git { url: String, rev: String },
+    /// An archive; its sha256 is given in the manifest.
+    Tarball { url: String, sha256: String },
+    /// A folder in or next to the project, hashed at build time.
+    Path { path: String },
+}
+
+pub const DEFAULT_SKILL_MEMORY: Size = Size(16 << 20);
+pub const DEFAULT_BRAIN_MEMORY: Size = Size(256 << 20);
+pub const DEFAULT_RESTART_LIMIT: u32 = 3;

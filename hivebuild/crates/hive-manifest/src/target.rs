@@ -1,0 +1,172 @@
+//! Target files (`targets/NAME.toml`): what a hive is built for.
+
+use std::path::Path;
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::parse_document;
+use crate::raw::{self, section};
+
+/// A validated target file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub name: String,
+    pub arch: Arch,
+    /// The board name the kernel build knows (Microkit's, for seL4 targets).
+    pub board: String,
+    pub description: String,
+    pub rust: RustTarget,
+    pub c: CToolchain,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Arch {
+    Aarch64,
+    X86_64,
+}
+
+impl Arch {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Aarch64 => "aarch64",
+            Self::X86_64 => "x86_64",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrateType {
+    /// A hosted executable (`cargo build`).
+    Bin,
+    /// A static library linked into a protection domain (`cargo rustc --crate-type staticlib`).
+    Staticlib,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RustTarget {
+    pub triple: String,
+    /// Crates to build from source with `-Zbuild-std` when the toolchain has no prebuilt std.
+    pub build_std: Vec<String>,
+    pub crate_type: CrateType,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CToolchain {
+    /// Prefix of the C cross toolchain (`aarch64-linux-gnu-`); empty for the host's.
+    pub cross_prefix: String,
+    /// Debian packages that provide it, named in hints.
+    pub packages: Vec<String>,
+}
+
+/// Sections a target file may have. `image` and `qemu` are reserved for the image and QEMU
+/// test stages and not read yet.
+const SECTIONS: [&str; 5] = ["target", "rust", "c", "image", "qemu"];
+
+pub(crate) fn parse(file: &Path, text: &str) -> Result<Target, Box<Diagnostics>> {
+    let mut diagnostics = Diagnostics::new(file, text);
+    let Some(document) = parse_document(text, &mut diagnostics) else {
+        return Err(Box::new(diagnostics));
+    };
+    let top = document.as_table();
+    for (key, _) in top.iter() {
+        if !SECTIONS.contains(&key) {
+            let span = top.key(key).and_then(toml_edit::Key::span).unwrap_or(0..0);
+            diagnostics.push(
+                Diagnostic::new(format!("unknown section `[{key}]` in a target file"), span)
+                    .label("unknown section")
+                    .help("a target file has `[target]`, `[rust]`, `[c]`, and later `[image]` and `[qemu]`"),
+            );
+        }
+    }
+    let mut get = |name: &str| match top.get(name) {
+        Some(item) => Some(item),
+        None => {
+            diagnostics.push(
+                Diagnostic::new(format!("missing section `[{name}]`"), 0..0)
+                    .help(format!("add a `[{name}]` section (see docs/manifest.md#targets)")),
+            );
+            None
+        }
+    };
+    let (target_item, rust_item, c_item) = (get("target"), get("rust"), get("c"));
+    let target = target_item.and_then(|i| section::<raw::TargetSection>(i, "target", &mut diagnostics));
+    let rust = rust_item.and_then(|i| section::<raw::RustSection>(i, "rust", &mut diagnostics));
+    let c = c_item.and_then(|i| section::<raw::CSection>(i, "c", &mut diagnostics));
+    let (Some(target), Some(rust), Some(c)) = (target, rust, c) else {
+        return Err(Box::new(diagnostics));
+    };
+
+    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    if target.name.get_ref() != stem {
+        diagnostics.push(
+            Diagnostic::new(format!("target `{}` is in a file named `{stem}.toml`", target.name.get_ref()), target.name.span())
+                .label("name and file differ")
+                .help(format!("rename the file to `{}.toml` or the target to `{stem}`", target.name.get_ref())),
+        );
+    }
+    let arch = match target.arch.get_ref().as_str() {
+        "aarch64" => Some(Arch::Aarch64),
+        "x86_64" => Some(Arch::X86_64),
+        other => {
+            diagnostics.push(
+                Diagnostic::new(format!("unknown architecture `{other}`"), target.arch.span())
+                    .label("unknown arch")
+                    .help("use `aarch64` or `x86_64`"),
+            );
+            None
+        }
+    };
+    let crate_type = match rust.crate_type.get_ref().as_str() {
+        "bin" => Some(CrateType::Bin),
+        "staticlib" => Some(CrateType::Staticlib),
+        other => {
+            diagnostics.push(
+                Diagnostic::new(format!("unknown crate type `{other}`"), rust.crate_type.span())
+                    .label("unknown crate type")
+                    .help("use `bin` (hosted) or `staticlib` (bare metal)"),
+            );
+            None
+        }
+    };
+    if let Some(arch) = arch
+        && !rust.triple.get_ref().starts_with(arch.as_str())
+    {
+        diagnostics.push(
+            Diagnostic::new(format!("triple `{}` does not match arch `{}`", rust.triple.get_ref(), arch.as_str()), rust.triple.span())
+                .label("wrong architecture")
+                .help(format!("use a `{}-...` triple", arch.as_str())),
+        );
+    }
+    match (arch, crate_type, diagnostics.is_empty()) {
+        (Some(arch), Some(crate_type), true) => Ok(Target {
+            name: target.name.into_inner(),
+            arch,
+            board: target.board.into_inner(),
+            description: target.description.unwrap_or_default(),
+            rust: RustTarget {
+                triple: rust.triple.into_inner(),
+                build_std: rust.build_std,
+                crate_type,
+            },
+            c: CToolchain {
+                cross_prefix: c.cross_prefix,
+                packages: c.packages,
+            },
+        }),
+        _ => Err(Box::new(diagnostics)),
+    }
+}
+
+/// The names of the project's target files, sorted.
+pub fn known_targets(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("targets"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            name.strip_suffix(".toml").map(str::to_owned)
+        })
+        .collect();
+    names.sort();
+    names
+}

@@ -1,0 +1,447 @@
+//! Manifest + target + lock → steps. This is where the hive's shape becomes a build graph:
+//!
+//! ```text
+//! kernel        cmake  on [platform] kernel
+//! brain         cargo  on [brain] path, for the target's triple
+//! app-NAME      render unikraft-templates/TEMPLATE         (templated skills)
+//! skill-NAME    make   skill base + the app
+//! packer        make   host tool
+//! system        tool   packer's hive-pack over kernel, brain and skills
+//! fetch-SOURCE  fetch  for every git/archive source a step reads
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use hive_manifest::model::SkillBuild;
+use hive_manifest::target::CrateType;
+use hive_manifest::{Manifest, Source, Target};
+use serde_json::json;
+
+use crate::hash::{Digest, hash_tree, store_name};
+use crate::lock::{Lock, LockedSource};
+use crate::step::{Arg, SourceInput, Step, StepKind};
+use crate::toolchain::{Probe, ToolError};
+use crate::{Plan, PlanError};
+
+/// Version of the key encoding; bump it when the meaning of a key changes.
+pub const KEY_VERSION: u32 = 1;
+
+/// What the plan is made for, besides the manifest.
+#[derive(Debug)]
+pub struct PlanOptions<'a> {
+    pub target: &'a Target,
+    pub lock: &'a Lock,
+    /// `--source NAME=PATH`: use a local folder instead of the declared source.
+    pub overrides: &'a BTreeMap<String, PathBuf>,
+    pub probe: &'a Probe,
+    /// Every step is built with this `SOURCE_DATE_EPOCH`; it is part of every key.
+    pub source_date_epoch: u64,
+    /// A rustc to prefer (the `HIVEBUILD_RUSTC` setting); cargo is taken from its folder.
+    pub rustc: Option<PathBuf>,
+}
+
+pub(crate) fn plan(manifest: &Manifest, options: &PlanOptions<'_>) -> Result<Plan, PlanError> {
+    for name in options.overrides.keys() {
+        if !manifest.sources.contains_key(name) {
+            return Err(PlanError::UnknownOverride {
+                name: name.clone(),
+                known: manifest.sources.keys().cloned().collect(),
+            });
+        }
+    }
+    let mut builder = Builder {
+        manifest,
+        options,
+        steps: Vec::new(),
+        missing_tools: Vec::new(),
+    };
+    builder.build_steps()?;
+    if !builder.missing_tools.is_empty() {
+        return Err(PlanError::Tools(builder.missing_tools));
+    }
+    Plan::new(
+        manifest.hive.name.clone(),
+        manifest.hive.version.to_string(),
+        options.target.name.clone(),
+        builder.steps,
+    )
+}
+
+struct Builder<'a> {
+    manifest: &'a Manifest,
+    options: &'a PlanOptions<'a>,
+    steps: Vec<Step>,
+    missing_tools: Vec<ToolError>,
+}
+
+/// What a step needs before it gets its key.
+struct Draft {
+    name: String,
+    kind: StepKind,
+    sources: BTreeMap<String, SourceInput>,
+    deps: Vec<String>,
+    tools: Vec<(&'static str, String, Option<String>)>,
+}
+
+impl Draft {
+    fn new(name: impl Into<String>, kind: StepKind) -> Self {
+        Self {
+            name: name.into(),
+            kind,
+            sources: BTreeMap::new(),
+            deps: Vec::new(),
+            tools: Vec::new(),
+        }
+    }
+
+    fn tool(mut self, role: &'static str, program: impl Into<String>, hint: Option<String>) -> Self {
+        self.tools.push((role, program.into(), hint));
+        self
+    }
+}
+
+impl Builder<'_> {
+    fn build_steps(&mut self) -> Result<(), PlanError> {
+        let manifest = self.manifest;
+        let target = self.options.target;
+        let cc = format!("{}gcc", target.c.cross_prefix);
+        let cc_hint = Some(format!("apt install {}", target.c.packages.join(" ")));
+
+        // The kernel: a CMake project.
+        let kernel_source = manifest.platform.kernel.clone();
+        let mut kernel = Draft::new(
+            "kernel",
+            StepKind::Cmake {
+                source: kernel_source.clone(),
+                defines: BTreeMap::from([
+                    ("HIVE_ARCH".into(), target.arch.as_str().into()),
+                    ("HIVE_BOARD".into(), target.board.clone()),
+                    ("HIVE_CONFIG".into(), manifest.kernel.config_for(&target.name).as_str().into()),
+                ]),
+                c_compiler: cc.clone(),
+            },
+        )
+        .tool("cmake", "cmake", Some("apt install cmake".into()))
+        .tool("ninja", "ninja", Some("apt install ninja-build".into()))
+        .tool("cc", cc.clone(), cc_hint.clone());
+        self.add_source(&mut kernel, &kernel_source)?;
+        self.finish(kernel);
+
+        // The Brain: a cargo package for the target's triple.
+        self.brain()?;
+
+        // Skills: templated ones are rendered into an app first; all link into the skill base.
+        let base = manifest.platform.skill_base.clone();
+        let mut system_args = vec![
+            Arg::text("-o"),
+            Arg::Out { prefix: String::new(), path: "system.img".into() },
+            Arg::Output { prefix: "kernel=".into(), step: "kernel".into(), path: "kernel.elf".into() },
+            Arg::Output { prefix: "brain=".into(), step: "brain".into(), path: self.brain_artefact()? },
+        ];
+        for (name, skill) in &manifest.skills {
+            let mut vars = BTreeMap::from([
+                ("SKILL_NAME".to_owned(), Arg::text(name)),
+                ("ARCH".to_owned(), Arg::text(target.arch.as_str())),
+                ("BOARD".to_owned(), Arg::text(&target.board)),
+                ("CROSS_COMPILE".to_owned(), Arg::text(&target.c.cross_prefix)),
+            ]);
+            let mut step_sources = Vec::new();
+            let mut deps = Vec::new();
+            match &skill.build {
+                SkillBuild::Template(template) => {
+                    let app = format!("app-{name}");
+                    let template_source = format!("template-{template}");
+                    let mut render = Draft::new(
+                        app.clone(),
+                        StepKind::Render {
+                            template: template_source.clone(),
+                            context: render_context(manifest, target, skill),
+                        },
+                    );
+                    let dir = manifest.root.join("unikraft-templates").join(template);
+                    render.sources.insert(template_source, path_input(&dir)?);
+                    self.finish(render);
+                    vars.insert("APP".into(), Arg::Output { prefix: String::new(), step: app.clone(), path: String::new() });
+                    deps.push(app);
+                }
+                SkillBuild::Path(path) => {
+                    let app = format!("app-{name}");
+                    vars.insert("APP".into(), Arg::Source { prefix: String::new(), name: app.clone() });
+                    step_sources.push((app, path_input(&manifest.root.join(path))?));
+                }
+            }
+            let mut draft = Draft::new(
+                format!("skill-{name}"),
+                StepKind::Make { source: base.clone(), goal: Some("skill".into()), vars },
+            )
+            .tool("make", "make", Some("apt install make".into()))
+            .tool("cc", cc.clone(), cc_hint.clone());
+            self.add_source(&mut draft, &base)?;
+            draft.sources.extend(step_sources);
+            draft.deps = deps;
+            self.finish(draft);
+            system_args.push(Arg::Output {
+                prefix: format!("skill-{name}="),
+                step: format!("skill-{name}"),
+                path: "skill.elf".into(),
+            });
+        }
+
+        // The packer, a host tool, and the system image it makes.
+        let packer_source = manifest.platform.packer.clone();
+        let mut packer = Draft::new(
+            "packer",
+            StepKind::Make { source: packer_source.clone(), goal: Some("pack".into()), vars: BTreeMap::new() },
+        )
+        .tool("make", "make", Some("apt install make".into()))
+        .tool("hostcc", "cc", Some("apt install gcc".into()));
+        self.add_source(&mut packer, &packer_source)?;
+        self.finish(packer);
+
+        let mut system = Draft::new(
+            "system",
+            StepKind::Tool {
+                program: Arg::Output { prefix: String::new(), step: "packer".into(), path: "bin/hive-pack".into() },
+                args: system_args,
+            },
+        );
+        system.deps = self
+            .steps
+            .iter()
+            .map(|s| s.name.clone())
+            .filter(|n| n == "kernel" || n == "brain" || n == "packer" || n.starts_with("skill-"))
+            .collect();
+        self.finish(system);
+        Ok(())
+    }
+
+    fn brain(&mut self) -> Result<(), PlanError> {
+        let target = self.options.target;
+        let (rustc, cargo, build_std) = match self.rust_toolchain() {
+            Ok(found) => found,
+            Err(PlanError::Tools(mut errors)) => {
+                self.missing_tools.append(&mut errors);
+                (PathBuf::from("rustc"), PathBuf::from("cargo"), Vec::new())
+            }
+            Err(other) => return Err(other),
+        };
+        let package_dir = self.manifest.root.join(&self.manifest.brain.path);
+        let mut draft = Draft::new(
+            "brain",
+            StepKind::Cargo {
+                package: "brain".into(),
+                package_name: package_name(&package_dir)?,
+                triple: target.rust.triple.clone(),
+                crate_type: match target.rust.crate_type {
+                    CrateType::Bin => "bin".into(),
+                    CrateType::Staticlib => "staticlib".into(),
+                },
+                build_std,
+            },
+        )
+        .tool("rustc", rustc.display().to_string(), None)
+        .tool("cargo", cargo.display().to_string(), None);
+        draft.sources.insert("brain".into(), path_input(&package_dir)?);
+        self.finish(draft);
+        Ok(())
+    }
+
+    /// Where the Brain's artefact lands in its output folder.
+    fn brain_artefact(&self) -> Result<String, PlanError> {
+        let name = package_name(&self.manifest.root.join(&self.manifest.brain.path))?;
+        Ok(match self.options.target.rust.crate_type {
+            CrateType::Bin => format!("bin/{name}"),
+            CrateType::Staticlib => format!("lib/lib{}.a", name.replace('-', "_")),
+        })
+    }
+
+    /// A rustc (and the cargo beside it) that can build for the target's triple: one with a
+    /// prebuilt std for it, or else one with the standard library's sources for build-std.
+    fn rust_toolchain(&self) -> Result<(PathBuf, PathBuf, Vec<String>), PlanError> {
+        let probe = self.options.probe;
+        let target = &self.options.target.rust;
+        let mut candidates: Vec<PathBuf> = self.options.rustc.iter().cloned().collect();
+        candidates.extend(probe.which("rustc"));
+        candidates.push(PathBuf::from("/usr/bin/rustc"));
+        candidates.dedup();
+        let mut with_sources = None;
+        for rustc in candidates.iter().filter(|r| r.is_file()) {
+            let Ok(sysroot) = probe.ask(rustc, &["--print", "sysroot"], &crate::toolchain::rustup_stamp()) else {
+                continue;
+            };
+            let sysroot = Path::new(&sysroot);
+            let cargo = rustc.with_file_name("cargo");
+            if !cargo.is_file() {
+                continue;
+            }
+            if sysroot.join("lib/rustlib").join(&target.triple).join("lib").is_dir() {
+                return Ok((rustc.clone(), cargo, Vec::new()));
+            }
+            if with_sources.is_none() && sysroot.join("lib/rustlib/src/rust/library").is_dir() {
+                with_sources = Some((rustc.clone(), cargo));
+            }
+        }
+        match with_sources {
+            Some((rustc, cargo)) if !target.build_std.is_empty() => Ok((rustc, cargo, target.build_std.clone())),
+            _ => Err(PlanError::Tools(vec![ToolError::NotFound {
+                program: format!("a Rust standard library for `{}`", target.triple),
+                hint: Some(format!(
+                    "`rustup target add {}`; on Debian without rustup downloads, `apt install rustc-web rust-web-src` \
+                     (build-std) or `libstd-rust-web-dev:arm64` (aarch64 Linux), see docs/toolchains.md",
+                    target.triple
+                )),
+            }])),
+        }
+    }
+
+    /// Make `name` an input of the draft: a path is hashed now; git and archive sources get
+    /// a fetch step (once) whose output the draft reads.
+    fn add_source(&mut self, draft: &mut Draft, name: &str) -> Result<(), PlanError> {
+        let input = if let Some(path) = self.options.overrides.get(name) {
+            path_input(path)?
+        } else {
+            match &self.manifest.sources[name] {
+                Source::Path { path } => path_input(&self.manifest.root.join(path))?,
+                declared => {
+                    let locked = self.locked(name, declared)?;
+                    let fetch = format!("fetch-{name}");
+                    if !self.steps.iter().any(|s| s.name == fetch) {
+                        self.finish(Draft::new(fetch.clone(), StepKind::Fetch { source: name.into(), locked }));
+                    }
+                    draft.deps.push(fetch.clone());
+                    SourceInput::Fetched { step: fetch }
+                }
+            }
+        };
+        draft.sources.insert(name.to_owned(), input);
+        Ok(())
+    }
+
+    fn locked(&self, name: &str, declared: &Source) -> Result<LockedSource, PlanError> {
+        let locked = self.options.lock.sources.get(name).ok_or_else(|| PlanError::NotLocked { name: name.into() })?;
+        let current = match (declared, locked) {
+            (Source::Git { url, rev }, LockedSource::Git { url: u, rev: r, .. }) => url == u && rev == r,
+            (Source::Tarball { url, sha256 }, LockedSource::Tarball { url: u, sha256: s, .. }) => url == u && sha256 == s,
+            _ => false,
+        };
+        if current {
+            Ok(locked.clone())
+        } else {
+            Err(PlanError::StaleLock { name: name.into() })
+        }
+    }
+
+    /// Give the draft its toolchain identity and key, and add it to the plan.
+    fn finish(&mut self, draft: Draft) {
+        let mut toolchain = BTreeMap::new();
+        let mut programs = BTreeMap::new();
+        for (role, program, hint) in draft.tools {
+            let identity = self.options.probe.require(&program, hint.as_deref()).and_then(|path| {
+                let version = if role == "rustc" {
+                    self.options.probe.ask(&path, &["-vV"], &crate::toolchain::rustup_stamp())?
+                } else {
+                    self.options.probe.version(&path)?
+                };
+                Ok((path, version))
+            });
+            match identity {
+                Ok((path, version)) => {
+                    toolchain.insert(role.to_owned(), version);
+                    programs.insert(role.to_owned(), path);
+                }
+                Err(error) => {
+                    if !self.missing_tools.iter().any(|e| e.to_string() == error.to_string()) {
+                        self.missing_tools.push(error);
+                    }
+                }
+            }
+        }
+        if let StepKind::Render { .. } = draft.kind {
+            toolchain.insert("minijinja".into(), "minijinja 2".into());
+        }
+        let sources: BTreeMap<&str, String> = draft
+            .sources
+            .iter()
+            .map(|(name, input)| {
+                let identity = match input {
+                    SourceInput::Path { hash, .. } => hash.hex(),
+                    SourceInput::Fetched { step } => self.key_of(step).map(|k| k.hex()).unwrap_or_default(),
+                };
+                (name.as_str(), identity)
+            })
+            .collect();
+        let deps: BTreeMap<&str, String> = draft
+            .deps
+            .iter()
+            .map(|dep| (dep.as_str(), self.key_of(dep).map(|k| k.hex()).unwrap_or_default()))
+            .collect();
+        let material = json!({
+            "hivebuild-step": KEY_VERSION,
+            "name": draft.name,
+            "kind": draft.kind,
+            "sources": sources,
+            "deps": deps,
+            "toolchain": toolchain,
+            "source-date-epoch": self.options.source_date_epoch,
+        });
+        let key = Digest::of_canonical(&material);
+        self.steps.push(Step {
+            store_name: store_name(&key, &draft.name),
+            name: draft.name,
+            key,
+            kind: draft.kind,
+            sources: draft.sources,
+            deps: draft.deps,
+            toolchain,
+            programs,
+        });
+    }
+
+    fn key_of(&self, step: &str) -> Option<Digest> {
+        self.steps.iter().find(|s| s.name == step).map(|s| s.key)
+    }
+}
+
+fn path_input(path: &Path) -> Result<SourceInput, PlanError> {
+    if !path.is_dir() {
+        return Err(PlanError::SourceMissing { path: path.to_owned() });
+    }
+    let hash = hash_tree(path).map_err(|source| PlanError::Hash { path: path.to_owned(), source })?;
+    Ok(SourceInput::Path { path: path.to_owned(), hash })
+}
+
+/// `[package] name` of a Cargo.toml, read without running cargo.
+fn package_name(dir: &Path) -> Result<String, PlanError> {
+    let path = dir.join("Cargo.toml");
+    let bad = |message: String| PlanError::CargoToml { path: path.clone(), message };
+    let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
+    let document: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| bad(e.message().to_owned()))?;
+    document
+        .get("package")
+        .and_then(|p| p.get("name"))
+        .and_then(toml_edit::Item::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| bad("no `[package] name`".into()))
+}
+
+fn render_context(manifest: &Manifest, target: &Target, skill: &hive_manifest::Skill) -> serde_json::Value {
+    json!({
+        "skill": {
+            "name": skill.name,
+            "memory": skill.memory.to_string(),
+            "caps": skill.caps.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "restart": skill.restart.as_str(),
+            "restart_limit": skill.restart_limit,
+            "lazy": skill.lazy,
+            "boot_budget_us": skill.boot_budget.map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
+        },
+        "hive": { "name": manifest.hive.name, "version": manifest.hive.version.to_string() },
+        "target": {
+            "name": target.name,
+            "arch": target.arch.as_str(),
+            "board": target.board,
+            "triple": target.rust.triple,
+        },
+    })
+}

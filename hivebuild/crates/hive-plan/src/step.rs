@@ -1,0 +1,105 @@
+//! Steps: one build action each, with everything its key is made of.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::hash::Digest;
+use crate::lock::LockedSource;
+
+/// One build action. `kind` and the inputs decide its key; `programs` (where the tools are
+/// on this machine) does not, only their versions in `toolchain` do.
+#[derive(Clone, Debug, Serialize)]
+pub struct Step {
+    pub name: String,
+    pub key: Digest,
+    /// `<nix32>-<name>`: the folder name of its output in the store.
+    pub store_name: String,
+    pub kind: StepKind,
+    /// Source folders the step reads, by name.
+    pub sources: BTreeMap<String, SourceInput>,
+    /// Steps whose outputs it reads.
+    pub deps: Vec<String>,
+    /// Tool name → version line.
+    pub toolchain: BTreeMap<String, String>,
+    /// Tool name → resolved path on this machine.
+    pub programs: BTreeMap<String, PathBuf>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum StepKind {
+    /// Fetch a git or archive source; its output must have the locked NAR hash.
+    Fetch { source: String, locked: LockedSource },
+    /// Render a minijinja template folder with a context.
+    Render { template: String, context: serde_json::Value },
+    /// Build a cargo package for a triple.
+    #[serde(rename_all = "kebab-case")]
+    Cargo {
+        package: String,
+        /// The package's name in its Cargo.toml.
+        package_name: String,
+        triple: String,
+        crate_type: String,
+        /// Crates built from source (`-Zbuild-std`); empty when the toolchain ships them.
+        build_std: Vec<String>,
+    },
+    /// `make GOAL VAR=value...` in a source folder.
+    Make {
+        source: String,
+        goal: Option<String>,
+        vars: BTreeMap<String, Arg>,
+    },
+    /// Configure, build and install a CMake project with Ninja.
+    #[serde(rename_all = "kebab-case")]
+    Cmake {
+        source: String,
+        defines: BTreeMap<String, String>,
+        c_compiler: String,
+    },
+    /// Run a program from another step's output.
+    Tool { program: Arg, args: Vec<Arg> },
+}
+
+impl StepKind {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Fetch { .. } => "fetch",
+            Self::Render { .. } => "render",
+            Self::Cargo { .. } => "cargo",
+            Self::Make { .. } => "make",
+            Self::Cmake { .. } => "cmake",
+            Self::Tool { .. } => "tool",
+        }
+    }
+}
+
+/// An argument or variable: text, or a path the engine fills in for this build.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Arg {
+    Text { text: String },
+    /// `prefix` + the path of `path` inside a dependency's output.
+    Output { prefix: String, step: String, path: String },
+    /// `prefix` + the path of a source folder as copied into the build.
+    Source { prefix: String, name: String },
+    /// `prefix` + the path of `path` inside this step's output folder.
+    Out { prefix: String, path: String },
+}
+
+impl Arg {
+    pub fn text(text: impl Into<String>) -> Self {
+        Self::Text { text: text.into() }
+    }
+}
+
+/// Where a source folder comes from.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum SourceInput {
+    /// A local folder, with its content hash taken when the plan was made.
+    Path { path: PathBuf, hash: Digest },
+    /// The output of a fetch step.
+    Fetched { step: String },
+}

@@ -1,0 +1,196 @@
+//! Toolchain identity: the versions of the compilers a step runs, part of its key.
+//!
+//! Asking a compiler for its version costs a process start (milliseconds each), which a
+//! no-op build cannot afford for every tool. Answers are cached in a file keyed by the
+//! program's resolved path, size, mtime and inode, so a changed compiler is asked again.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use hive_process::ProcessBuilder;
+use serde::{Deserialize, Serialize};
+
+/// What a program printed for a question, and which file it was.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+struct CachedAnswer {
+    stamp: String,
+    answer: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    #[error("`{program}` was not found on PATH{}", hint.as_ref().map(|h| format!(" (install it: {h})")).unwrap_or_default())]
+    NotFound { program: String, hint: Option<String> },
+    #[error("failed to ask `{program}` for its version")]
+    Query {
+        program: String,
+        #[source]
+        source: hive_process::ProcessError,
+    },
+}
+
+/// Finds programs and remembers what they said about themselves.
+#[derive(Debug)]
+pub struct Probe {
+    cache_file: Option<PathBuf>,
+    cache: Mutex<BTreeMap<String, CachedAnswer>>,
+    dirty: Mutex<bool>,
+    path_dirs: Vec<PathBuf>,
+}
+
+impl Probe {
+    /// A probe that keeps its answers in `cache_file` (if given).
+    pub fn new(cache_file: Option<PathBuf>) -> Self {
+        let cache = cache_file
+            .as_deref()
+            .and_then(|file| std::fs::read(file).ok())
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        let path_dirs = std::env::var_os("PATH")
+            .map(|path| std::env::split_paths(&path).collect())
+            .unwrap_or_default();
+        Self {
+            cache_file,
+            cache: Mutex::new(cache),
+            dirty: Mutex::new(false),
+            path_dirs,
+        }
+    }
+
+    /// The full path of `program` (a bare name is looked up on PATH).
+    pub fn which(&self, program: &str) -> Option<PathBuf> {
+        if program.contains('/') {
+            let path = PathBuf::from(program);
+            return is_executable(&path).then_some(path);
+        }
+        self.path_dirs
+            .iter()
+            .map(|dir| dir.join(program))
+            .find(|candidate| is_executable(candidate))
+    }
+
+    /// Like [`Self::which`], with an install hint in the error.
+    pub fn require(&self, program: &str, hint: Option<&str>) -> Result<PathBuf, ToolError> {
+        self.which(program).ok_or_else(|| ToolError::NotFound {
+            program: program.to_owned(),
+            hint: hint.map(str::to_owned),
+        })
+    }
+
+    /// What `program args...` prints (stdout, trimmed), cached while the program's file is
+    /// unchanged. `extra_stamp` adds anything else the answer depends on (for rustup
+    /// proxies: the selected toolchain).
+    pub fn ask(&self, program: &Path, args: &[&str], extra_stamp: &str) -> Result<String, ToolError> {
+        let query = format!("{} {}", program.display(), args.join(" "));
+        let stamp = format!("{}|{extra_stamp}", file_stamp(program));
+        if let Some(cached) = self.cache.lock().expect("probe cache").get(&query)
+            && cached.stamp == stamp
+        {
+            return Ok(cached.answer.clone());
+        }
+        let output = ProcessBuilder::new(program)
+            .args(args)
+            .output()
+            .map_err(|source| ToolError::Query {
+                program: program.display().to_string(),
+                source,
+            })?;
+        let mut answer = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        if answer.is_empty() {
+            answer = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+        }
+        self.cache.lock().expect("probe cache").insert(
+            query,
+            CachedAnswer {
+                stamp,
+                answer: answer.clone(),
+            },
+        );
+        *self.dirty.lock().expect("probe cache") = true;
+        Ok(answer)
+    }
+
+    /// The first line of `program --version`.
+    pub fn version(&self, program: &Path) -> Result<String, ToolError> {
+        let answer = self.ask(program, &["--version"], "")?;
+        Ok(answer.lines().next().unwrap_or_default().to_owned())
+    }
+
+    /// Write new answers back to the cache file (best effort: a cache, not a record).
+    pub fn save(&self) {
+        let Some(file) = &self.cache_file else { return };
+        if !std::mem::take(&mut *self.dirty.lock().expect("probe cache")) {
+            return;
+        }
+        let Ok(bytes) = serde_json::to_vec_pretty(&*self.cache.lock().expect("probe cache")) else {
+            return;
+        };
+        if let Some(parent) = file.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        let temporary = file.with_extension(format!("tmp.{}", std::process::id()));
+        if std::fs::write(&temporary, bytes).is_ok() {
+            let _ = std::fs::rename(&temporary, file);
+        }
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+fn file_stamp(path: &Path) -> String {
+    match std::fs::metadata(path) {
+        Ok(meta) => format!("{}:{}:{}:{}", meta.len(), meta.mtime(), meta.mtime_nsec(), meta.ino()),
+        Err(_) => "missing".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_programs_and_caches_answers() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let runs = dir.path().join("runs");
+        let tool = dir.path().join("tool");
+        std::fs::write(&tool, format!("#!/bin/sh\necho run >> {}\necho tool 1.0\n", runs.display())).unwrap();
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let count = || std::fs::read_to_string(&runs).unwrap_or_default().lines().count();
+
+        let cache = dir.path().join("cache.json");
+        let probe = Probe::new(Some(cache.clone()));
+        assert!(probe.which("sh").is_some());
+        assert!(probe.which("surely-no-such-program-here").is_none());
+        let error = probe.require("surely-no-such-program-here", Some("apt install it")).unwrap_err();
+        assert!(error.to_string().contains("install it: apt install it"), "{error}");
+
+        assert_eq!(probe.version(&tool).unwrap(), "tool 1.0");
+        assert_eq!(probe.version(&tool).unwrap(), "tool 1.0");
+        assert_eq!(count(), 1, "the second question is answered from memory");
+        probe.save();
+        assert_eq!(Probe::new(Some(cache.clone())).version(&tool).unwrap(), "tool 1.0");
+        assert_eq!(count(), 1, "and from the cache file by a new probe");
+        assert_eq!(Probe::new(Some(cache.clone())).ask(&tool, &["--version"], "other").unwrap(), "tool 1.0");
+        assert_eq!(count(), 2, "another stamp asks again");
+
+        std::fs::write(&tool, format!("#!/bin/sh\necho run >> {}\necho tool 2.0\n", runs.display())).unwrap();
+        assert_eq!(Probe::new(Some(cache)).version(&tool).unwrap(), "tool 2.0", "a changed program is asked again");
+    }
+}
+
+/// What selects the toolchain behind rustup's proxies: the override variable and the
+/// settings file's modification time. Part of the cache stamp of `rustc` answers.
+pub fn rustup_stamp() -> String {
+    let toolchain = std::env::var("RUSTUP_TOOLCHAIN").unwrap_or_default();
+    let home = std::env::var_os("RUSTUP_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".rustup")));
+    let settings = home.map(|h| file_stamp(&h.join("settings.toml"))).unwrap_or_default();
+    format!("{toolchain}|{settings}")
+}

@@ -1,0 +1,337 @@
+//! One runner for external tools.
+//!
+//! Every program hivebuild starts (cargo, make, cmake, git, curl, the Microkit tool, QEMU)
+//! goes through [`ProcessBuilder`], so that a failure always carries the full command line,
+//! the exit status and the tail of what the program printed, and so that build steps get the
+//! same clean environment wherever they run. Modelled on cargo-util's `ProcessBuilder`.
+
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+
+/// How many lines of output an error keeps.
+pub const TAIL_LINES: usize = 20;
+
+/// A command to run, with its environment spelled out.
+#[derive(Clone, Debug)]
+pub struct ProcessBuilder {
+    program: OsString,
+    args: Vec<OsString>,
+    cwd: Option<PathBuf>,
+    env: BTreeMap<OsString, OsString>,
+    clear_env: bool,
+    umask: Option<u32>,
+}
+
+/// Why a process could not be run or did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("failed to start `{command}`: {source}")]
+    Spawn {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{command}` failed ({status})")]
+    Failed {
+        command: String,
+        status: String,
+        /// The last [`TAIL_LINES`] lines of combined output.
+        tail: String,
+        /// Where the full output was written, when it went to a log file.
+        log: Option<PathBuf>,
+    },
+    #[error("failed to read the output of `{command}`: {source}")]
+    Io {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ProcessError {
+    /// The tail of the program's output, if it ran.
+    pub fn tail(&self) -> Option<&str> {
+        match self {
+            Self::Failed { tail, .. } => Some(tail),
+            _ => None,
+        }
+    }
+}
+
+/// What a successful run printed.
+#[derive(Debug)]
+pub struct Output {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl ProcessBuilder {
+    pub fn new(program: impl AsRef<OsStr>) -> Self {
+        Self {
+            program: program.as_ref().to_owned(),
+            args: Vec::new(),
+            cwd: None,
+            env: BTreeMap::new(),
+            clear_env: false,
+            umask: None,
+        }
+    }
+
+    #[must_use]
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    #[must_use]
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    #[must_use]
+    pub fn cwd(mut self, dir: impl AsRef<Path>) -> Self {
+        self.cwd = Some(dir.as_ref().to_owned());
+        self
+    }
+
+    #[must_use]
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.env
+            .insert(key.as_ref().to_owned(), value.as_ref().to_owned());
+        self
+    }
+
+    /// Start from an empty environment: only variables set with [`Self::env`] are seen.
+    #[must_use]
+    pub fn clear_env(mut self) -> Self {
+        self.clear_env = true;
+        self
+    }
+
+    /// Run the program with this file-creation mask (for example `0o022`).
+    #[must_use]
+    pub fn umask(mut self, mask: u32) -> Self {
+        self.umask = Some(mask);
+        self
+    }
+
+    pub fn program(&self) -> &OsStr {
+        &self.program
+    }
+
+    /// The command line as a person would type it, for messages.
+    pub fn display(&self) -> String {
+        let mut line = shell_quote(&self.program);
+        for arg in &self.args {
+            line.push(' ');
+            line.push_str(&shell_quote(arg));
+        }
+        line
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(&self.program);
+        command.args(&self.args);
+        if self.clear_env {
+            command.env_clear();
+        }
+        command.envs(&self.env);
+        if let Some(cwd) = &self.cwd {
+            command.current_dir(cwd);
+        }
+        if let Some(mask) = self.umask {
+            set_umask(&mut command, mask);
+        }
+        command
+    }
+
+    /// Run to completion, capturing stdout and stderr; fail unless it exits 0.
+    pub fn output(&self) -> Result<Output, ProcessError> {
+        let output = self
+            .command()
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|source| self.spawn_error(source))?;
+        if output.status.success() {
+            return Ok(Output {
+                stdout: output.stdout,
+                stderr: output.stderr,
+            });
+        }
+        let mut combined = output.stdout;
+        combined.extend_from_slice(&output.stderr);
+        Err(self.failed(output.status, &combined, None))
+    }
+
+    /// Run to completion with stdout and stderr going to `log` (created or truncated);
+    /// fail unless it exits 0, keeping the log's tail in the error.
+    pub fn run_logged(&self, log: &Path) -> Result<(), ProcessError> {
+        let io_error = |source| ProcessError::Io {
+            command: self.display(),
+            source,
+        };
+        let file = File::options()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(log)
+            .map_err(io_error)?;
+        let stderr = file.try_clone().map_err(io_error)?;
+        let status = self
+            .command()
+            .stdin(Stdio::null())
+            .stdout(file)
+            .stderr(stderr)
+            .status()
+            .map_err(|source| self.spawn_error(source))?;
+        if status.success() {
+            return Ok(());
+        }
+        let tail = read_tail(log).map_err(io_error)?;
+        Err(self.failed(status, &tail, Some(log.to_owned())))
+    }
+
+    fn spawn_error(&self, source: std::io::Error) -> ProcessError {
+        ProcessError::Spawn {
+            command: self.display(),
+            source,
+        }
+    }
+
+    fn failed(&self, status: ExitStatus, output: &[u8], log: Option<PathBuf>) -> ProcessError {
+        ProcessError::Failed {
+            command: self.display(),
+            status: describe_status(status),
+            tail: last_lines(&String::from_utf8_lossy(output), TAIL_LINES),
+            log,
+        }
+    }
+}
+
+impl fmt::Display for ProcessBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display())
+    }
+}
+
+#[expect(unsafe_code, reason = "umask must be set between fork and exec")]
+fn set_umask(command: &mut Command, mask: u32) {
+    use std::os::unix::process::CommandExt;
+    let mask = libc::mode_t::from(u16::try_from(mask & 0o777).unwrap_or(0o022));
+    // SAFETY: umask is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(move || {
+            libc::umask(mask);
+            Ok(())
+        });
+    }
+}
+
+fn describe_status(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        (None, None) => status.to_string(),
+    }
+}
+
+fn read_tail(path: &Path) -> std::io::Result<Vec<u8>> {
+    const MAX: u64 = 64 * 1024;
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(MAX)))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// The last `count` lines of `text`.
+pub fn last_lines(text: &str, count: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
+}
+
+fn shell_quote(word: &OsStr) -> String {
+    let word = word.to_string_lossy();
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if plain {
+        word.into_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_keeps_command_status_and_tail() {
+        let error = ProcessBuilder::new("sh")
+            .arg("-c")
+            .arg("for i in $(seq 1 30); do echo line$i; done; exit 3")
+            .output()
+            .unwrap_err();
+        let ProcessError::Failed {
+            command,
+            status,
+            tail,
+            ..
+        } = &error
+        else {
+            panic!("unexpected error {error:?}");
+        };
+        assert!(command.starts_with("sh -c 'for i in"), "{command}");
+        assert_eq!(status, "exit status 3");
+        assert_eq!(tail.lines().count(), TAIL_LINES);
+        assert!(tail.ends_with("line30"));
+        assert!(!tail.contains("line10\n"));
+    }
+
+    #[test]
+    fn clean_environment_and_umask() {
+        let out = ProcessBuilder::new("/bin/sh")
+            .args(["-c", "umask; echo ${HOME:-unset}; echo $X"])
+            .clear_env()
+            .env("X", "kept")
+            .umask(0o022)
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), "0022\nunset\nkept\n");
+    }
+
+    #[test]
+    fn missing_program_is_a_spawn_error() {
+        let error = ProcessBuilder::new("/nonexistent/tool").output().unwrap_err();
+        assert!(matches!(error, ProcessError::Spawn { .. }));
+        assert!(error.to_string().contains("/nonexistent/tool"));
+    }
+
+    #[test]
+    fn logged_failure_points_at_log() {
+        let dir = std::env::temp_dir().join(format!("hive-process-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("step.log");
+        let error = ProcessBuilder::new("sh")
+            .args(["-c", "echo out; echo err >&2; exit 1"])
+            .run_logged(&log)
+            .unwrap_err();
+        assert_eq!(error.tail(), Some("out\nerr"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
