@@ -1,0 +1,129 @@
+//! Build a cargo package for a target triple.
+//!
+//! The package is described with `cargo metadata` (its binaries and library name); a hosted
+//! target builds its binaries into `out/bin/`, a bare-metal target builds the library as a
+//! static library into `out/lib/` (with `-Zbuild-std` when the plan says the toolchain has
+//! no prebuilt core for the triple). Paths of the build folder and of `CARGO_HOME` are
+//! remapped, so the output does not depend on either.
+
+use std::fs;
+
+use cargo_metadata::{Metadata, MetadataCommand, TargetKind};
+use hive_process::ProcessBuilder;
+
+use crate::EngineError;
+use crate::context::{MAPPED_BUILD_DIR, StepContext};
+
+pub(crate) struct Params<'a> {
+    pub(crate) package: &'a str,
+    pub(crate) package_name: &'a str,
+    pub(crate) triple: &'a str,
+    pub(crate) crate_type: &'a str,
+    pub(crate) build_std: &'a [String],
+}
+
+pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), EngineError> {
+    let manifest = context.sources[params.package].join("Cargo.toml");
+    let target_dir = context.work.join("target");
+    let metadata = metadata(context, &manifest)?;
+    let package = metadata
+        .packages
+        .iter()
+        .find(|p| p.name.as_str() == params.package_name)
+        .ok_or_else(|| EngineError::Cargo {
+            step: context.step.name.clone(),
+            message: format!("`{}` has no package `{}`", manifest.display(), params.package_name),
+        })?;
+
+    let mut command = cargo_command(context)
+        .arg(if params.crate_type == "staticlib" { "rustc" } else { "build" })
+        .args(["--release", "--locked", "--target", params.triple, "--manifest-path"])
+        .arg(&manifest)
+        .env("CARGO_TARGET_DIR", &target_dir);
+    if context.settings.offline {
+        command = command.arg("--offline");
+    }
+    if !params.build_std.is_empty() {
+        command = command
+            .arg(format!("-Zbuild-std={}", params.build_std.join(",")))
+            .arg("-Zbuild-std-features=compiler-builtins-mem")
+            .env("RUSTC_BOOTSTRAP", "1");
+    }
+    let release = target_dir.join(params.triple).join("release");
+    let mut artefacts = Vec::new();
+    if params.crate_type == "staticlib" {
+        let library = package
+            .targets
+            .iter()
+            .find(|t| t.kind.iter().any(|k| matches!(k, TargetKind::Lib | TargetKind::RLib | TargetKind::StaticLib)))
+            .ok_or_else(|| EngineError::Cargo {
+                step: context.step.name.clone(),
+                message: format!("package `{}` has no library to link into a protection domain", params.package_name),
+            })?;
+        command = command.args(["--lib", "--crate-type", "staticlib"]);
+        let file = format!("lib{}.a", library.name.replace('-', "_"));
+        artefacts.push((release.join(&file), context.out.join("lib").join(file)));
+    } else {
+        let binaries: Vec<&str> = package
+            .targets
+            .iter()
+            .filter(|t| t.kind.contains(&TargetKind::Bin))
+            .map(|t| t.name.as_str())
+            .collect();
+        if binaries.is_empty() {
+            return Err(EngineError::Cargo {
+                step: context.step.name.clone(),
+                message: format!("package `{}` has no binary to run on a hosted target", params.package_name),
+            });
+        }
+        command = command.arg("--bins");
+        for binary in binaries {
+            artefacts.push((release.join(binary), context.out.join("bin").join(binary)));
+        }
+    }
+    context.run(&command)?;
+    for (from, to) in artefacts {
+        let parent = to.parent().expect("artefacts are in a folder");
+        fs::create_dir_all(parent).map_err(|source| EngineError::Io { path: parent.to_owned(), source })?;
+        fs::copy(&from, &to).map_err(|source| EngineError::Io { path: from.clone(), source })?;
+    }
+    Ok(())
+}
+
+/// cargo with the step's clean environment plus what cargo and rustup need to find their
+/// homes and the chosen compiler.
+fn cargo_command(context: &StepContext<'_>) -> ProcessBuilder {
+    let settings = context.settings;
+    let mut command = context
+        .command(context.program("cargo"))
+        .env("RUSTC", context.program("rustc"))
+        .env("CARGO_HOME", &settings.cargo_home)
+        .env("CARGO_TERM_COLOR", "never")
+        .env(
+            "RUSTFLAGS",
+            format!(
+                "--remap-path-prefix={}={MAPPED_BUILD_DIR} --remap-path-prefix={}=/cargo",
+                context.dir.display(),
+                settings.cargo_home.display()
+            ),
+        );
+    if let Some(home) = &settings.rustup_home {
+        command = command.env("RUSTUP_HOME", home);
+    }
+    if let Some(toolchain) = &settings.rustup_toolchain {
+        command = command.env("RUSTUP_TOOLCHAIN", toolchain);
+    }
+    command
+}
+
+fn metadata(context: &StepContext<'_>, manifest: &std::path::Path) -> Result<Metadata, EngineError> {
+    let output = cargo_command(context)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline", "--manifest-path"])
+        .arg(manifest)
+        .output()
+        .map_err(|source| EngineError::Step { step: context.step.name.clone(), source: Box::new(source) })?;
+    MetadataCommand::parse(String::from_utf8_lossy(&output.stdout)).map_err(|error| EngineError::Cargo {
+        step: context.step.name.clone(),
+        message: format!("failed to read `cargo metadata`: {error}"),
+    })
+}
