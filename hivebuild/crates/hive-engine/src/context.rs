@@ -90,7 +90,10 @@ impl<'a> StepContext<'a> {
             .env("PATH", &self.settings.path)
             .env("HOME", self.dir.join("home"))
             .env("TMPDIR", self.dir.join("tmp"))
-            .env("SOURCE_DATE_EPOCH", self.settings.source_date_epoch.to_string())
+            .env(
+                "SOURCE_DATE_EPOCH",
+                self.settings.source_date_epoch.to_string(),
+            )
             .env("TZ", "UTC")
             .env("LC_ALL", "C")
             .umask(0o022)
@@ -103,20 +106,29 @@ impl<'a> StepContext<'a> {
         if let Ok(mut log) = fs::OpenOptions::new().append(true).open(&self.log) {
             let _ = writeln!(log, "$ {}", command.display());
         }
-        command.run_logged(&self.log).map_err(|source| EngineError::Step {
-            step: self.step.name.clone(),
-            source: Box::new(source),
-        })
+        command
+            .run_logged(&self.log)
+            .map_err(|source| EngineError::Step {
+                step: self.step.name.clone(),
+                source: Box::new(source),
+            })
     }
 
     /// C compiler flags that map the build folder to a fixed path.
     pub(crate) fn c_flags(&self) -> String {
-        format!("-ffile-prefix-map={}={MAPPED_BUILD_DIR}", self.dir.display())
+        format!(
+            "-ffile-prefix-map={}={MAPPED_BUILD_DIR}",
+            self.dir.display()
+        )
     }
 
     /// The resolved path of a tool the plan found for this step.
     pub(crate) fn program(&self, role: &str) -> PathBuf {
-        self.step.programs.get(role).cloned().unwrap_or_else(|| PathBuf::from(role))
+        self.step
+            .programs
+            .get(role)
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from(role))
     }
 
     /// An argument's text for this build.
@@ -131,7 +143,11 @@ impl<'a> StepContext<'a> {
 }
 
 fn join(prefix: &str, base: &Path, path: &str) -> String {
-    let full = if path.is_empty() { base.to_owned() } else { base.join(path) };
+    let full = if path.is_empty() {
+        base.to_owned()
+    } else {
+        base.join(path)
+    };
     format!("{prefix}{}", full.display())
 }
 

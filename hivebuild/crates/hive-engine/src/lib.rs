@@ -43,9 +43,17 @@ pub enum EngineError {
     #[error("source `{name}` is not in the store and `--offline` forbids fetching it")]
     Offline { name: String },
     #[error("hash mismatch for source `{name}`: expected {expected}, got {actual}")]
-    HashMismatch { name: String, expected: String, actual: String },
+    HashMismatch {
+        name: String,
+        expected: String,
+        actual: String,
+    },
     #[error("revision `{revision}` of source `{name}` was not found at {url}")]
-    UnknownRevision { name: String, revision: String, url: String },
+    UnknownRevision {
+        name: String,
+        revision: String,
+        url: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("failed to access `{}`", path.display())]
@@ -59,8 +67,13 @@ pub enum EngineError {
 impl EngineError {
     pub fn hint(&self) -> Option<String> {
         match self {
-            Self::Offline { name } => Some(format!("give a local checkout with `--source {name}=PATH`, or run once with network")),
-            Self::HashMismatch { .. } => Some("the upstream changed under its pin: check it, then `hivebuild lock --update`".into()),
+            Self::Offline { name } => Some(format!(
+                "give a local checkout with `--source {name}=PATH`, or run once with network"
+            )),
+            Self::HashMismatch { .. } => Some(
+                "the upstream changed under its pin: check it, then `hivebuild lock --update`"
+                    .into(),
+            ),
             _ => None,
         }
     }
@@ -108,25 +121,46 @@ impl BuildReport {
 }
 
 /// Build every step of the plan that is not in the store yet.
-pub fn build(plan: &Plan, store: &Store, settings: &Settings, reporter: &dyn Reporter) -> Result<BuildReport, EngineError> {
+pub fn build(
+    plan: &Plan,
+    store: &Store,
+    settings: &Settings,
+    reporter: &dyn Reporter,
+) -> Result<BuildReport, EngineError> {
     let started = Instant::now();
     let mut cached: BTreeMap<String, StepResult> = BTreeMap::new();
     for step in &plan.steps {
         if let Some(entry) = store.lookup(&step.store_name) {
-            cached.insert(step.name.clone(), result(step, &entry, false, Duration::ZERO));
+            cached.insert(
+                step.name.clone(),
+                result(step, &entry, false, Duration::ZERO),
+            );
         }
     }
-    reporter.report(&Event::Started { total: plan.steps.len(), to_build: plan.steps.len() - cached.len() });
+    reporter.report(&Event::Started {
+        total: plan.steps.len(),
+        to_build: plan.steps.len() - cached.len(),
+    });
     for result in cached.values() {
-        reporter.report(&Event::Cached { step: &result.name, path: &result.path });
+        reporter.report(&Event::Cached {
+            step: &result.name,
+            path: &result.path,
+        });
     }
     let results = if cached.len() == plan.steps.len() {
         cached
     } else {
         Scheduler::run(plan, store, settings, reporter, cached)?
     };
-    let steps: Vec<StepResult> = plan.steps.iter().map(|s| results[&s.name].clone()).collect();
-    let report = BuildReport { steps, duration: started.elapsed() };
+    let steps: Vec<StepResult> = plan
+        .steps
+        .iter()
+        .map(|s| results[&s.name].clone())
+        .collect();
+    let report = BuildReport {
+        steps,
+        duration: started.elapsed(),
+    };
     reporter.report(&Event::Finished {
         built: report.built(),
         cached: report.steps.len() - report.built(),
@@ -176,7 +210,11 @@ impl<'a> Scheduler<'a> {
             store,
             settings,
             reporter,
-            state: Mutex::new(State { done, started, error: None }),
+            state: Mutex::new(State {
+                done,
+                started,
+                error: None,
+            }),
             wake: Condvar::new(),
         };
         std::thread::scope(|scope| {
@@ -200,7 +238,8 @@ impl<'a> Scheduler<'a> {
                         return;
                     }
                     let ready = self.plan.steps.iter().find(|s| {
-                        !state.started.contains(&s.name) && s.deps.iter().all(|d| state.done.contains_key(d))
+                        !state.started.contains(&s.name)
+                            && s.deps.iter().all(|d| state.done.contains_key(d))
                     });
                     if let Some(step) = ready {
                         state.started.insert(step.name.clone());
@@ -244,23 +283,50 @@ fn build_step(
     let started = Instant::now();
     let build = match store.begin(&step.store_name)? {
         Begin::Done(entry) => {
-            reporter.report(&Event::Cached { step: &step.name, path: &entry.path });
+            reporter.report(&Event::Cached {
+                step: &step.name,
+                path: &entry.path,
+            });
             return Ok(result(step, &entry, false, Duration::ZERO));
         }
         Begin::Build(build) => build,
     };
-    reporter.report(&Event::Running { step: &step.name, kind: step.kind.label() });
-    let log = store.cache_dir().join("logs").join(format!("{}.log", step.store_name));
-    let context = context::StepContext::prepare(step, settings, build.dir(), build.out(), log, deps)?;
+    reporter.report(&Event::Running {
+        step: &step.name,
+        kind: step.kind.label(),
+    });
+    let log = store
+        .cache_dir()
+        .join("logs")
+        .join(format!("{}.log", step.store_name));
+    let context =
+        context::StepContext::prepare(step, settings, build.dir(), build.out(), log, deps)?;
     steps::run(&context)?;
-    let mut forbidden = vec![("build folder".to_owned(), build.dir().as_os_str().as_encoded_bytes().to_vec())];
-    if let Some(home) = settings.home.as_deref().filter(|h| h.components().count() > 1) {
-        forbidden.push(("home folder".to_owned(), format!("{}/", home.display()).into_bytes()));
+    let mut forbidden = vec![(
+        "build folder".to_owned(),
+        build.dir().as_os_str().as_encoded_bytes().to_vec(),
+    )];
+    if let Some(home) = settings
+        .home
+        .as_deref()
+        .filter(|h| h.components().count() > 1)
+    {
+        forbidden.push((
+            "home folder".to_owned(),
+            format!("{}/", home.display()).into_bytes(),
+        ));
     }
-    let normalise = Normalise { mtime: i64::try_from(settings.source_date_epoch).unwrap_or(0), forbidden };
+    let normalise = Normalise {
+        mtime: i64::try_from(settings.source_date_epoch).unwrap_or(0),
+        forbidden,
+    };
     let entry = build.commit(&step.name, step.kind.label(), &step.key.hex(), &normalise)?;
     let duration = started.elapsed();
-    reporter.report(&Event::Built { step: &step.name, path: &entry.path, duration });
+    reporter.report(&Event::Built {
+        step: &step.name,
+        path: &entry.path,
+        duration,
+    });
     Ok(result(step, &entry, true, duration))
 }
 
@@ -276,25 +342,52 @@ pub struct CheckedStep {
 /// Rebuild every step into a scratch store, reading dependencies from `store`, and compare
 /// each output's NAR hash with the stored one. Fetch steps are checked by their pinned hash
 /// when fetched and are not fetched again.
-pub fn check(plan: &Plan, store: &Store, settings: &Settings, reporter: &dyn Reporter) -> Result<Vec<CheckedStep>, EngineError> {
+pub fn check(
+    plan: &Plan,
+    store: &Store,
+    settings: &Settings,
+    reporter: &dyn Reporter,
+) -> Result<Vec<CheckedStep>, EngineError> {
     let first = build(plan, store, settings, reporter)?;
     let scratch = tempfile::Builder::new()
         .prefix("hivebuild-check-")
         .tempdir()
-        .map_err(|source| EngineError::Io { path: std::env::temp_dir(), source })?;
+        .map_err(|source| EngineError::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
     let scratch_store = Store::open(scratch.path())?;
-    let outputs: BTreeMap<String, PathBuf> = first.steps.iter().map(|s| (s.name.clone(), s.path.clone())).collect();
+    let outputs: BTreeMap<String, PathBuf> = first
+        .steps
+        .iter()
+        .map(|s| (s.name.clone(), s.path.clone()))
+        .collect();
     let mut checked = Vec::new();
     for (step, original) in plan.steps.iter().zip(&first.steps) {
         if let StepKind::Fetch { .. } = step.kind {
             continue;
         }
-        let deps = step.deps.iter().map(|d| (d.clone(), outputs[d].clone())).collect();
+        let deps = step
+            .deps
+            .iter()
+            .map(|d| (d.clone(), outputs[d].clone()))
+            .collect();
         let again = build_step(step, &deps, &scratch_store, settings, reporter)?;
         let same = again.nar_hash == original.nar_hash;
-        let differences = if same { Vec::new() } else { differing_files(&original.path, &again.path) };
-        reporter.report(&Event::Checked { step: &step.name, same });
-        checked.push(CheckedStep { name: step.name.clone(), same, differences });
+        let differences = if same {
+            Vec::new()
+        } else {
+            differing_files(&original.path, &again.path)
+        };
+        reporter.report(&Event::Checked {
+            step: &step.name,
+            same,
+        });
+        checked.push(CheckedStep {
+            name: step.name.clone(),
+            same,
+            differences,
+        });
     }
     Ok(checked)
 }
@@ -308,10 +401,19 @@ fn differing_files(a: &Path, b: &Path) -> Vec<String> {
             .flatten()
             .filter(|e| !e.file_type().is_dir())
             .map(|e| {
-                let relative = e.path().strip_prefix(root).unwrap_or(e.path()).to_string_lossy().into_owned();
-                let executable = e.metadata().is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
+                let relative = e
+                    .path()
+                    .strip_prefix(root)
+                    .unwrap_or(e.path())
+                    .to_string_lossy()
+                    .into_owned();
+                let executable = e
+                    .metadata()
+                    .is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
                 let bytes = if e.file_type().is_symlink() {
-                    std::fs::read_link(e.path()).map(|t| t.into_os_string().into_encoded_bytes()).unwrap_or_default()
+                    std::fs::read_link(e.path())
+                        .map(|t| t.into_os_string().into_encoded_bytes())
+                        .unwrap_or_default()
                 } else {
                     std::fs::read(e.path()).unwrap_or_default()
                 };
@@ -321,5 +423,9 @@ fn differing_files(a: &Path, b: &Path) -> Vec<String> {
     };
     let (left, right) = (files(a), files(b));
     let names: BTreeSet<&String> = left.keys().chain(right.keys()).collect();
-    names.into_iter().filter(|n| left.get(*n) != right.get(*n)).cloned().collect()
+    names
+        .into_iter()
+        .filter(|n| left.get(*n) != right.get(*n))
+        .cloned()
+        .collect()
 }

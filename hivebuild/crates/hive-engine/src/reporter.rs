@@ -7,17 +7,42 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub enum Event<'a> {
     /// A build starts: how many steps, how many must run.
-    Started { total: usize, to_build: usize },
+    Started {
+        total: usize,
+        to_build: usize,
+    },
     /// A step's output was already in the store.
-    Cached { step: &'a str, path: &'a Path },
-    Running { step: &'a str, kind: &'a str },
-    Built { step: &'a str, path: &'a Path, duration: Duration },
-    Failed { step: &'a str },
+    Cached {
+        step: &'a str,
+        path: &'a Path,
+    },
+    Running {
+        step: &'a str,
+        kind: &'a str,
+    },
+    Built {
+        step: &'a str,
+        path: &'a Path,
+        duration: Duration,
+    },
+    Failed {
+        step: &'a str,
+    },
     /// `--check`: a step rebuilt, and whether its output was the same.
-    Checked { step: &'a str, same: bool },
+    Checked {
+        step: &'a str,
+        same: bool,
+    },
     /// A source fetched or locked.
-    Fetched { source: &'a str, detail: &'a str },
-    Finished { built: usize, cached: usize, duration: Duration },
+    Fetched {
+        source: &'a str,
+        detail: &'a str,
+    },
+    Finished {
+        built: usize,
+        cached: usize,
+        duration: Duration,
+    },
 }
 
 pub trait Reporter: Sync {

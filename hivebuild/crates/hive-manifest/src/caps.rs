@@ -36,7 +36,8 @@ pub struct CapabilityError {
     pub help: String,
 }
 
-pub const KINDS: &str = "`channel:PEER`, `net:udp:PORT`, `net:tcp:PORT`, `store:NAME:ro|rw`, `device:NAME`";
+pub const KINDS: &str =
+    "`channel:PEER`, `net:udp:PORT`, `net:tcp:PORT`, `store:NAME:ro|rw`, `device:NAME`";
 
 impl Capability {
     pub fn parse(text: &str) -> Result<Self, CapabilityError> {
@@ -120,19 +121,51 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        for text in ["channel:net", "net:udp:4001", "net:tcp:80", "store:models:ro", "store:x:rw", "device:gpio"] {
+        for text in [
+            "channel:net",
+            "net:udp:4001",
+            "net:tcp:80",
+            "store:models:ro",
+            "store:x:rw",
+            "device:gpio",
+        ] {
             assert_eq!(Capability::parse(text).unwrap().to_string(), text);
         }
     }
 
     #[test]
     fn rejects() {
-        assert!(Capability::parse("nett:udp:1").unwrap_err().message.contains("unknown capability kind `nett`"));
-        assert!(Capability::parse("net:udp:0").unwrap_err().message.contains("port"));
+        assert!(
+            Capability::parse("nett:udp:1")
+                .unwrap_err()
+                .message
+                .contains("unknown capability kind `nett`")
+        );
+        assert!(
+            Capability::parse("net:udp:0")
+                .unwrap_err()
+                .message
+                .contains("port")
+        );
         assert!(Capability::parse("net:udp:70000").is_err());
-        assert!(Capability::parse("net:icmp:1").unwrap_err().message.contains("protocol"));
-        assert!(Capability::parse("store:m:rx").unwrap_err().message.contains("access"));
-        assert!(Capability::parse("channel:").unwrap_err().message.contains("malformed"));
+        assert!(
+            Capability::parse("net:icmp:1")
+                .unwrap_err()
+                .message
+                .contains("protocol")
+        );
+        assert!(
+            Capability::parse("store:m:rx")
+                .unwrap_err()
+                .message
+                .contains("access")
+        );
+        assert!(
+            Capability::parse("channel:")
+                .unwrap_err()
+                .message
+                .contains("malformed")
+        );
         assert!(Capability::parse("channel:a:b").is_err());
     }
 }

@@ -37,7 +37,10 @@ pub enum ManifestError {
     #[error("unknown target `{name}`; this project has `{}`", known.join("`, `"))]
     UnknownTarget { name: String, known: Vec<String> },
     #[error("target `{target}` is not one of the hive's targets (`{}`)", targets.join("`, `"))]
-    TargetNotInHive { target: String, targets: Vec<String> },
+    TargetNotInHive {
+        target: String,
+        targets: Vec<String>,
+    },
 }
 
 /// A component of a hive that holds capabilities.
@@ -128,15 +131,21 @@ pub fn is_identifier(text: &str) -> bool {
 }
 
 /// Parse TOML keeping spans; a syntax error becomes a diagnostic.
-fn parse_document(text: &str, diagnostics: &mut Diagnostics) -> Option<toml_edit::Document<String>> {
+fn parse_document(
+    text: &str,
+    diagnostics: &mut Diagnostics,
+) -> Option<toml_edit::Document<String>> {
     match text.parse::<toml_edit::Document<String>>() {
         Ok(document) => Some(document),
         Err(error) => {
             let message = error.message().trim_end().to_owned();
             diagnostics.push(
-                Diagnostic::new(format!("invalid TOML: {message}"), error.span().unwrap_or(0..0))
-                    .label("here")
-                    .help("fix the TOML syntax; see https://toml.io"),
+                Diagnostic::new(
+                    format!("invalid TOML: {message}"),
+                    error.span().unwrap_or(0..0),
+                )
+                .label("here")
+                .help("fix the TOML syntax; see https://toml.io"),
             );
             None
         }

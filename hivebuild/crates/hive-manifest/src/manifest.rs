@@ -16,7 +16,8 @@ use crate::raw::{self, S, section};
 use crate::units::{Size, parse_duration};
 use crate::{Component, is_identifier, parse_document};
 
-const SECTIONS: &str = "`hive`, `kernel`, `platform`, `brain`, `skills`, `update`, `sources`, `tests`";
+const SECTIONS: &str =
+    "`hive`, `kernel`, `platform`, `brain`, `skills`, `update`, `sources`, `tests`";
 const RESERVED_NAMES: [&str; 3] = ["brain", "police", "kernel"];
 
 /// Parse and validate manifest text. `root` is the project root, used to check that the
@@ -26,10 +27,7 @@ pub(crate) fn parse(file: &Path, text: &str, root: &Path) -> Result<Manifest, Bo
     let Some(document) = parse_document(text, &mut diagnostics) else {
         return Err(Box::new(diagnostics));
     };
-    let mut checker = Checker {
-        diagnostics,
-        root,
-    };
+    let mut checker = Checker { diagnostics, root };
     let manifest = checker.manifest(file, &document);
     match manifest {
         Some(manifest) if checker.diagnostics.is_empty() => Ok(manifest),
@@ -56,8 +54,10 @@ impl Checker<'_> {
     fn manifest(&mut self, file: &Path, document: &Document<String>) -> Option<Manifest> {
         let top = document.as_table();
         for (key, _) in top.iter() {
-            if !["hive", "kernel", "platform", "brain", "skills", "update", "sources", "tests"]
-                .contains(&key)
+            if ![
+                "hive", "kernel", "platform", "brain", "skills", "update", "sources", "tests",
+            ]
+            .contains(&key)
             {
                 let span = top.key(key).and_then(toml_edit::Key::span).unwrap_or(0..0);
                 self.error(
@@ -67,7 +67,9 @@ impl Checker<'_> {
                 );
             }
         }
-        let hive = self.required::<raw::Hive>(top, "hive").and_then(|h| self.hive(h));
+        let hive = self
+            .required::<raw::Hive>(top, "hive")
+            .and_then(|h| self.hive(h));
         let kernel = match top.get("kernel") {
             Some(item) => section::<raw::Kernel>(item, "kernel", &mut self.diagnostics)
                 .and_then(|k| self.kernel(k, hive.as_ref())),
@@ -136,7 +138,10 @@ impl Checker<'_> {
             Err(error) => {
                 self.error(
                     Diagnostic::new(
-                        format!("`{}` is not a semantic version: {error}", raw.version.get_ref()),
+                        format!(
+                            "`{}` is not a semantic version: {error}",
+                            raw.version.get_ref()
+                        ),
                         raw.version.span(),
                     )
                     .label("not semver")
@@ -155,7 +160,12 @@ impl Checker<'_> {
                         .label("duplicate")
                         .help("list each target once"),
                 );
-            } else if !self.root.join("targets").join(format!("{name}.toml")).is_file() {
+            } else if !self
+                .root
+                .join("targets")
+                .join(format!("{name}.toml"))
+                .is_file()
+            {
                 let known = crate::target::known_targets(self.root).join("`, `");
                 self.error(
                     Diagnostic::new(format!("unknown target `{name}`"), target.span())
@@ -192,7 +202,9 @@ impl Checker<'_> {
             {
                 self.error(
                     Diagnostic::new(
-                        format!("kernel override for `{target}`, which is not a target of this hive"),
+                        format!(
+                            "kernel override for `{target}`, which is not a target of this hive"
+                        ),
                         config.span(),
                     )
                     .label("unused override")
@@ -213,9 +225,12 @@ impl Checker<'_> {
         let config = KernelConfig::parse(text.get_ref());
         if config.is_none() {
             self.error(
-                Diagnostic::new(format!("unknown kernel config `{}`", text.get_ref()), text.span())
-                    .label("unknown config")
-                    .help("use `debug`, `release` or `benchmark`"),
+                Diagnostic::new(
+                    format!("unknown kernel config `{}`", text.get_ref()),
+                    text.span(),
+                )
+                .label("unknown config")
+                .help("use `debug`, `release` or `benchmark`"),
             );
         }
         config
@@ -233,9 +248,14 @@ impl Checker<'_> {
                 (Some(git), None, None) => {
                     let Some(rev) = raw.rev else {
                         self.error(
-                            Diagnostic::new(format!("git source `{name}` has no `rev`"), git.span())
-                                .label("needs a revision")
-                                .help("add `rev = \"<commit, tag or branch>\"`; `hivebuild lock` pins it"),
+                            Diagnostic::new(
+                                format!("git source `{name}` has no `rev`"),
+                                git.span(),
+                            )
+                            .label("needs a revision")
+                            .help(
+                                "add `rev = \"<commit, tag or branch>\"`; `hivebuild lock` pins it",
+                            ),
                         );
                         continue;
                     };
@@ -246,12 +266,21 @@ impl Checker<'_> {
                 }
                 (None, Some(url), None) => {
                     let sha = raw.sha256.as_ref().map(|s| s.get_ref().as_str());
-                    if !sha.is_some_and(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())) {
+                    if !sha
+                        .is_some_and(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+                    {
                         let at = raw.sha256.as_ref().map_or(url.span(), S::span);
                         self.error(
-                            Diagnostic::new(format!("archive source `{name}` needs a `sha256` of 64 hex digits"), at)
-                                .label("missing or malformed hash")
-                                .help("add `sha256 = \"...\"` with the archive's hash (`sha256sum FILE`)"),
+                            Diagnostic::new(
+                                format!(
+                                    "archive source `{name}` needs a `sha256` of 64 hex digits"
+                                ),
+                                at,
+                            )
+                            .label("missing or malformed hash")
+                            .help(
+                                "add `sha256 = \"...\"` with the archive's hash (`sha256sum FILE`)",
+                            ),
                         );
                         continue;
                     }
@@ -266,9 +295,14 @@ impl Checker<'_> {
                 },
                 _ => {
                     self.error(
-                        Diagnostic::new(format!("source `{name}` must have exactly one of `git`, `url` or `path`"), span)
-                            .label("ambiguous or empty source")
-                            .help("write `git = URL` + `rev`, `url = URL` + `sha256`, or `path = DIR`"),
+                        Diagnostic::new(
+                            format!(
+                                "source `{name}` must have exactly one of `git`, `url` or `path`"
+                            ),
+                            span,
+                        )
+                        .label("ambiguous or empty source")
+                        .help("write `git = URL` + `rev`, `url = URL` + `sha256`, or `path = DIR`"),
                     );
                     continue;
                 }
@@ -278,15 +312,25 @@ impl Checker<'_> {
         sources
     }
 
-    fn platform(&mut self, raw: raw::Platform, sources: &BTreeMap<String, Source>) -> Option<Platform> {
+    fn platform(
+        &mut self,
+        raw: raw::Platform,
+        sources: &BTreeMap<String, Source>,
+    ) -> Option<Platform> {
         let mut resolve = |field: &S<String>, role: &str| {
             if sources.contains_key(field.get_ref()) {
                 Some(field.get_ref().clone())
             } else {
                 self.error(
-                    Diagnostic::new(format!("the {role} names source `{}`, which is not declared", field.get_ref()), field.span())
-                        .label("no such source")
-                        .help(format!("declare it as `[sources.{}]`", field.get_ref())),
+                    Diagnostic::new(
+                        format!(
+                            "the {role} names source `{}`, which is not declared",
+                            field.get_ref()
+                        ),
+                        field.span(),
+                    )
+                    .label("no such source")
+                    .help(format!("declare it as `[sources.{}]`", field.get_ref())),
                 );
                 None
             }
@@ -325,23 +369,38 @@ impl Checker<'_> {
         let mut skills = BTreeMap::new();
         for (name, item) in self.named_tables(item, "skills") {
             let span = item.span().unwrap_or(0..0);
-            if let Some(skill) = section::<raw::Skill>(item, &format!("skills.{name}"), &mut self.diagnostics) {
+            if let Some(skill) =
+                section::<raw::Skill>(item, &format!("skills.{name}"), &mut self.diagnostics)
+            {
                 skills.insert(name, (skill, span));
             }
         }
         skills
     }
 
-    fn skill(&mut self, name: String, (raw, span): (raw::Skill, Range<usize>), granted: &mut Vec<Granted>) -> Option<Skill> {
+    fn skill(
+        &mut self,
+        name: String,
+        (raw, span): (raw::Skill, Range<usize>),
+        granted: &mut Vec<Granted>,
+    ) -> Option<Skill> {
         let build = match (&raw.template, &raw.path) {
             (Some(template), None) => {
-                if self.root.join("unikraft-templates").join(template.get_ref()).is_dir() {
+                if self
+                    .root
+                    .join("unikraft-templates")
+                    .join(template.get_ref())
+                    .is_dir()
+                {
                     Some(SkillBuild::Template(template.get_ref().clone()))
                 } else {
                     self.error(
-                        Diagnostic::new(format!("unknown skill template `{}`", template.get_ref()), template.span())
-                            .label("no such folder in `unikraft-templates/`")
-                            .help("use a template of `unikraft-templates/` or give the skill a `path`"),
+                        Diagnostic::new(
+                            format!("unknown skill template `{}`", template.get_ref()),
+                            template.span(),
+                        )
+                        .label("no such folder in `unikraft-templates/`")
+                        .help("use a template of `unikraft-templates/` or give the skill a `path`"),
                     );
                     None
                 }
@@ -366,9 +425,12 @@ impl Checker<'_> {
             };
             if restart.is_none() {
                 self.error(
-                    Diagnostic::new(format!("unknown restart policy `{}`", r.get_ref()), r.span())
-                        .label("unknown policy")
-                        .help("use `always`, `on-failure` or `never`"),
+                    Diagnostic::new(
+                        format!("unknown restart policy `{}`", r.get_ref()),
+                        r.span(),
+                    )
+                    .label("unknown policy")
+                    .help("use `always`, `on-failure` or `never`"),
                 );
             }
             restart
@@ -379,9 +441,12 @@ impl Checker<'_> {
                 Ok(duration) => Some(Some(duration)),
                 Err(message) => {
                     self.error(
-                        Diagnostic::new(format!("bad boot budget `{}`: {message}", text.get_ref()), text.span())
-                            .label("not a duration")
-                            .help("write a duration such as `50ms`, `2s` or `500us`"),
+                        Diagnostic::new(
+                            format!("bad boot budget `{}`: {message}", text.get_ref()),
+                            text.span(),
+                        )
+                        .label("not a duration")
+                        .help("write a duration such as `50ms`, `2s` or `500us`"),
                     );
                     None
                 }
@@ -394,7 +459,9 @@ impl Checker<'_> {
             memory: memory?,
             caps,
             restart: restart?,
-            restart_limit: raw.restart_limit.map_or(DEFAULT_RESTART_LIMIT, S::into_inner),
+            restart_limit: raw
+                .restart_limit
+                .map_or(DEFAULT_RESTART_LIMIT, S::into_inner),
             lazy: raw.lazy,
             boot_budget: boot_budget?,
         })
@@ -413,20 +480,28 @@ impl Checker<'_> {
         let Some(item) = item else { return Vec::new() };
         let Some(table) = item.as_table_like() else {
             self.error(
-                Diagnostic::new(format!("`{what}` must be a table of tables"), item.span().unwrap_or(0..0))
-                    .label("expected tables")
-                    .help(format!("write `[{what}.NAME]` sections")),
+                Diagnostic::new(
+                    format!("`{what}` must be a table of tables"),
+                    item.span().unwrap_or(0..0),
+                )
+                .label("expected tables")
+                .help(format!("write `[{what}.NAME]` sections")),
             );
             return Vec::new();
         };
         let mut tables = Vec::new();
         for (name, entry) in table.iter() {
-            let key_span = table.key(name).and_then(toml_edit::Key::span).unwrap_or(0..0);
+            let key_span = table
+                .key(name)
+                .and_then(toml_edit::Key::span)
+                .unwrap_or(0..0);
             if !is_identifier(name) {
                 self.error(
                     Diagnostic::new(format!("`{name}` is not a valid name"), key_span)
                         .label("invalid name")
-                        .help("names are lowercase letters, digits and `-`, starting with a letter"),
+                        .help(
+                            "names are lowercase letters, digits and `-`, starting with a letter",
+                        ),
                 );
                 continue;
             }
@@ -457,14 +532,19 @@ impl Checker<'_> {
     }
 
     fn size(&mut self, text: Option<&S<String>>, default: Size) -> Option<Size> {
-        let Some(text) = text else { return Some(default) };
+        let Some(text) = text else {
+            return Some(default);
+        };
         match Size::parse(text.get_ref()) {
             Ok(size) => Some(size),
             Err(message) => {
                 self.error(
-                    Diagnostic::new(format!("bad memory size `{}`: {message}", text.get_ref()), text.span())
-                        .label("not a size")
-                        .help("write a size in binary units, such as `16MiB`, `512KiB` or `1GiB`"),
+                    Diagnostic::new(
+                        format!("bad memory size `{}`: {message}", text.get_ref()),
+                        text.span(),
+                    )
+                    .label("not a size")
+                    .help("write a size in binary units, such as `16MiB`, `512KiB` or `1GiB`"),
                 );
                 None
             }
@@ -475,7 +555,11 @@ impl Checker<'_> {
     fn existing_path(&mut self, text: &S<String>, directory: bool) -> Option<String> {
         let path = text.get_ref();
         let relative = Path::new(path);
-        if relative.is_absolute() || relative.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+        if relative.is_absolute()
+            || relative
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
             self.error(
                 Diagnostic::new(format!("path `{path}` leaves the project"), text.span())
                     .label("absolute or `..` path")
@@ -484,33 +568,56 @@ impl Checker<'_> {
             return None;
         }
         let full = self.root.join(relative);
-        let exists = if directory { full.is_dir() } else { full.exists() };
+        let exists = if directory {
+            full.is_dir()
+        } else {
+            full.exists()
+        };
         if !exists {
             self.error(
                 Diagnostic::new(format!("`{path}` does not exist"), text.span())
-                    .label(if directory { "no such folder" } else { "no such file" })
-                    .help(format!("paths are relative to the project root `{}`", self.root.display())),
+                    .label(if directory {
+                        "no such folder"
+                    } else {
+                        "no such file"
+                    })
+                    .help(format!(
+                        "paths are relative to the project root `{}`",
+                        self.root.display()
+                    )),
             );
             return None;
         }
         Some(path.trim_end_matches('/').to_owned())
     }
 
-    fn capabilities(&mut self, component: Component, raw: &[S<String>], granted: &mut Vec<Granted>) -> Vec<Capability> {
+    fn capabilities(
+        &mut self,
+        component: Component,
+        raw: &[S<String>],
+        granted: &mut Vec<Granted>,
+    ) -> Vec<Capability> {
         let mut caps: Vec<(Capability, Range<usize>)> = Vec::new();
         for text in raw {
             let capability = match Capability::parse(text.get_ref()) {
                 Ok(capability) => capability,
                 Err(error) => {
-                    self.error(Diagnostic::new(error.message, text.span()).label("invalid capability").help(error.help));
+                    self.error(
+                        Diagnostic::new(error.message, text.span())
+                            .label("invalid capability")
+                            .help(error.help),
+                    );
                     continue;
                 }
             };
             if caps.iter().any(|(c, _)| *c == capability) {
                 self.error(
-                    Diagnostic::new(format!("capability `{capability}` is granted twice to {component}"), text.span())
-                        .label("duplicate")
-                        .help("list each capability once"),
+                    Diagnostic::new(
+                        format!("capability `{capability}` is granted twice to {component}"),
+                        text.span(),
+                    )
+                    .label("duplicate")
+                    .help("list each capability once"),
                 );
                 continue;
             }
@@ -521,9 +628,14 @@ impl Checker<'_> {
                         .help("give the port to a network skill and talk to it over a `channel:`"),
                 ),
                 (Component::Skill(_), Capability::Store { name, .. }) => self.error(
-                    Diagnostic::new(format!("{component} cannot hold the Brain's store `{name}`"), text.span())
-                        .label("store on a skill")
-                        .help("stores belong to the Brain; send a skill what it needs over its channel"),
+                    Diagnostic::new(
+                        format!("{component} cannot hold the Brain's store `{name}`"),
+                        text.span(),
+                    )
+                    .label("store on a skill")
+                    .help(
+                        "stores belong to the Brain; send a skill what it needs over its channel",
+                    ),
                 ),
                 (_, Capability::Channel { peer }) if component.name() == peer => self.error(
                     Diagnostic::new(format!("{component} has a channel to itself"), text.span())
@@ -543,13 +655,20 @@ impl Checker<'_> {
     fn check_channels(&mut self, granted: &[Granted], skill_names: &BTreeSet<String>) {
         for grant in granted {
             for (capability, span) in &grant.caps {
-                let Capability::Channel { peer } = capability else { continue };
+                let Capability::Channel { peer } = capability else {
+                    continue;
+                };
                 if peer != "brain" && !skill_names.contains(peer) {
-                    let known: Vec<&str> = std::iter::once("brain").chain(skill_names.iter().map(String::as_str)).collect();
+                    let known: Vec<&str> = std::iter::once("brain")
+                        .chain(skill_names.iter().map(String::as_str))
+                        .collect();
                     self.error(
-                        Diagnostic::new(format!("channel to `{peer}`, which does not exist"), span.clone())
-                            .label("no such component")
-                            .help(format!("channels can go to `{}`", known.join("`, `"))),
+                        Diagnostic::new(
+                            format!("channel to `{peer}`, which does not exist"),
+                            span.clone(),
+                        )
+                        .label("no such component")
+                        .help(format!("channels can go to `{}`", known.join("`, `"))),
                     );
                     continue;
                 }
@@ -562,9 +681,12 @@ impl Checker<'_> {
                     .is_none_or(|g| g.caps.iter().any(|(c, _)| *c == back));
                 if !peer_declares {
                     self.error(
-                        Diagnostic::new(format!("one-sided channel: `{peer}` has no `{back}`"), span.clone())
-                            .label("declared on this side only")
-                            .help(format!("add \"{back}\" to the caps of `{peer}`")),
+                        Diagnostic::new(
+                            format!("one-sided channel: `{peer}` has no `{back}`"),
+                            span.clone(),
+                        )
+                        .label("declared on this side only")
+                        .help(format!("add \"{back}\" to the caps of `{peer}`")),
                     );
                 }
             }

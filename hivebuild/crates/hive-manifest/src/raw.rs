@@ -119,9 +119,12 @@ pub(crate) fn section<T: DeserializeOwned>(
         Item::Value(value @ Value::InlineTable(_)) => value.clone(),
         _ => {
             diagnostics.push(
-                Diagnostic::new(format!("`{what}` must be a table"), item.span().unwrap_or(0..0))
-                    .label("expected a table")
-                    .help(format!("write it as a `[{what}]` section")),
+                Diagnostic::new(
+                    format!("`{what}` must be a table"),
+                    item.span().unwrap_or(0..0),
+                )
+                .label("expected a table")
+                .help(format!("write it as a `[{what}]` section")),
             );
             return None;
         }
@@ -130,7 +133,11 @@ pub(crate) fn section<T: DeserializeOwned>(
     match T::deserialize(value.into_deserializer()) {
         Ok(parsed) => Some(parsed),
         Err(error) => {
-            diagnostics.push(serde_diagnostic(error.message(), error.span().unwrap_or(span), what));
+            diagnostics.push(serde_diagnostic(
+                error.message(),
+                error.span().unwrap_or(span),
+                what,
+            ));
             None
         }
     }
@@ -147,7 +154,9 @@ fn serde_diagnostic(message: &str, span: std::ops::Range<usize>, what: &str) -> 
     if let Some(key) = message.strip_prefix("missing field ") {
         return Diagnostic::new(format!("missing key {key} in `[{what}]`"), span)
             .label(format!("this table needs {key}"))
-            .help(format!("add {key} = ... to `[{what}]` (see docs/manifest.md)"));
+            .help(format!(
+                "add {key} = ... to `[{what}]` (see docs/manifest.md)"
+            ));
     }
     Diagnostic::new(format!("in `[{what}]`: {message}"), span).label("here")
 }

@@ -81,26 +81,40 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<Target, Box<Diagnostics>>
         Some(item) => Some(item),
         None => {
             diagnostics.push(
-                Diagnostic::new(format!("missing section `[{name}]`"), 0..0)
-                    .help(format!("add a `[{name}]` section (see docs/manifest.md#targets)")),
+                Diagnostic::new(format!("missing section `[{name}]`"), 0..0).help(format!(
+                    "add a `[{name}]` section (see docs/manifest.md#targets)"
+                )),
             );
             None
         }
     };
     let (target_item, rust_item, c_item) = (get("target"), get("rust"), get("c"));
-    let target = target_item.and_then(|i| section::<raw::TargetSection>(i, "target", &mut diagnostics));
+    let target =
+        target_item.and_then(|i| section::<raw::TargetSection>(i, "target", &mut diagnostics));
     let rust = rust_item.and_then(|i| section::<raw::RustSection>(i, "rust", &mut diagnostics));
     let c = c_item.and_then(|i| section::<raw::CSection>(i, "c", &mut diagnostics));
     let (Some(target), Some(rust), Some(c)) = (target, rust, c) else {
         return Err(Box::new(diagnostics));
     };
 
-    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    let stem = file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
     if target.name.get_ref() != stem {
         diagnostics.push(
-            Diagnostic::new(format!("target `{}` is in a file named `{stem}.toml`", target.name.get_ref()), target.name.span())
-                .label("name and file differ")
-                .help(format!("rename the file to `{}.toml` or the target to `{stem}`", target.name.get_ref())),
+            Diagnostic::new(
+                format!(
+                    "target `{}` is in a file named `{stem}.toml`",
+                    target.name.get_ref()
+                ),
+                target.name.span(),
+            )
+            .label("name and file differ")
+            .help(format!(
+                "rename the file to `{}.toml` or the target to `{stem}`",
+                target.name.get_ref()
+            )),
         );
     }
     let arch = match target.arch.get_ref().as_str() {
@@ -108,9 +122,12 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<Target, Box<Diagnostics>>
         "x86_64" => Some(Arch::X86_64),
         other => {
             diagnostics.push(
-                Diagnostic::new(format!("unknown architecture `{other}`"), target.arch.span())
-                    .label("unknown arch")
-                    .help("use `aarch64` or `x86_64`"),
+                Diagnostic::new(
+                    format!("unknown architecture `{other}`"),
+                    target.arch.span(),
+                )
+                .label("unknown arch")
+                .help("use `aarch64` or `x86_64`"),
             );
             None
         }
@@ -120,9 +137,12 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<Target, Box<Diagnostics>>
         "staticlib" => Some(CrateType::Staticlib),
         other => {
             diagnostics.push(
-                Diagnostic::new(format!("unknown crate type `{other}`"), rust.crate_type.span())
-                    .label("unknown crate type")
-                    .help("use `bin` (hosted) or `staticlib` (bare metal)"),
+                Diagnostic::new(
+                    format!("unknown crate type `{other}`"),
+                    rust.crate_type.span(),
+                )
+                .label("unknown crate type")
+                .help("use `bin` (hosted) or `staticlib` (bare metal)"),
             );
             None
         }
@@ -131,9 +151,16 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<Target, Box<Diagnostics>>
         && !rust.triple.get_ref().starts_with(arch.as_str())
     {
         diagnostics.push(
-            Diagnostic::new(format!("triple `{}` does not match arch `{}`", rust.triple.get_ref(), arch.as_str()), rust.triple.span())
-                .label("wrong architecture")
-                .help(format!("use a `{}-...` triple", arch.as_str())),
+            Diagnostic::new(
+                format!(
+                    "triple `{}` does not match arch `{}`",
+                    rust.triple.get_ref(),
+                    arch.as_str()
+                ),
+                rust.triple.span(),
+            )
+            .label("wrong architecture")
+            .help(format!("use a `{}-...` triple", arch.as_str())),
         );
     }
     match (arch, crate_type, diagnostics.is_empty()) {

@@ -19,7 +19,9 @@ impl Size {
             "GiB" => 1 << 30,
             "" => return Err("a size needs a unit".into()),
             "KB" | "MB" | "GB" | "k" | "K" | "M" | "G" => {
-                return Err(format!("unit `{unit}` is ambiguous; sizes use binary units"));
+                return Err(format!(
+                    "unit `{unit}` is ambiguous; sizes use binary units"
+                ));
             }
             other => return Err(format!("unknown unit `{other}`")),
         };
@@ -30,7 +32,9 @@ impl Size {
             return Err("a size must be more than zero".into());
         }
         if bytes % PAGE != 0 {
-            return Err(format!("{bytes} bytes is not a whole number of 4 KiB pages"));
+            return Err(format!(
+                "{bytes} bytes is not a whole number of 4 KiB pages"
+            ));
         }
         Ok(Self(bytes))
     }

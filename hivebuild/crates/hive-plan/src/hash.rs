@@ -21,10 +21,12 @@ impl Digest {
 
     pub fn hex(&self) -> String {
         use fmt::Write as _;
-        self.0.iter().fold(String::with_capacity(64), |mut out, byte| {
-            let _ = write!(out, "{byte:02x}");
-            out
-        })
+        self.0
+            .iter()
+            .fold(String::with_capacity(64), |mut out, byte| {
+                let _ = write!(out, "{byte:02x}");
+                out
+            })
     }
 
     pub fn from_hex(text: &str) -> Option<Self> {
@@ -106,7 +108,10 @@ fn hash_dir(dir: &Path, prefix: &str, hasher: &mut Sha256) -> io::Result<()> {
     let mut names: Vec<String> = Vec::new();
     for entry in fs::read_dir(dir)? {
         let name = entry?.file_name().into_string().map_err(|name| {
-            io::Error::new(io::ErrorKind::InvalidData, format!("file name {name:?} is not UTF-8"))
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("file name {name:?} is not UTF-8"),
+            )
         })?;
         if is_source_entry(&name) {
             names.push(name);
@@ -162,7 +167,10 @@ mod tests {
         let (hash, rest) = name.split_once('-').unwrap();
         assert_eq!(hash.len(), 32);
         assert_eq!(rest, "kernel");
-        assert!(hash.chars().all(|c| "0123456789abcdfghijklmnpqrsvwxyz".contains(c)));
+        assert!(
+            hash.chars()
+                .all(|c| "0123456789abcdfghijklmnpqrsvwxyz".contains(c))
+        );
     }
 
     #[test]
@@ -182,7 +190,11 @@ mod tests {
         fs::create_dir(root.join("target")).unwrap();
         fs::write(root.join("target/junk"), "x").unwrap();
         fs::write(root.join(".hidden"), "x").unwrap();
-        assert_eq!(hash_tree(root).unwrap(), first, "target/ and dot files are not sources");
+        assert_eq!(
+            hash_tree(root).unwrap(),
+            first,
+            "target/ and dot files are not sources"
+        );
         fs::write(root.join("src/main.c"), "int main ;").unwrap();
         let second = hash_tree(root).unwrap();
         assert_ne!(second, first);

@@ -54,9 +54,15 @@ impl PlanError {
     /// What the user can do about it, when there is something.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Self::NotLocked { .. } | Self::StaleLock { .. } => Some("run `hivebuild lock` to pin it".into()),
-            Self::UnknownOverride { .. } => Some("write `--source NAME=PATH` with a name from `[sources]`".into()),
-            Self::Tools(_) => Some("install the missing tools; docs/toolchains.md lists them per target".into()),
+            Self::NotLocked { .. } | Self::StaleLock { .. } => {
+                Some("run `hivebuild lock` to pin it".into())
+            }
+            Self::UnknownOverride { .. } => {
+                Some("write `--source NAME=PATH` with a name from `[sources]`".into())
+            }
+            Self::Tools(_) => {
+                Some("install the missing tools; docs/toolchains.md lists them per target".into())
+            }
             _ => None,
         }
     }
@@ -73,18 +79,28 @@ pub struct Plan {
 }
 
 /// Make the plan for one target of a manifest.
-pub fn plan(manifest: &hive_manifest::Manifest, options: &PlanOptions<'_>) -> Result<Plan, PlanError> {
+pub fn plan(
+    manifest: &hive_manifest::Manifest,
+    options: &PlanOptions<'_>,
+) -> Result<Plan, PlanError> {
     resolve::plan(manifest, options)
 }
 
 impl Plan {
     /// Check that every input is produced by some step and that there is no cycle, and put
     /// the steps in dependency order (stable: among ready steps, the original order).
-    pub fn new(hive: String, version: String, target: String, steps: Vec<Step>) -> Result<Self, PlanError> {
+    pub fn new(
+        hive: String,
+        version: String,
+        target: String,
+        steps: Vec<Step>,
+    ) -> Result<Self, PlanError> {
         let mut names = BTreeSet::new();
         for step in &steps {
             if !names.insert(step.name.as_str()) {
-                return Err(PlanError::DuplicateStep { step: step.name.clone() });
+                return Err(PlanError::DuplicateStep {
+                    step: step.name.clone(),
+                });
             }
         }
         for step in &steps {
@@ -94,7 +110,10 @@ impl Plan {
             });
             for input in step.deps.iter().chain(fetched) {
                 if !names.contains(input.as_str()) {
-                    return Err(PlanError::MissingInput { step: step.name.clone(), input: input.clone() });
+                    return Err(PlanError::MissingInput {
+                        step: step.name.clone(),
+                        input: input.clone(),
+                    });
                 }
             }
         }
@@ -114,10 +133,17 @@ impl Plan {
                 }
             }
             if pending.len() == before {
-                return Err(PlanError::Cycle { steps: find_cycle(&pending) });
+                return Err(PlanError::Cycle {
+                    steps: find_cycle(&pending),
+                });
             }
         }
-        Ok(Self { hive, version, target, steps: ordered })
+        Ok(Self {
+            hive,
+            version,
+            target,
+            steps: ordered,
+        })
     }
 
     pub fn step(&self, name: &str) -> Option<&Step> {
@@ -135,7 +161,13 @@ impl Plan {
         );
         let width = self.steps.iter().map(|s| s.name.len()).max().unwrap_or(0);
         for step in &self.steps {
-            let _ = writeln!(out, "  {:width$}  {:6}  {}", step.name, step.kind.label(), step.store_name);
+            let _ = writeln!(
+                out,
+                "  {:width$}  {:6}  {}",
+                step.name,
+                step.kind.label(),
+                step.store_name
+            );
             if !step.deps.is_empty() {
                 let _ = writeln!(out, "  {:width$}  after   {}", "", step.deps.join(", "));
             }
@@ -152,10 +184,19 @@ impl Plan {
 
     /// Graphviz DOT: steps as boxes, sources as notes, edges in the direction data flows.
     pub fn to_dot(&self) -> String {
-        let mut out = format!("digraph \"{}-{}\" {{\n  rankdir=LR;\n  node [shape=box];\n", self.hive, self.target);
+        let mut out = format!(
+            "digraph \"{}-{}\" {{\n  rankdir=LR;\n  node [shape=box];\n",
+            self.hive, self.target
+        );
         let mut sources = BTreeMap::new();
         for step in &self.steps {
-            let _ = writeln!(out, "  \"{}\" [label=\"{}\\n{}\"];", step.name, step.name, step.kind.label());
+            let _ = writeln!(
+                out,
+                "  \"{}\" [label=\"{}\\n{}\"];",
+                step.name,
+                step.name,
+                step.kind.label()
+            );
             for dep in &step.deps {
                 let _ = writeln!(out, "  \"{dep}\" -> \"{}\";", step.name);
             }
@@ -187,7 +228,11 @@ fn find_cycle(pending: &[Step]) -> Vec<String> {
             return cycle;
         }
         path.push(current.to_owned());
-        let Some(next) = by_name[current].deps.iter().find(|d| by_name.contains_key(d.as_str())) else {
+        let Some(next) = by_name[current]
+            .deps
+            .iter()
+            .find(|d| by_name.contains_key(d.as_str()))
+        else {
             return path;
         };
         current = next;
@@ -204,7 +249,10 @@ mod tests {
             name: name.into(),
             key,
             store_name: hash::store_name(&key, name),
-            kind: StepKind::Tool { program: Arg::text("true"), args: vec![] },
+            kind: StepKind::Tool {
+                program: Arg::text("true"),
+                args: vec![],
+            },
             sources: BTreeMap::new(),
             deps: deps.iter().map(|d| (*d).to_owned()).collect(),
             toolchain: BTreeMap::new(),
@@ -225,14 +273,26 @@ mod tests {
 
     #[test]
     fn cycle_is_named() {
-        let error = plan_of(vec![step("a", &["c"]), step("b", &["a"]), step("c", &["b"]), step("d", &[])]).unwrap_err();
-        assert_eq!(error.to_string(), "the steps form a cycle: a -> c -> b -> a");
+        let error = plan_of(vec![
+            step("a", &["c"]),
+            step("b", &["a"]),
+            step("c", &["b"]),
+            step("d", &[]),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the steps form a cycle: a -> c -> b -> a"
+        );
     }
 
     #[test]
     fn missing_input_is_named() {
         let error = plan_of(vec![step("a", &["ghost"])]).unwrap_err();
-        assert_eq!(error.to_string(), "step `a` needs `ghost`, which no step produces");
+        assert_eq!(
+            error.to_string(),
+            "step `a` needs `ghost`, which no step produces"
+        );
         let error = plan_of(vec![step("a", &[]), step("a", &[])]).unwrap_err();
         assert!(matches!(error, PlanError::DuplicateStep { .. }));
     }

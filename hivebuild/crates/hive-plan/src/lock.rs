@@ -85,7 +85,9 @@ impl Lock {
         let path = root.join(LOCK_FILE);
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Self::default());
+            }
             Err(source) => return Err(LockError::Read { path, source }),
         };
         Self::parse(&path, &text)
@@ -120,14 +122,23 @@ impl Lock {
         for (name, source) in &self.sources {
             let mut table = toml_edit::Table::new();
             let fields: Vec<(&str, &str)> = match source {
-                LockedSource::Git { url, rev, commit, nar_hash } => vec![
+                LockedSource::Git {
+                    url,
+                    rev,
+                    commit,
+                    nar_hash,
+                } => vec![
                     ("type", "git"),
                     ("url", url),
                     ("rev", rev),
                     ("commit", commit),
                     ("nar-hash", nar_hash),
                 ],
-                LockedSource::Tarball { url, sha256, nar_hash } => vec![
+                LockedSource::Tarball {
+                    url,
+                    sha256,
+                    nar_hash,
+                } => vec![
                     ("type", "tarball"),
                     ("url", url),
                     ("sha256", sha256),

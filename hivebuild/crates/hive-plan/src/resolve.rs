@@ -95,7 +95,12 @@ impl Draft {
         }
     }
 
-    fn tool(mut self, role: &'static str, program: impl Into<String>, hint: Option<String>) -> Self {
+    fn tool(
+        mut self,
+        role: &'static str,
+        program: impl Into<String>,
+        hint: Option<String>,
+    ) -> Self {
         self.tools.push((role, program.into(), hint));
         self
     }
@@ -117,7 +122,10 @@ impl Builder<'_> {
                 defines: BTreeMap::from([
                     ("HIVE_ARCH".into(), target.arch.as_str().into()),
                     ("HIVE_BOARD".into(), target.board.clone()),
-                    ("HIVE_CONFIG".into(), manifest.kernel.config_for(&target.name).as_str().into()),
+                    (
+                        "HIVE_CONFIG".into(),
+                        manifest.kernel.config_for(&target.name).as_str().into(),
+                    ),
                 ]),
                 c_compiler: cc.clone(),
             },
@@ -135,16 +143,30 @@ impl Builder<'_> {
         let base = manifest.platform.skill_base.clone();
         let mut system_args = vec![
             Arg::text("-o"),
-            Arg::Out { prefix: String::new(), path: "system.img".into() },
-            Arg::Output { prefix: "kernel=".into(), step: "kernel".into(), path: "kernel.elf".into() },
-            Arg::Output { prefix: "brain=".into(), step: "brain".into(), path: self.brain_artefact()? },
+            Arg::Out {
+                prefix: String::new(),
+                path: "system.img".into(),
+            },
+            Arg::Output {
+                prefix: "kernel=".into(),
+                step: "kernel".into(),
+                path: "kernel.elf".into(),
+            },
+            Arg::Output {
+                prefix: "brain=".into(),
+                step: "brain".into(),
+                path: self.brain_artefact()?,
+            },
         ];
         for (name, skill) in &manifest.skills {
             let mut vars = BTreeMap::from([
                 ("SKILL_NAME".to_owned(), Arg::text(name)),
                 ("ARCH".to_owned(), Arg::text(target.arch.as_str())),
                 ("BOARD".to_owned(), Arg::text(&target.board)),
-                ("CROSS_COMPILE".to_owned(), Arg::text(&target.c.cross_prefix)),
+                (
+                    "CROSS_COMPILE".to_owned(),
+                    Arg::text(&target.c.cross_prefix),
+                ),
             ]);
             let mut step_sources = Vec::new();
             let mut deps = Vec::new();
@@ -162,18 +184,35 @@ impl Builder<'_> {
                     let dir = manifest.root.join("unikraft-templates").join(template);
                     render.sources.insert(template_source, path_input(&dir)?);
                     self.finish(render);
-                    vars.insert("APP".into(), Arg::Output { prefix: String::new(), step: app.clone(), path: String::new() });
+                    vars.insert(
+                        "APP".into(),
+                        Arg::Output {
+                            prefix: String::new(),
+                            step: app.clone(),
+                            path: String::new(),
+                        },
+                    );
                     deps.push(app);
                 }
                 SkillBuild::Path(path) => {
                     let app = format!("app-{name}");
-                    vars.insert("APP".into(), Arg::Source { prefix: String::new(), name: app.clone() });
+                    vars.insert(
+                        "APP".into(),
+                        Arg::Source {
+                            prefix: String::new(),
+                            name: app.clone(),
+                        },
+                    );
                     step_sources.push((app, path_input(&manifest.root.join(path))?));
                 }
             }
             let mut draft = Draft::new(
                 format!("skill-{name}"),
-                StepKind::Make { source: base.clone(), goal: Some("skill".into()), vars },
+                StepKind::Make {
+                    source: base.clone(),
+                    goal: Some("skill".into()),
+                    vars,
+                },
             )
             .tool("make", "make", Some("apt install make".into()))
             .tool("cc", cc.clone(), cc_hint.clone());
@@ -192,7 +231,11 @@ impl Builder<'_> {
         let packer_source = manifest.platform.packer.clone();
         let mut packer = Draft::new(
             "packer",
-            StepKind::Make { source: packer_source.clone(), goal: Some("pack".into()), vars: BTreeMap::new() },
+            StepKind::Make {
+                source: packer_source.clone(),
+                goal: Some("pack".into()),
+                vars: BTreeMap::new(),
+            },
         )
         .tool("make", "make", Some("apt install make".into()))
         .tool("hostcc", "cc", Some("apt install gcc".into()));
@@ -202,7 +245,11 @@ impl Builder<'_> {
         let mut system = Draft::new(
             "system",
             StepKind::Tool {
-                program: Arg::Output { prefix: String::new(), step: "packer".into(), path: "bin/hive-pack".into() },
+                program: Arg::Output {
+                    prefix: String::new(),
+                    step: "packer".into(),
+                    path: "bin/hive-pack".into(),
+                },
                 args: system_args,
             },
         );
@@ -242,7 +289,9 @@ impl Builder<'_> {
         )
         .tool("rustc", rustc.display().to_string(), None)
         .tool("cargo", cargo.display().to_string(), None);
-        draft.sources.insert("brain".into(), path_input(&package_dir)?);
+        draft
+            .sources
+            .insert("brain".into(), path_input(&package_dir)?);
         self.finish(draft);
         Ok(())
     }
@@ -267,7 +316,11 @@ impl Builder<'_> {
         candidates.dedup();
         let mut with_sources = None;
         for rustc in candidates.iter().filter(|r| r.is_file()) {
-            let Ok(sysroot) = probe.ask(rustc, &["--print", "sysroot"], &crate::toolchain::rustup_stamp()) else {
+            let Ok(sysroot) = probe.ask(
+                rustc,
+                &["--print", "sysroot"],
+                &crate::toolchain::rustup_stamp(),
+            ) else {
                 continue;
             };
             let sysroot = Path::new(&sysroot);
@@ -275,7 +328,12 @@ impl Builder<'_> {
             if !cargo.is_file() {
                 continue;
             }
-            if sysroot.join("lib/rustlib").join(&target.triple).join("lib").is_dir() {
+            if sysroot
+                .join("lib/rustlib")
+                .join(&target.triple)
+                .join("lib")
+                .is_dir()
+            {
                 return Ok((rustc.clone(), cargo, Vec::new()));
             }
             if with_sources.is_none() && sysroot.join("lib/rustlib/src/rust/library").is_dir() {
@@ -283,7 +341,9 @@ impl Builder<'_> {
             }
         }
         match with_sources {
-            Some((rustc, cargo)) if !target.build_std.is_empty() => Ok((rustc, cargo, target.build_std.clone())),
+            Some((rustc, cargo)) if !target.build_std.is_empty() => {
+                Ok((rustc, cargo, target.build_std.clone()))
+            }
             _ => Err(PlanError::Tools(vec![ToolError::NotFound {
                 program: format!("a Rust standard library for `{}`", target.triple),
                 hint: Some(format!(
@@ -307,7 +367,13 @@ impl Builder<'_> {
                     let locked = self.locked(name, declared)?;
                     let fetch = format!("fetch-{name}");
                     if !self.steps.iter().any(|s| s.name == fetch) {
-                        self.finish(Draft::new(fetch.clone(), StepKind::Fetch { source: name.into(), locked }));
+                        self.finish(Draft::new(
+                            fetch.clone(),
+                            StepKind::Fetch {
+                                source: name.into(),
+                                locked,
+                            },
+                        ));
                     }
                     draft.deps.push(fetch.clone());
                     SourceInput::Fetched { step: fetch }
@@ -319,10 +385,22 @@ impl Builder<'_> {
     }
 
     fn locked(&self, name: &str, declared: &Source) -> Result<LockedSource, PlanError> {
-        let locked = self.options.lock.sources.get(name).ok_or_else(|| PlanError::NotLocked { name: name.into() })?;
+        let locked = self
+            .options
+            .lock
+            .sources
+            .get(name)
+            .ok_or_else(|| PlanError::NotLocked { name: name.into() })?;
         let current = match (declared, locked) {
-            (Source::Git { url, rev }, LockedSource::Git { url: u, rev: r, .. }) => url == u && rev == r,
-            (Source::Tarball { url, sha256 }, LockedSource::Tarball { url: u, sha256: s, .. }) => url == u && sha256 == s,
+            (Source::Git { url, rev }, LockedSource::Git { url: u, rev: r, .. }) => {
+                url == u && rev == r
+            }
+            (
+                Source::Tarball { url, sha256 },
+                LockedSource::Tarball {
+                    url: u, sha256: s, ..
+                },
+            ) => url == u && sha256 == s,
             _ => false,
         };
         if current {
@@ -337,21 +415,33 @@ impl Builder<'_> {
         let mut toolchain = BTreeMap::new();
         let mut programs = BTreeMap::new();
         for (role, program, hint) in draft.tools {
-            let identity = self.options.probe.require(&program, hint.as_deref()).and_then(|path| {
-                let version = if role == "rustc" {
-                    self.options.probe.ask(&path, &["-vV"], &crate::toolchain::rustup_stamp())?
-                } else {
-                    self.options.probe.version(&path)?
-                };
-                Ok((path, version))
-            });
+            let identity = self
+                .options
+                .probe
+                .require(&program, hint.as_deref())
+                .and_then(|path| {
+                    let version = if role == "rustc" {
+                        self.options.probe.ask(
+                            &path,
+                            &["-vV"],
+                            &crate::toolchain::rustup_stamp(),
+                        )?
+                    } else {
+                        self.options.probe.version(&path)?
+                    };
+                    Ok((path, version))
+                });
             match identity {
                 Ok((path, version)) => {
                     toolchain.insert(role.to_owned(), version);
                     programs.insert(role.to_owned(), path);
                 }
                 Err(error) => {
-                    if !self.missing_tools.iter().any(|e| e.to_string() == error.to_string()) {
+                    if !self
+                        .missing_tools
+                        .iter()
+                        .any(|e| e.to_string() == error.to_string())
+                    {
                         self.missing_tools.push(error);
                     }
                 }
@@ -366,7 +456,9 @@ impl Builder<'_> {
             .map(|(name, input)| {
                 let identity = match input {
                     SourceInput::Path { hash, .. } => hash.hex(),
-                    SourceInput::Fetched { step } => self.key_of(step).map(|k| k.hex()).unwrap_or_default(),
+                    SourceInput::Fetched { step } => {
+                        self.key_of(step).map(|k| k.hex()).unwrap_or_default()
+                    }
                 };
                 (name.as_str(), identity)
             })
@@ -374,7 +466,12 @@ impl Builder<'_> {
         let deps: BTreeMap<&str, String> = draft
             .deps
             .iter()
-            .map(|dep| (dep.as_str(), self.key_of(dep).map(|k| k.hex()).unwrap_or_default()))
+            .map(|dep| {
+                (
+                    dep.as_str(),
+                    self.key_of(dep).map(|k| k.hex()).unwrap_or_default(),
+                )
+            })
             .collect();
         let material = json!({
             "hivebuild-step": KEY_VERSION,
@@ -405,18 +502,31 @@ impl Builder<'_> {
 
 fn path_input(path: &Path) -> Result<SourceInput, PlanError> {
     if !path.is_dir() {
-        return Err(PlanError::SourceMissing { path: path.to_owned() });
+        return Err(PlanError::SourceMissing {
+            path: path.to_owned(),
+        });
     }
-    let hash = hash_tree(path).map_err(|source| PlanError::Hash { path: path.to_owned(), source })?;
-    Ok(SourceInput::Path { path: path.to_owned(), hash })
+    let hash = hash_tree(path).map_err(|source| PlanError::Hash {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(SourceInput::Path {
+        path: path.to_owned(),
+        hash,
+    })
 }
 
 /// `[package] name` of a Cargo.toml, read without running cargo.
 fn package_name(dir: &Path) -> Result<String, PlanError> {
     let path = dir.join("Cargo.toml");
-    let bad = |message: String| PlanError::CargoToml { path: path.clone(), message };
+    let bad = |message: String| PlanError::CargoToml {
+        path: path.clone(),
+        message,
+    };
     let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
-    let document: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| bad(e.message().to_owned()))?;
+    let document: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| bad(e.message().to_owned()))?;
     document
         .get("package")
         .and_then(|p| p.get("name"))
@@ -425,7 +535,11 @@ fn package_name(dir: &Path) -> Result<String, PlanError> {
         .ok_or_else(|| bad("no `[package] name`".into()))
 }
 
-fn render_context(manifest: &Manifest, target: &Target, skill: &hive_manifest::Skill) -> serde_json::Value {
+fn render_context(
+    manifest: &Manifest,
+    target: &Target,
+    skill: &hive_manifest::Skill,
+) -> serde_json::Value {
     json!({
         "skill": {
             "name": skill.name,

@@ -31,9 +31,15 @@ pub struct Step {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum StepKind {
     /// Fetch a git or archive source; its output must have the locked NAR hash.
-    Fetch { source: String, locked: LockedSource },
+    Fetch {
+        source: String,
+        locked: LockedSource,
+    },
     /// Render a minijinja template folder with a context.
-    Render { template: String, context: serde_json::Value },
+    Render {
+        template: String,
+        context: serde_json::Value,
+    },
     /// Build a cargo package for a triple.
     #[serde(rename_all = "kebab-case")]
     Cargo {
@@ -79,13 +85,25 @@ impl StepKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Arg {
-    Text { text: String },
+    Text {
+        text: String,
+    },
     /// `prefix` + the path of `path` inside a dependency's output.
-    Output { prefix: String, step: String, path: String },
+    Output {
+        prefix: String,
+        step: String,
+        path: String,
+    },
     /// `prefix` + the path of a source folder as copied into the build.
-    Source { prefix: String, name: String },
+    Source {
+        prefix: String,
+        name: String,
+    },
     /// `prefix` + the path of `path` inside this step's output folder.
-    Out { prefix: String, path: String },
+    Out {
+        prefix: String,
+        path: String,
+    },
 }
 
 impl Arg {

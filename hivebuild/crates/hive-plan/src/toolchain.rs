@@ -22,7 +22,10 @@ struct CachedAnswer {
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
     #[error("`{program}` was not found on PATH{}", hint.as_ref().map(|h| format!(" (install it: {h})")).unwrap_or_default())]
-    NotFound { program: String, hint: Option<String> },
+    NotFound {
+        program: String,
+        hint: Option<String>,
+    },
     #[error("failed to ask `{program}` for its version")]
     Query {
         program: String,
@@ -82,7 +85,12 @@ impl Probe {
     /// What `program args...` prints (stdout, trimmed), cached while the program's file is
     /// unchanged. `extra_stamp` adds anything else the answer depends on (for rustup
     /// proxies: the selected toolchain).
-    pub fn ask(&self, program: &Path, args: &[&str], extra_stamp: &str) -> Result<String, ToolError> {
+    pub fn ask(
+        &self,
+        program: &Path,
+        args: &[&str],
+        extra_stamp: &str,
+    ) -> Result<String, ToolError> {
         let query = format!("{} {}", program.display(), args.join(" "));
         let stamp = format!("{}|{extra_stamp}", file_stamp(program));
         if let Some(cached) = self.cache.lock().expect("probe cache").get(&query)
@@ -144,7 +152,13 @@ fn is_executable(path: &Path) -> bool {
 
 fn file_stamp(path: &Path) -> String {
     match std::fs::metadata(path) {
-        Ok(meta) => format!("{}:{}:{}:{}", meta.len(), meta.mtime(), meta.mtime_nsec(), meta.ino()),
+        Ok(meta) => format!(
+            "{}:{}:{}:{}",
+            meta.len(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+            meta.ino()
+        ),
         Err(_) => "missing".into(),
     }
 }
@@ -159,28 +173,58 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let runs = dir.path().join("runs");
         let tool = dir.path().join("tool");
-        std::fs::write(&tool, format!("#!/bin/sh\necho run >> {}\necho tool 1.0\n", runs.display())).unwrap();
+        std::fs::write(
+            &tool,
+            format!("#!/bin/sh\necho run >> {}\necho tool 1.0\n", runs.display()),
+        )
+        .unwrap();
         std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let count = || std::fs::read_to_string(&runs).unwrap_or_default().lines().count();
+        let count = || {
+            std::fs::read_to_string(&runs)
+                .unwrap_or_default()
+                .lines()
+                .count()
+        };
 
         let cache = dir.path().join("cache.json");
         let probe = Probe::new(Some(cache.clone()));
         assert!(probe.which("sh").is_some());
         assert!(probe.which("surely-no-such-program-here").is_none());
-        let error = probe.require("surely-no-such-program-here", Some("apt install it")).unwrap_err();
-        assert!(error.to_string().contains("install it: apt install it"), "{error}");
+        let error = probe
+            .require("surely-no-such-program-here", Some("apt install it"))
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("install it: apt install it"),
+            "{error}"
+        );
 
         assert_eq!(probe.version(&tool).unwrap(), "tool 1.0");
         assert_eq!(probe.version(&tool).unwrap(), "tool 1.0");
         assert_eq!(count(), 1, "the second question is answered from memory");
         probe.save();
-        assert_eq!(Probe::new(Some(cache.clone())).version(&tool).unwrap(), "tool 1.0");
+        assert_eq!(
+            Probe::new(Some(cache.clone())).version(&tool).unwrap(),
+            "tool 1.0"
+        );
         assert_eq!(count(), 1, "and from the cache file by a new probe");
-        assert_eq!(Probe::new(Some(cache.clone())).ask(&tool, &["--version"], "other").unwrap(), "tool 1.0");
+        assert_eq!(
+            Probe::new(Some(cache.clone()))
+                .ask(&tool, &["--version"], "other")
+                .unwrap(),
+            "tool 1.0"
+        );
         assert_eq!(count(), 2, "another stamp asks again");
 
-        std::fs::write(&tool, format!("#!/bin/sh\necho run >> {}\necho tool 2.0\n", runs.display())).unwrap();
-        assert_eq!(Probe::new(Some(cache)).version(&tool).unwrap(), "tool 2.0", "a changed program is asked again");
+        std::fs::write(
+            &tool,
+            format!("#!/bin/sh\necho run >> {}\necho tool 2.0\n", runs.display()),
+        )
+        .unwrap();
+        assert_eq!(
+            Probe::new(Some(cache)).version(&tool).unwrap(),
+            "tool 2.0",
+            "a changed program is asked again"
+        );
     }
 }
 
@@ -191,6 +235,8 @@ pub fn rustup_stamp() -> String {
     let home = std::env::var_os("RUSTUP_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".rustup")));
-    let settings = home.map(|h| file_stamp(&h.join("settings.toml"))).unwrap_or_default();
+    let settings = home
+        .map(|h| file_stamp(&h.join("settings.toml")))
+        .unwrap_or_default();
     format!("{toolchain}|{settings}")
 }

@@ -312,12 +312,17 @@ mod tests {
             .umask(0o022)
             .output()
             .unwrap();
-        assert_eq!(String::from_utf8(out.stdout).unwrap(), "0022\nunset\nkept\n");
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            "0022\nunset\nkept\n"
+        );
     }
 
     #[test]
     fn missing_program_is_a_spawn_error() {
-        let error = ProcessBuilder::new("/nonexistent/tool").output().unwrap_err();
+        let error = ProcessBuilder::new("/nonexistent/tool")
+            .output()
+            .unwrap_err();
         assert!(matches!(error, ProcessError::Spawn { .. }));
         assert!(error.to_string().contains("/nonexistent/tool"));
     }

@@ -101,12 +101,20 @@ impl Store {
         match fs::read_to_string(&version_file) {
             Ok(text) if text.trim() == STORE_VERSION.to_string() => {}
             Ok(text) => {
-                return Err(StoreError::Version { path: root.to_owned(), found: text.trim().to_owned() });
+                return Err(StoreError::Version {
+                    path: root.to_owned(),
+                    found: text.trim().to_owned(),
+                });
             }
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
                 write_atomic(&version_file, format!("{STORE_VERSION}\n").as_bytes())?;
             }
-            Err(source) => return Err(StoreError::Io { path: version_file, source }),
+            Err(source) => {
+                return Err(StoreError::Io {
+                    path: version_file,
+                    source,
+                });
+            }
         }
         let lock_path = root.join(".lock");
         let lock = File::options()
@@ -115,7 +123,12 @@ impl Store {
             .write(true)
             .open(&lock_path)
             .map_err(io_error(&lock_path))?;
-        if exclusive { lock.lock() } else { lock.lock_shared() }.map_err(io_error(&lock_path))?;
+        if exclusive {
+            lock.lock()
+        } else {
+            lock.lock_shared()
+        }
+        .map_err(io_error(&lock_path))?;
         let root = fs::canonicalize(root).map_err(io_error(root))?;
         Ok(Self { root, _lock: lock })
     }
@@ -140,7 +153,11 @@ impl Store {
         let record: Record = serde_json::from_slice(&bytes).ok()?;
         let path = self.path_of(name);
         path.symlink_metadata().ok()?;
-        Some(Entry { name: name.to_owned(), path, record })
+        Some(Entry {
+            name: name.to_owned(),
+            path,
+            record,
+        })
     }
 
     /// Start building `name`: waits for anyone else building it, then returns either the
@@ -152,25 +169,51 @@ impl Store {
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(|source| StoreError::Io { path: lock_path.clone(), source })?;
-        lock.lock().map_err(|source| StoreError::Io { path: lock_path, source })?;
+            .map_err(|source| StoreError::Io {
+                path: lock_path.clone(),
+                source,
+            })?;
+        lock.lock().map_err(|source| StoreError::Io {
+            path: lock_path,
+            source,
+        })?;
         if let Some(entry) = self.lookup(name) {
             return Ok(Begin::Done(entry));
         }
         // Under the lock, anything left for this name is from a killed build.
         self.remove_leftovers(name)?;
-        let dir = self.root.join(".tmp").join(format!("{name}.{}", std::process::id()));
+        let dir = self
+            .root
+            .join(".tmp")
+            .join(format!("{name}.{}", std::process::id()));
         let out = dir.join("out");
-        fs::create_dir_all(&out).map_err(|source| StoreError::Io { path: out.clone(), source })?;
-        Ok(Begin::Build(Build { store: self, name: name.to_owned(), dir, out, _lock: lock }))
+        fs::create_dir_all(&out).map_err(|source| StoreError::Io {
+            path: out.clone(),
+            source,
+        })?;
+        Ok(Begin::Build(Build {
+            store: self,
+            name: name.to_owned(),
+            dir,
+            out,
+            _lock: lock,
+        }))
     }
 
     fn remove_leftovers(&self, name: &str) -> Result<(), StoreError> {
-        let remove = |path: PathBuf| normalise::remove_tree(&path).map_err(|source| StoreError::Io { path, source });
+        let remove = |path: PathBuf| {
+            normalise::remove_tree(&path).map_err(|source| StoreError::Io { path, source })
+        };
         remove(self.path_of(name))?;
         let tmp = self.root.join(".tmp");
         let prefix = format!("{name}.");
-        for entry in fs::read_dir(&tmp).map_err(|source| StoreError::Io { path: tmp.clone(), source })?.flatten() {
+        for entry in fs::read_dir(&tmp)
+            .map_err(|source| StoreError::Io {
+                path: tmp.clone(),
+                source,
+            })?
+            .flatten()
+        {
             if entry.file_name().to_string_lossy().starts_with(&prefix) {
                 remove(entry.path())?;
             }
@@ -186,9 +229,17 @@ impl Store {
     pub fn list(&self) -> Result<Vec<Entry>, StoreError> {
         let meta = self.root.join(".meta");
         let mut entries: Vec<Entry> = fs::read_dir(&meta)
-            .map_err(|source| StoreError::Io { path: meta.clone(), source })?
+            .map_err(|source| StoreError::Io {
+                path: meta.clone(),
+                source,
+            })?
             .flatten()
-            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".json").map(str::to_owned))
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()?
+                    .strip_suffix(".json")
+                    .map(str::to_owned)
+            })
             .filter_map(|name| self.lookup(&name))
             .collect();
         entries.sort_by(|a, b| a.name.cmp(&b.name));
@@ -207,8 +258,16 @@ impl Store {
     pub fn gc(&self) -> Result<GcReport, StoreError> {
         let mut live = BTreeSet::new();
         let roots = self.root.join(".roots");
-        for entry in fs::read_dir(&roots).map_err(|source| StoreError::Io { path: roots.clone(), source })?.flatten() {
-            let root: Option<GcRoot> = fs::read(entry.path()).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        for entry in fs::read_dir(&roots)
+            .map_err(|source| StoreError::Io {
+                path: roots.clone(),
+                source,
+            })?
+            .flatten()
+        {
+            let root: Option<GcRoot> = fs::read(entry.path())
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok());
             match root {
                 Some(root) if Path::new(&root.manifest).is_file() => live.extend(root.entries),
                 _ => {
@@ -217,25 +276,46 @@ impl Store {
             }
         }
         let mut report = GcReport::default();
-        let listing = fs::read_dir(&self.root).map_err(|source| StoreError::Io { path: self.root.clone(), source })?;
+        let listing = fs::read_dir(&self.root).map_err(|source| StoreError::Io {
+            path: self.root.clone(),
+            source,
+        })?;
         for entry in listing.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if !is_entry_name(&name) || live.contains(&name) {
                 continue;
             }
             report.bytes += tree_size(&entry.path());
-            normalise::remove_tree(&entry.path()).map_err(|source| StoreError::Io { path: entry.path(), source })?;
+            normalise::remove_tree(&entry.path()).map_err(|source| StoreError::Io {
+                path: entry.path(),
+                source,
+            })?;
             let _ = fs::remove_file(self.record_path(&name));
             report.removed.push(name);
         }
         for dir in [".tmp", ".locks"] {
             let dir = self.root.join(dir);
-            for entry in fs::read_dir(&dir).map_err(|source| StoreError::Io { path: dir.clone(), source })?.flatten() {
-                normalise::remove_tree(&entry.path()).map_err(|source| StoreError::Io { path: entry.path(), source })?;
+            for entry in fs::read_dir(&dir)
+                .map_err(|source| StoreError::Io {
+                    path: dir.clone(),
+                    source,
+                })?
+                .flatten()
+            {
+                normalise::remove_tree(&entry.path()).map_err(|source| StoreError::Io {
+                    path: entry.path(),
+                    source,
+                })?;
             }
         }
         let meta = self.root.join(".meta");
-        for entry in fs::read_dir(&meta).map_err(|source| StoreError::Io { path: meta.clone(), source })?.flatten() {
+        for entry in fs::read_dir(&meta)
+            .map_err(|source| StoreError::Io {
+                path: meta.clone(),
+                source,
+            })?
+            .flatten()
+        {
             let name = entry.file_name().to_string_lossy().into_owned();
             let entry_name = name.strip_suffix(".json").unwrap_or(&name);
             if !self.path_of(entry_name).exists() {
@@ -289,11 +369,23 @@ impl Build<'_> {
     }
 
     /// Normalise the output, hash it and move it into the store; then write its record.
-    pub fn commit(self, step: &str, kind: &str, key: &str, normalise: &Normalise) -> Result<Entry, StoreError> {
+    pub fn commit(
+        self,
+        step: &str,
+        kind: &str,
+        key: &str,
+        normalise: &Normalise,
+    ) -> Result<Entry, StoreError> {
         normalise::normalise(&self.out, normalise)?;
-        let nar = nar_hash(&self.out).map_err(|source| StoreError::Io { path: self.out.clone(), source })?;
+        let nar = nar_hash(&self.out).map_err(|source| StoreError::Io {
+            path: self.out.clone(),
+            source,
+        })?;
         let path = self.store.path_of(&self.name);
-        fs::rename(&self.out, &path).map_err(|source| StoreError::Io { path: path.clone(), source })?;
+        fs::rename(&self.out, &path).map_err(|source| StoreError::Io {
+            path: path.clone(),
+            source,
+        })?;
         sync_dir(self.store.root());
         let record = Record {
             format: STORE_VERSION,
@@ -305,7 +397,11 @@ impl Build<'_> {
         };
         let bytes = serde_json::to_vec_pretty(&record).expect("records serialise");
         write_atomic(&self.store.record_path(&self.name), &bytes)?;
-        Ok(Entry { name: self.name.clone(), path, record })
+        Ok(Entry {
+            name: self.name.clone(),
+            path,
+            record,
+        })
     }
 }
 
@@ -318,7 +414,10 @@ impl Drop for Build<'_> {
 /// Write a file so that readers see the old content or the new, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     use std::io::Write as _;
-    let io_error = |source| StoreError::Io { path: path.to_owned(), source };
+    let io_error = |source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    };
     let parent = path.parent().unwrap_or(Path::new("."));
     let temporary = parent.join(format!(
         ".tmp-{}-{}",
@@ -337,7 +436,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 /// store folder is not ours to remove.
 pub fn is_entry_name(name: &str) -> bool {
     name.split_once('-').is_some_and(|(hash, rest)| {
-        hash.len() == 32 && !rest.is_empty() && hash.chars().all(|c| "0123456789abcdfghijklmnpqrsvwxyz".contains(c))
+        hash.len() == 32
+            && !rest.is_empty()
+            && hash
+                .chars()
+                .all(|c| "0123456789abcdfghijklmnpqrsvwxyz".contains(c))
     })
 }
 

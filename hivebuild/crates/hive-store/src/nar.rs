@@ -62,6 +62,9 @@ mod tests {
         let nar = nar_hash(&file).unwrap();
         // nix-archive-1 ( type regular contents <5 bytes, padded> ): 8+16 + 8+8 + 8+8 + 8+8 + 8+8 + 8+8 + 8 = 120
         assert_eq!(nar.size, 120);
-        assert_eq!(nar.hash, "sha256:0sg9f58l1jj88w6pdrfdpj5x9b1zrwszk84j81zvby36q9whhhqa");
+        assert_eq!(
+            nar.hash,
+            "sha256:0sg9f58l1jj88w6pdrfdpj5x9b1zrwszk84j81zvby36q9whhhqa"
+        );
     }
 }

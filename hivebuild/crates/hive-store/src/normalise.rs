@@ -20,7 +20,10 @@ pub struct Normalise {
 }
 
 pub(crate) fn normalise(out: &Path, options: &Normalise) -> Result<(), StoreError> {
-    let io_error = |path: &Path, source: io::Error| StoreError::Io { path: path.to_owned(), source };
+    let io_error = |path: &Path, source: io::Error| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    };
     let finder: Vec<(&str, memchr::memmem::Finder<'_>)> = options
         .forbidden
         .iter()
@@ -38,9 +41,14 @@ pub(crate) fn normalise(out: &Path, options: &Normalise) -> Result<(), StoreErro
         if file_type.is_symlink() {
             // Symlinks carry no permissions of their own; only the timestamp.
         } else if file_type.is_dir() {
-            fs::set_permissions(path, fs::Permissions::from_mode(0o555)).map_err(|e| io_error(path, e))?;
+            fs::set_permissions(path, fs::Permissions::from_mode(0o555))
+                .map_err(|e| io_error(path, e))?;
         } else if file_type.is_file() {
-            let mode = entry.metadata().map_err(|e| io_error(path, e.into()))?.permissions().mode();
+            let mode = entry
+                .metadata()
+                .map_err(|e| io_error(path, e.into()))?
+                .permissions()
+                .mode();
             let mode = if mode & 0o111 != 0 { 0o555 } else { 0o444 };
             let bytes = fs::read(path).map_err(|e| io_error(path, e))?;
             for (what, finder) in &finder {
@@ -51,9 +59,12 @@ pub(crate) fn normalise(out: &Path, options: &Normalise) -> Result<(), StoreErro
                     });
                 }
             }
-            fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|e| io_error(path, e))?;
+            fs::set_permissions(path, fs::Permissions::from_mode(mode))
+                .map_err(|e| io_error(path, e))?;
         } else {
-            return Err(StoreError::SpecialFile { file: relative(out, path) });
+            return Err(StoreError::SpecialFile {
+                file: relative(out, path),
+            });
         }
         let time = FileTime::from_unix_time(options.mtime, 0);
         filetime::set_symlink_file_times(path, time, time).map_err(|e| io_error(path, e))?;

@@ -32,12 +32,26 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
         .find(|p| p.name.as_str() == params.package_name)
         .ok_or_else(|| EngineError::Cargo {
             step: context.step.name.clone(),
-            message: format!("`{}` has no package `{}`", manifest.display(), params.package_name),
+            message: format!(
+                "`{}` has no package `{}`",
+                manifest.display(),
+                params.package_name
+            ),
         })?;
 
     let mut command = cargo_command(context)
-        .arg(if params.crate_type == "staticlib" { "rustc" } else { "build" })
-        .args(["--release", "--locked", "--target", params.triple, "--manifest-path"])
+        .arg(if params.crate_type == "staticlib" {
+            "rustc"
+        } else {
+            "build"
+        })
+        .args([
+            "--release",
+            "--locked",
+            "--target",
+            params.triple,
+            "--manifest-path",
+        ])
         .arg(&manifest)
         .env("CARGO_TARGET_DIR", &target_dir);
     if context.settings.offline {
@@ -55,10 +69,20 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
         let library = package
             .targets
             .iter()
-            .find(|t| t.kind.iter().any(|k| matches!(k, TargetKind::Lib | TargetKind::RLib | TargetKind::StaticLib)))
+            .find(|t| {
+                t.kind.iter().any(|k| {
+                    matches!(
+                        k,
+                        TargetKind::Lib | TargetKind::RLib | TargetKind::StaticLib
+                    )
+                })
+            })
             .ok_or_else(|| EngineError::Cargo {
                 step: context.step.name.clone(),
-                message: format!("package `{}` has no library to link into a protection domain", params.package_name),
+                message: format!(
+                    "package `{}` has no library to link into a protection domain",
+                    params.package_name
+                ),
             })?;
         command = command.args(["--lib", "--crate-type", "staticlib"]);
         let file = format!("lib{}.a", library.name.replace('-', "_"));
@@ -73,7 +97,10 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
         if binaries.is_empty() {
             return Err(EngineError::Cargo {
                 step: context.step.name.clone(),
-                message: format!("package `{}` has no binary to run on a hosted target", params.package_name),
+                message: format!(
+                    "package `{}` has no binary to run on a hosted target",
+                    params.package_name
+                ),
             });
         }
         command = command.arg("--bins");
@@ -84,8 +111,14 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
     context.run(&command)?;
     for (from, to) in artefacts {
         let parent = to.parent().expect("artefacts are in a folder");
-        fs::create_dir_all(parent).map_err(|source| EngineError::Io { path: parent.to_owned(), source })?;
-        fs::copy(&from, &to).map_err(|source| EngineError::Io { path: from.clone(), source })?;
+        fs::create_dir_all(parent).map_err(|source| EngineError::Io {
+            path: parent.to_owned(),
+            source,
+        })?;
+        fs::copy(&from, &to).map_err(|source| EngineError::Io {
+            path: from.clone(),
+            source,
+        })?;
     }
     Ok(())
 }
@@ -116,14 +149,29 @@ fn cargo_command(context: &StepContext<'_>) -> ProcessBuilder {
     command
 }
 
-fn metadata(context: &StepContext<'_>, manifest: &std::path::Path) -> Result<Metadata, EngineError> {
+fn metadata(
+    context: &StepContext<'_>,
+    manifest: &std::path::Path,
+) -> Result<Metadata, EngineError> {
     let output = cargo_command(context)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline", "--manifest-path"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+            "--manifest-path",
+        ])
         .arg(manifest)
         .output()
-        .map_err(|source| EngineError::Step { step: context.step.name.clone(), source: Box::new(source) })?;
-    MetadataCommand::parse(String::from_utf8_lossy(&output.stdout)).map_err(|error| EngineError::Cargo {
-        step: context.step.name.clone(),
-        message: format!("failed to read `cargo metadata`: {error}"),
+        .map_err(|source| EngineError::Step {
+            step: context.step.name.clone(),
+            source: Box::new(source),
+        })?;
+    MetadataCommand::parse(String::from_utf8_lossy(&output.stdout)).map_err(|error| {
+        EngineError::Cargo {
+            step: context.step.name.clone(),
+            message: format!("failed to read `cargo metadata`: {error}"),
+        }
     })
 }

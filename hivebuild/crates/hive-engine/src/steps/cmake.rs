@@ -5,7 +5,11 @@ use std::collections::BTreeMap;
 use crate::EngineError;
 use crate::context::StepContext;
 
-pub(crate) fn run(context: &StepContext<'_>, source: &str, defines: &BTreeMap<String, String>) -> Result<(), EngineError> {
+pub(crate) fn run(
+    context: &StepContext<'_>,
+    source: &str,
+    defines: &BTreeMap<String, String>,
+) -> Result<(), EngineError> {
     let cmake = context.program("cmake");
     let build = context.work.join("build");
     let flags = context.c_flags();
@@ -16,8 +20,14 @@ pub(crate) fn run(context: &StepContext<'_>, source: &str, defines: &BTreeMap<St
         .arg("-B")
         .arg(&build)
         .args(["-G", "Ninja"])
-        .arg(format!("-DCMAKE_MAKE_PROGRAM={}", context.program("ninja").display()))
-        .arg(format!("-DCMAKE_C_COMPILER={}", context.program("cc").display()))
+        .arg(format!(
+            "-DCMAKE_MAKE_PROGRAM={}",
+            context.program("ninja").display()
+        ))
+        .arg(format!(
+            "-DCMAKE_C_COMPILER={}",
+            context.program("cc").display()
+        ))
         .arg(format!("-DCMAKE_C_FLAGS={flags}"))
         .arg(format!("-DCMAKE_ASM_FLAGS={flags}"))
         .arg(format!("-DCMAKE_INSTALL_PREFIX={}", context.out.display()))

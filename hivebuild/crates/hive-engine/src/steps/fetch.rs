@@ -11,13 +11,19 @@ use hive_manifest::{Manifest, Source};
 use hive_plan::{Digest, Lock, LockedSource};
 use hive_process::ProcessBuilder;
 
+use crate::EngineError;
 use crate::context::StepContext;
 use crate::reporter::{Event, Reporter};
-use crate::EngineError;
 
-pub(crate) fn run(context: &StepContext<'_>, source: &str, locked: &LockedSource) -> Result<(), EngineError> {
+pub(crate) fn run(
+    context: &StepContext<'_>,
+    source: &str,
+    locked: &LockedSource,
+) -> Result<(), EngineError> {
     if context.settings.offline {
-        return Err(EngineError::Offline { name: source.to_owned() });
+        return Err(EngineError::Offline {
+            name: source.to_owned(),
+        });
     }
     let (kind, url, revision) = match locked {
         LockedSource::Git { url, commit, .. } => ("git", url, commit),
@@ -36,41 +42,94 @@ pub(crate) fn run(context: &StepContext<'_>, source: &str, locked: &LockedSource
 
 /// Fetch `url` at `revision` (a git commit, or an archive's sha256) into `out`, using `work`
 /// for scratch; return the tree's NAR hash.
-fn fetch_tree(source: &str, kind: &str, url: &str, revision: &str, work: &Path, out: &Path) -> Result<String, EngineError> {
-    let failed = |error| EngineError::Fetch { name: source.to_owned(), error: Box::new(error) };
+fn fetch_tree(
+    source: &str,
+    kind: &str,
+    url: &str,
+    revision: &str,
+    work: &Path,
+    out: &Path,
+) -> Result<String, EngineError> {
+    let failed = |error| EngineError::Fetch {
+        name: source.to_owned(),
+        error: Box::new(error),
+    };
     let io_error = |path: &Path| {
         let path = path.to_owned();
         move |source| EngineError::Io { path, source }
     };
     if kind == "git" {
         let repo = work.join("repo");
-        let git = |args: &[&str]| ProcessBuilder::new("git").arg("-C").arg(&repo).args(args).env("GIT_TERMINAL_PROMPT", "0");
+        let git = |args: &[&str]| {
+            ProcessBuilder::new("git")
+                .arg("-C")
+                .arg(&repo)
+                .args(args)
+                .env("GIT_TERMINAL_PROMPT", "0")
+        };
         fs::create_dir_all(&repo).map_err(io_error(&repo))?;
         git(&["init", "-q"]).output().map_err(failed)?;
-        if git(&["fetch", "-q", "--depth", "1", url, revision]).output().is_err() {
+        if git(&["fetch", "-q", "--depth", "1", url, revision])
+            .output()
+            .is_err()
+        {
             // Servers that refuse a commit by hash: fetch everything, then pick the commit.
-            git(&["fetch", "-q", url, "+refs/*:refs/remotes/origin/*"]).output().map_err(failed)?;
+            git(&["fetch", "-q", url, "+refs/*:refs/remotes/origin/*"])
+                .output()
+                .map_err(failed)?;
         }
         let archive = work.join("tree.tar");
-        git(&["archive", "--format=tar", "-o", &archive.to_string_lossy(), revision]).output().map_err(failed)?;
-        ProcessBuilder::new("tar").arg("-xf").arg(&archive).arg("-C").arg(out).output().map_err(failed)?;
+        git(&[
+            "archive",
+            "--format=tar",
+            "-o",
+            &archive.to_string_lossy(),
+            revision,
+        ])
+        .output()
+        .map_err(failed)?;
+        ProcessBuilder::new("tar")
+            .arg("-xf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(out)
+            .output()
+            .map_err(failed)?;
     } else {
         let archive = work.join("archive");
         if let Some(path) = url.strip_prefix("file://") {
             fs::copy(path, &archive).map_err(io_error(Path::new(path)))?;
         } else {
-            ProcessBuilder::new("curl").args(["-fsSL", "--retry", "2", "-o"]).arg(&archive).arg(url).output().map_err(failed)?;
+            ProcessBuilder::new("curl")
+                .args(["-fsSL", "--retry", "2", "-o"])
+                .arg(&archive)
+                .arg(url)
+                .output()
+                .map_err(failed)?;
         }
         let bytes = fs::read(&archive).map_err(io_error(&archive))?;
         let actual = Digest::of(&bytes).hex();
         if actual != revision {
-            return Err(EngineError::HashMismatch { name: source.to_owned(), expected: revision.to_owned(), actual });
+            return Err(EngineError::HashMismatch {
+                name: source.to_owned(),
+                expected: revision.to_owned(),
+                actual,
+            });
         }
         let unpacked = work.join("unpacked");
         fs::create_dir_all(&unpacked).map_err(io_error(&unpacked))?;
-        ProcessBuilder::new("tar").arg("-xf").arg(&archive).arg("-C").arg(&unpacked).output().map_err(failed)?;
+        ProcessBuilder::new("tar")
+            .arg("-xf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(&unpacked)
+            .output()
+            .map_err(failed)?;
         // An archive with one top folder is that folder's contents, as with `--strip-components=1`.
-        let entries: Vec<_> = fs::read_dir(&unpacked).map_err(io_error(&unpacked))?.flatten().collect();
+        let entries: Vec<_> = fs::read_dir(&unpacked)
+            .map_err(io_error(&unpacked))?
+            .flatten()
+            .collect();
         let top = match entries.as_slice() {
             [only] if only.path().is_dir() => only.path(),
             _ => unpacked.clone(),
@@ -92,7 +151,12 @@ pub struct LockOptions {
 
 /// Pin every git and archive source of the manifest: resolve git revisions to commits and
 /// hash each tree. Entries that are current are kept unless `update` is set.
-pub fn lock(manifest: &Manifest, old: &Lock, options: &LockOptions, reporter: &dyn Reporter) -> Result<Lock, EngineError> {
+pub fn lock(
+    manifest: &Manifest,
+    old: &Lock,
+    options: &LockOptions,
+    reporter: &dyn Reporter,
+) -> Result<Lock, EngineError> {
     let mut lock = Lock::default();
     for (name, source) in &manifest.sources {
         let (kind, url, revision) = match source {
@@ -102,7 +166,9 @@ pub fn lock(manifest: &Manifest, old: &Lock, options: &LockOptions, reporter: &d
         };
         let current = old.sources.get(name).filter(|locked| match locked {
             LockedSource::Git { url: u, rev, .. } => kind == "git" && u == url && rev == revision,
-            LockedSource::Tarball { url: u, sha256, .. } => kind == "tarball" && u == url && sha256 == revision,
+            LockedSource::Tarball { url: u, sha256, .. } => {
+                kind == "tarball" && u == url && sha256 == revision
+            }
         });
         if let Some(locked) = current.filter(|_| !options.update) {
             lock.sources.insert(name.clone(), locked.clone());
@@ -111,20 +177,41 @@ pub fn lock(manifest: &Manifest, old: &Lock, options: &LockOptions, reporter: &d
         if options.offline {
             return Err(EngineError::Offline { name: name.clone() });
         }
-        let scratch = tempfile::tempdir().map_err(|source| EngineError::Io { path: std::env::temp_dir(), source })?;
+        let scratch = tempfile::tempdir().map_err(|source| EngineError::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
         let (work, out) = (scratch.path().join("work"), scratch.path().join("out"));
         for dir in [&work, &out] {
-            fs::create_dir_all(dir).map_err(|source| EngineError::Io { path: dir.clone(), source })?;
+            fs::create_dir_all(dir).map_err(|source| EngineError::Io {
+                path: dir.clone(),
+                source,
+            })?;
         }
         let locked = if kind == "git" {
             let commit = resolve_commit(name, url, revision)?;
             let nar_hash = fetch_tree(name, kind, url, &commit, &work, &out)?;
-            reporter.report(&Event::Fetched { source: name, detail: &format!("{revision} = {commit}") });
-            LockedSource::Git { url: url.clone(), rev: revision.clone(), commit, nar_hash }
+            reporter.report(&Event::Fetched {
+                source: name,
+                detail: &format!("{revision} = {commit}"),
+            });
+            LockedSource::Git {
+                url: url.clone(),
+                rev: revision.clone(),
+                commit,
+                nar_hash,
+            }
         } else {
             let nar_hash = fetch_tree(name, kind, url, revision, &work, &out)?;
-            reporter.report(&Event::Fetched { source: name, detail: &format!("sha256 {revision}") });
-            LockedSource::Tarball { url: url.clone(), sha256: revision.clone(), nar_hash }
+            reporter.report(&Event::Fetched {
+                source: name,
+                detail: &format!("sha256 {revision}"),
+            });
+            LockedSource::Tarball {
+                url: url.clone(),
+                sha256: revision.clone(),
+                nar_hash,
+            }
         };
         lock.sources.insert(name.clone(), locked);
     }
@@ -140,10 +227,17 @@ fn resolve_commit(source: &str, url: &str, revision: &str) -> Result<String, Eng
         .args(["ls-remote", url, revision])
         .env("GIT_TERMINAL_PROMPT", "0")
         .output()
-        .map_err(|error| EngineError::Fetch { name: source.to_owned(), error: Box::new(error) })?;
+        .map_err(|error| EngineError::Fetch {
+            name: source.to_owned(),
+            error: Box::new(error),
+        })?;
     let text = String::from_utf8_lossy(&output.stdout);
     text.lines()
         .find_map(|line| line.split_whitespace().next())
         .map(str::to_owned)
-        .ok_or_else(|| EngineError::UnknownRevision { name: source.to_owned(), revision: revision.to_owned(), url: url.to_owned() })
+        .ok_or_else(|| EngineError::UnknownRevision {
+            name: source.to_owned(),
+            revision: revision.to_owned(),
+            url: url.to_owned(),
+        })
 }

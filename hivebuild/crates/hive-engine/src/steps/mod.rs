@@ -16,12 +16,32 @@ use crate::context::StepContext;
 pub(crate) fn run(context: &StepContext<'_>) -> Result<(), EngineError> {
     match &context.step.kind {
         StepKind::Fetch { source, locked } => fetch::run(context, source, locked),
-        StepKind::Render { template, context: values } => render::run(context, template, values),
-        StepKind::Cargo { package, package_name, triple, crate_type, build_std } => {
-            cargo::run(context, &cargo::Params { package, package_name, triple, crate_type, build_std })
-        }
+        StepKind::Render {
+            template,
+            context: values,
+        } => render::run(context, template, values),
+        StepKind::Cargo {
+            package,
+            package_name,
+            triple,
+            crate_type,
+            build_std,
+        } => cargo::run(
+            context,
+            &cargo::Params {
+                package,
+                package_name,
+                triple,
+                crate_type,
+                build_std,
+            },
+        ),
         StepKind::Make { source, goal, vars } => make::run(context, source, goal.as_deref(), vars),
-        StepKind::Cmake { source, defines, c_compiler: _ } => cmake::run(context, source, defines),
+        StepKind::Cmake {
+            source,
+            defines,
+            c_compiler: _,
+        } => cmake::run(context, source, defines),
         StepKind::Tool { program, args } => tool::run(context, program, args),
     }
 }

@@ -1,0 +1,60 @@
+//! One file per subcommand: each turns resolved settings into library calls.
+
+pub(crate) mod build;
+pub(crate) mod check;
+pub(crate) mod lock;
+pub(crate) mod plan;
+pub(crate) mod store;
+
+use std::path::Path;
+
+use hive_manifest::{Manifest, Target};
+use hive_plan::{Lock, Plan, PlanOptions, Probe};
+use hive_store::Store;
+
+use crate::dispatch::CliError;
+use crate::settings::Settings;
+
+/// The manifest, and the target to work on: the one named, or the hive's only one.
+pub(crate) fn load(manifest: &Path, target: Option<&str>) -> Result<(Manifest, Target), CliError> {
+    let manifest = hive_manifest::load_manifest(manifest)?;
+    let name = match (target, manifest.hive.targets.as_slice()) {
+        (Some(name), _) => name.to_owned(),
+        (None, [only]) => only.clone(),
+        (None, targets) => {
+            return Err(CliError::usage(format!(
+                "`{}` has several targets: pick one with `--target` (`{}`)",
+                manifest.hive.name,
+                targets.join("`, `")
+            )));
+        }
+    };
+    let target = hive_manifest::load_target(&manifest.root, &name, &manifest)?;
+    Ok((manifest, target))
+}
+
+/// The plan for a manifest and target, with tool versions cached in the store.
+pub(crate) fn make_plan(
+    settings: &Settings,
+    store: Option<&Store>,
+    manifest: &Manifest,
+    target: &Target,
+) -> Result<Plan, CliError> {
+    let lock = Lock::load(&manifest.root)?;
+    let probe = Probe::new(store.map(|s| s.cache_dir().join("toolchains-v1.json")));
+    let options = PlanOptions {
+        target,
+        lock: &lock,
+        overrides: &settings.overrides,
+        probe: &probe,
+        source_date_epoch: settings.engine.source_date_epoch,
+        rustc: settings.rustc.clone(),
+    };
+    let plan = hive_plan::plan(manifest, &options);
+    probe.save();
+    Ok(plan?)
+}
+
+pub(crate) fn open_store(settings: &Settings) -> Result<Store, CliError> {
+    Ok(Store::open(&settings.store_dir)?)
+}

@@ -1,0 +1,91 @@
+//! Parse, dispatch, render the error, exit with its code.
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use crate::cli::{Cli, Command};
+use crate::exit_codes;
+use crate::settings::Settings;
+
+/// Everything a command can fail with; each maps to a documented exit code.
+#[derive(Debug)]
+pub(crate) enum CliError {
+    Usage(String),
+    Manifest(hive_manifest::ManifestError),
+    Plan(hive_plan::PlanError),
+    Lock(hive_plan::lock::LockError),
+    Engine(hive_engine::EngineError),
+    Store(hive_store::StoreError),
+    /// `--check` found this many steps whose outputs differ.
+    NotReproducible(usize),
+}
+
+impl CliError {
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
+        Self::Usage(message.into())
+    }
+
+    pub(crate) fn exit_code(&self) -> u8 {
+        use hive_engine::EngineError as E;
+        match self {
+            Self::Usage(_) => exit_codes::USAGE,
+            Self::Manifest(_) => exit_codes::INVALID_MANIFEST,
+            Self::Plan(_) | Self::Lock(_) => exit_codes::PLAN_FAILED,
+            Self::Engine(E::Store(_)) | Self::Store(_) => exit_codes::STORE_FAILED,
+            Self::Engine(
+                E::Fetch { .. }
+                | E::Offline { .. }
+                | E::HashMismatch { .. }
+                | E::UnknownRevision { .. },
+            ) => exit_codes::FETCH_FAILED,
+            Self::Engine(_) => exit_codes::BUILD_FAILED,
+            Self::NotReproducible(_) => exit_codes::NOT_REPRODUCIBLE,
+        }
+    }
+}
+
+macro_rules! from_error {
+    ($($variant:ident($type:ty)),*) => {$(
+        impl From<$type> for CliError {
+            fn from(error: $type) -> Self {
+                Self::$variant(error)
+            }
+        }
+    )*};
+}
+from_error!(
+    Manifest(hive_manifest::ManifestError),
+    Plan(hive_plan::PlanError),
+    Lock(hive_plan::lock::LockError),
+    Engine(hive_engine::EngineError),
+    Store(hive_store::StoreError)
+);
+
+pub(crate) fn main_impl() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::resolve(&cli.global) {
+        Ok(settings) => settings,
+        Err(error) => {
+            crate::output::print_error(None, &error);
+            return ExitCode::from(error.exit_code());
+        }
+    };
+    match run(&settings, cli.command) {
+        Ok(()) => ExitCode::from(exit_codes::OK),
+        Err(error) => {
+            crate::output::print_error(Some(&settings), &error);
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+fn run(settings: &Settings, command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Check(args) => crate::commands::check::run(settings, &args),
+        Command::Plan(args) => crate::commands::plan::run(settings, &args),
+        Command::Build(args) => crate::commands::build::run(settings, &args),
+        Command::Lock(args) => crate::commands::lock::run(settings, &args),
+        Command::Store(command) => crate::commands::store::run(settings, command),
+    }
+}

@@ -1,0 +1,18 @@
+//! Exit codes, part of hivebuild's interface (scripts and CI branch on them).
+
+/// Success.
+pub(crate) const OK: u8 = 0;
+/// A build step failed.
+pub(crate) const BUILD_FAILED: u8 = 1;
+/// The command line is wrong (clap uses 2 as well).
+pub(crate) const USAGE: u8 = 2;
+/// The manifest or a target file is invalid.
+pub(crate) const INVALID_MANIFEST: u8 = 3;
+/// The plan could not be made: missing tools, an unlocked or stale source.
+pub(crate) const PLAN_FAILED: u8 = 4;
+/// `build --check` found outputs that differ between two builds.
+pub(crate) const NOT_REPRODUCIBLE: u8 = 5;
+/// The store could not be used.
+pub(crate) const STORE_FAILED: u8 = 6;
+/// A source could not be fetched, or its hash did not match.
+pub(crate) const FETCH_FAILED: u8 = 7;

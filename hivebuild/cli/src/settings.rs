@@ -1,0 +1,112 @@
+//! Settings: command-line flags and environment variables merged in one place. Commands
+//! get these, never clap types or `std::env`.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+
+use crate::cli::GlobalArgs;
+use crate::dispatch::CliError;
+use crate::env_vars;
+
+/// `SOURCE_DATE_EPOCH` when none is set: 1980-01-01, the earliest time FAT can store.
+pub(crate) const DEFAULT_SOURCE_DATE_EPOCH: u64 = 315_532_800;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Output {
+    Json,
+    Quiet,
+    Normal,
+    Verbose,
+}
+
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) store_dir: PathBuf,
+    pub(crate) output: Output,
+    /// Colour and progress bars: stderr is a terminal and `NO_COLOR` is not set.
+    pub(crate) terminal: bool,
+    pub(crate) overrides: BTreeMap<String, PathBuf>,
+    pub(crate) rustc: Option<PathBuf>,
+    pub(crate) engine: hive_engine::Settings,
+}
+
+impl Settings {
+    pub(crate) fn resolve(args: &GlobalArgs) -> Result<Self, CliError> {
+        let output = match (args.json, args.quiet, args.verbose) {
+            (true, _, _) => Output::Json,
+            (_, true, _) => Output::Quiet,
+            (_, _, true) => Output::Verbose,
+            _ => Output::Normal,
+        };
+        let store_dir = match &args.store {
+            Some(dir) => dir.clone(),
+            None => dirs::cache_dir()
+                .ok_or_else(|| {
+                    CliError::usage("no cache folder is known for this user: pass `--store DIR`")
+                })?
+                .join("hivebuild")
+                .join("store"),
+        };
+        let mut overrides = BTreeMap::new();
+        for spec in &args.sources {
+            let (name, path) = spec
+                .split_once('=')
+                .filter(|(name, path)| !name.is_empty() && !path.is_empty())
+                .ok_or_else(|| CliError::usage(format!("`--source {spec}` is not NAME=PATH")))?;
+            let path = std::path::absolute(path)
+                .map_err(|_| CliError::usage(format!("`{path}` is not a usable path")))?;
+            if !path.is_dir() {
+                return Err(CliError::usage(format!(
+                    "`--source {name}=...`: `{}` is not a folder",
+                    path.display()
+                )));
+            }
+            overrides.insert(name.to_owned(), path);
+        }
+        let source_date_epoch = match std::env::var(env_vars::SOURCE_DATE_EPOCH) {
+            Ok(text) => text.parse().map_err(|_| {
+                CliError::usage(format!(
+                    "`{}={text}` is not a number of seconds",
+                    env_vars::SOURCE_DATE_EPOCH
+                ))
+            })?,
+            Err(_) => DEFAULT_SOURCE_DATE_EPOCH,
+        };
+        let home = dirs::home_dir();
+        let cargo_home = std::env::var_os(env_vars::CARGO_HOME)
+            .map(PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(".cargo")))
+            .unwrap_or_else(|| PathBuf::from("/nonexistent-cargo-home"));
+        let rustup_home = std::env::var_os(env_vars::RUSTUP_HOME)
+            .map(PathBuf::from)
+            .or_else(|| home.as_ref().map(|h| h.join(".rustup")))
+            .filter(|dir| dir.is_dir());
+        let jobs = args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+        if jobs == 0 {
+            return Err(CliError::usage(
+                "`-j 0`: at least one step must be able to run",
+            ));
+        }
+        Ok(Self {
+            store_dir,
+            output,
+            terminal: std::io::stderr().is_terminal()
+                && std::env::var_os(env_vars::NO_COLOR).is_none(),
+            overrides,
+            rustc: std::env::var_os(env_vars::HIVEBUILD_RUSTC).map(PathBuf::from),
+            engine: hive_engine::Settings {
+                jobs,
+                offline: args.offline,
+                source_date_epoch,
+                path: std::env::var_os(env_vars::PATH).unwrap_or_default(),
+                cargo_home,
+                rustup_home,
+                rustup_toolchain: std::env::var(env_vars::RUSTUP_TOOLCHAIN).ok(),
+                home,
+            },
+        })
+    }
+}
