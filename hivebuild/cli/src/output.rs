@@ -50,7 +50,7 @@ impl Reporter for CliReporter {
     fn report(&self, event: &Event<'_>) {
         match self.output {
             Output::Quiet => {}
-            Output::Json => println!("{}", event_json(event)),
+            Output::Json => emit(&format!("{}\n", event_json(event))),
             Output::Normal | Output::Verbose => self.human(event),
         }
     }
@@ -167,9 +167,9 @@ fn event_json(event: &Event<'_>) -> serde_json::Value {
 /// Print a command's result document: JSON with `--json`, the text otherwise (not with -q).
 pub(crate) fn print_result(settings: &Settings, text: &str, json: &serde_json::Value) {
     match settings.output {
-        Output::Json => println!("{json}"),
+        Output::Json => emit(&format!("{json}\n")),
         Output::Quiet => {}
-        Output::Normal | Output::Verbose => print!("{text}"),
+        Output::Normal | Output::Verbose => emit(text),
     }
 }
 
@@ -178,7 +178,7 @@ pub(crate) fn print_result(settings: &Settings, text: &str, json: &serde_json::V
 pub(crate) fn print_error(settings: Option<&Settings>, error: &CliError) {
     let color = settings.is_some_and(|s| s.terminal);
     if settings.is_some_and(|s| s.output == Output::Json) {
-        println!("{}", error_json(error));
+        emit(&format!("{}\n", error_json(error)));
         return;
     }
     eprint!("{}", render_error(error, color));
@@ -261,4 +261,10 @@ fn error_json(error: &CliError) -> serde_json::Value {
     };
     let text = render_error(error, false);
     json!({"error": {"code": error.exit_code(), "message": text.lines().find(|l| l.starts_with("error: ")).unwrap_or_default().trim_start_matches("error: "), "text": text, "diagnostics": diagnostics}})
+}
+
+/// Write to stdout; a closed pipe (`hivebuild plan | head`) is not an error worth a panic.
+pub(crate) fn emit(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }

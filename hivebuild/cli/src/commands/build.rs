@@ -45,7 +45,7 @@ pub(crate) fn run(settings: &Settings, args: &BuildArgs) -> Result<(), CliError>
     record_root(&store, &manifest, &plan, &report)?;
     if settings.output == crate::settings::Output::Verbose {
         for step in &report.steps {
-            println!("{} {}", step.name, step.path.display());
+            crate::output::emit(&format!("{} {}\n", step.name, step.path.display()));
         }
     }
     Ok(())

@@ -8,13 +8,11 @@ pub(crate) fn run(settings: &Settings, args: &PlanArgs) -> Result<(), CliError> 
     let (manifest, target) = super::load(&args.target.manifest, args.target.target.as_deref())?;
     let store = super::open_store(settings)?;
     let plan = super::make_plan(settings, Some(&store), &manifest, &target)?;
-    match args.format {
-        PlanFormat::Text => print!("{}", plan.to_text()),
-        PlanFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&plan).expect("plans serialise")
-        ),
-        PlanFormat::Dot => print!("{}", plan.to_dot()),
-    }
+    let text = match args.format {
+        PlanFormat::Text => plan.to_text(),
+        PlanFormat::Json => serde_json::to_string_pretty(&plan).expect("plans serialise") + "\n",
+        PlanFormat::Dot => plan.to_dot(),
+    };
+    crate::output::emit(&text);
     Ok(())
 }

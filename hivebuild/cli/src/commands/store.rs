@@ -18,7 +18,7 @@ pub(crate) fn run(settings: &Settings, command: StoreCommand) -> Result<(), CliE
 fn path(settings: &Settings, args: &StorePathArgs) -> Result<(), CliError> {
     let store = super::open_store(settings)?;
     let (Some(manifest), Some(step)) = (&args.manifest, &args.step) else {
-        println!("{}", store.root().display());
+        crate::output::emit(&format!("{}\n", store.root().display()));
         return Ok(());
     };
     let (manifest, target) = super::load(manifest, args.target.as_deref())?;
@@ -36,7 +36,7 @@ fn path(settings: &Settings, args: &StorePathArgs) -> Result<(), CliError> {
             step.name
         ))
     })?;
-    println!("{}", entry.path.display());
+    crate::output::emit(&format!("{}\n", entry.path.display()));
     Ok(())
 }
 

@@ -97,6 +97,7 @@ impl<'a> StepContext<'a> {
             .env("TZ", "UTC")
             .env("LC_ALL", "C")
             .umask(0o022)
+            .die_with_parent()
             .cwd(&self.work)
     }
 

@@ -25,6 +25,7 @@ pub struct ProcessBuilder {
     env: BTreeMap<OsString, OsString>,
     clear_env: bool,
     umask: Option<u32>,
+    die_with_parent: bool,
 }
 
 /// Why a process could not be run or did not succeed.
@@ -79,6 +80,7 @@ impl ProcessBuilder {
             env: BTreeMap::new(),
             clear_env: false,
             umask: None,
+            die_with_parent: false,
         }
     }
 
@@ -126,6 +128,14 @@ impl ProcessBuilder {
         self
     }
 
+    /// Have the kernel kill the program when the thread that started it dies (Linux
+    /// `PR_SET_PDEATHSIG`), so that a killed hivebuild leaves no build tools running.
+    #[must_use]
+    pub fn die_with_parent(mut self) -> Self {
+        self.die_with_parent = true;
+        self
+    }
+
     pub fn program(&self) -> &OsStr {
         &self.program
     }
@@ -150,8 +160,8 @@ impl ProcessBuilder {
         if let Some(cwd) = &self.cwd {
             command.current_dir(cwd);
         }
-        if let Some(mask) = self.umask {
-            set_umask(&mut command, mask);
+        if self.umask.is_some() || self.die_with_parent {
+            before_exec(&mut command, self.umask, self.die_with_parent);
         }
         command
     }
@@ -225,14 +235,22 @@ impl fmt::Display for ProcessBuilder {
     }
 }
 
-#[expect(unsafe_code, reason = "umask must be set between fork and exec")]
-fn set_umask(command: &mut Command, mask: u32) {
+#[expect(
+    unsafe_code,
+    reason = "umask and the parent-death signal are set between fork and exec"
+)]
+fn before_exec(command: &mut Command, umask: Option<u32>, die_with_parent: bool) {
     use std::os::unix::process::CommandExt;
-    let mask = libc::mode_t::from(u16::try_from(mask & 0o777).unwrap_or(0o022));
-    // SAFETY: umask is async-signal-safe and touches no memory of the parent.
+    let mask = umask.map(|mask| libc::mode_t::from(u16::try_from(mask & 0o777).unwrap_or(0o022)));
+    // SAFETY: umask and prctl are async-signal-safe and touch no memory of the parent.
     unsafe {
         command.pre_exec(move || {
-            libc::umask(mask);
+            if let Some(mask) = mask {
+                libc::umask(mask);
+            }
+            if die_with_parent && libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
             Ok(())
         });
     }

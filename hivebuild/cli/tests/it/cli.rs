@@ -1,0 +1,198 @@
+//! Command-line behaviour as snapshots: exit code, stdout and stderr, paths filtered.
+
+use insta_cmd::assert_cmd_snapshot;
+
+use crate::support::{BUILD_TOOLS, have, hivebuild, repo};
+
+/// Snapshot settings: temporary and store paths and hashes replaced by placeholders.
+fn filters() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"/tmp/[^\s`'\x22]+", "[TEMP]");
+    settings.add_filter(&regex_escape(&repo().display().to_string()), "[REPO]");
+    settings.add_filter(r"[0-9abcdfghijklmnpqrsvwxyz]{32}-", "[HASH]-");
+    settings
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '/' {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn cli_check_accepts_the_demo() {
+    let _guard = filters().bind_to_scope();
+    assert_cmd_snapshot!(
+        hivebuild()
+            .current_dir(repo())
+            .args(["check", "manifests/demo.toml"])
+    );
+}
+
+#[test]
+fn cli_check_reports_every_error_with_location_and_help() {
+    let _guard = filters().bind_to_scope();
+    assert_cmd_snapshot!(hivebuild().current_dir(repo()).args([
+        "check",
+        "hivebuild/crates/hive-manifest/tests/invalid/many-errors.toml"
+    ]));
+}
+
+#[test]
+fn cli_check_json_lists_diagnostics() {
+    let output = hivebuild()
+        .current_dir(repo())
+        .args([
+            "--json",
+            "check",
+            "hivebuild/crates/hive-manifest/tests/invalid/one-sided-channel.toml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let diagnostic = &document["error"]["diagnostics"][0];
+    assert_eq!(diagnostic["line"], 24);
+    assert_eq!(diagnostic["column"], 9);
+    assert_eq!(
+        diagnostic["message"],
+        "one-sided channel: `brain` has no `channel:pdf`"
+    );
+    assert_eq!(
+        diagnostic["help"],
+        "add \"channel:pdf\" to the caps of `brain`"
+    );
+}
+
+#[test]
+fn cli_missing_manifest() {
+    let _guard = filters().bind_to_scope();
+    assert_cmd_snapshot!(
+        hivebuild()
+            .current_dir(repo())
+            .args(["check", "manifests/nope.toml"])
+    );
+}
+
+#[test]
+fn cli_target_must_be_chosen_and_known() {
+    let _guard = filters().bind_to_scope();
+    let store = tempfile::tempdir().unwrap();
+    assert_cmd_snapshot!(
+        hivebuild()
+            .current_dir(repo())
+            .arg("--store")
+            .arg(store.path())
+            .args(["plan", "manifests/demo.toml"])
+    );
+    assert_cmd_snapshot!(
+        hivebuild()
+            .current_dir(repo())
+            .arg("--store")
+            .arg(store.path())
+            .args(["plan", "manifests/demo.toml", "--target", "pi5"])
+    );
+}
+
+#[test]
+fn cli_bad_source_flag() {
+    let _guard = filters().bind_to_scope();
+    assert_cmd_snapshot!(hivebuild().current_dir(repo()).args([
+        "--source",
+        "kernel",
+        "check",
+        "manifests/demo.toml"
+    ]));
+}
+
+#[test]
+fn cli_plan_as_dot_and_json() {
+    if !have("cli_plan_as_dot_and_json", BUILD_TOOLS) {
+        return;
+    }
+    let _guard = filters().bind_to_scope();
+    let store = tempfile::tempdir().unwrap();
+    assert_cmd_snapshot!(
+        hivebuild()
+            .current_dir(repo())
+            .arg("--store")
+            .arg(store.path())
+            .args([
+                "plan",
+                "manifests/demo.toml",
+                "--target",
+                "x86_64",
+                "--format",
+                "dot"
+            ])
+    );
+    let json = crate::support::ok(
+        hivebuild()
+            .current_dir(repo())
+            .arg("--store")
+            .arg(store.path())
+            .args([
+                "plan",
+                "manifests/demo.toml",
+                "--target",
+                "x86_64",
+                "--format",
+                "json",
+            ]),
+    );
+    let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let steps = plan["steps"].as_array().unwrap();
+    let names: Vec<&str> = steps.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "kernel",
+            "brain",
+            "app-net",
+            "skill-net",
+            "skill-pdf",
+            "packer",
+            "system"
+        ]
+    );
+    for step in steps {
+        assert_eq!(step["key"].as_str().unwrap().len(), 64);
+        assert!(
+            step["store_name"]
+                .as_str()
+                .unwrap()
+                .ends_with(step["name"].as_str().unwrap())
+        );
+    }
+    let brain = &steps[1];
+    assert_eq!(brain["kind"]["kind"], "cargo");
+    assert_eq!(brain["kind"]["triple"], "x86_64-unknown-linux-gnu");
+    assert!(
+        brain["toolchain"]["rustc"]
+            .as_str()
+            .unwrap()
+            .contains("rustc ")
+    );
+}
+
+#[test]
+fn cli_store_path_without_a_step_is_the_store() {
+    let store = tempfile::tempdir().unwrap();
+    let stdout = crate::support::ok(
+        hivebuild()
+            .arg("--store")
+            .arg(store.path())
+            .args(["store", "path"]),
+    );
+    assert_eq!(
+        stdout.trim(),
+        store.path().canonicalize().unwrap().display().to_string()
+    );
+    assert!(store.path().join(".hivebuild-store").is_file());
+}

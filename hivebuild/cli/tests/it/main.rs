@@ -1,0 +1,17 @@
+//! hivebuild's integration tests, in one binary (as uv and cargo do).
+//!
+//! Groups, by test-name prefix, so that a group can be run or skipped with a filter:
+//! - `cli_`: command-line behaviour as snapshots (exit code, stdout, stderr);
+//! - `build_`: builds of a copy of the demo project (need gcc, make, cmake, ninja, cargo);
+//! - `sources_`: lock, fetch, `--offline`, `--source` (need git);
+//! - `qemu_`: boots what was built (need qemu-system-x86 and qemu-system-arm);
+//! - `nix_`: NAR hashes against Nix's own `nix-hash` (need nix-bin).
+//!
+//! A test whose tools are missing says so and passes, unless `HIVEBUILD_REQUIRE_TOOLS=1`
+//! is set (CI sets it: there, every tool is installed and every test must run).
+
+mod build;
+mod cli;
+mod qemu;
+mod sources;
+mod support;

@@ -1,0 +1,156 @@
+//! Upstream sources: `hivebuild lock`, fetch steps, hash mismatches, `--offline` and
+//! `--source NAME=PATH`. The "upstream" is a git repository made in a temporary folder.
+
+use std::process::Command;
+
+use crate::support::{BUILD_TOOLS, Project, copy_dir, events, have, ok, steps_with};
+
+/// The project with its packer taken from a git repository (a copy of the stand-ins).
+fn project_with_git_packer() -> (Project, tempfile::TempDir) {
+    let project = Project::new();
+    let upstream = tempfile::tempdir().unwrap();
+    let repo = upstream.path().join("standins");
+    copy_dir(&project.root().join("components/standins"), &repo);
+    let git = |args: &[&str]| {
+        ok(Command::new("git")
+            .current_dir(&repo)
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@example.invalid",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(args))
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "upstream"]);
+    let demo = std::fs::read_to_string(project.root().join("manifests/demo.toml")).unwrap();
+    let manifest = demo
+        .replace("packer = \"standins\"", "packer = \"upstream\"")
+        .replace(
+            "[sources.standins]",
+            &format!(
+                "[sources.upstream]\ngit = \"file://{}\"\nrev = \"main\"\n\n[sources.standins]",
+                repo.display()
+            ),
+        );
+    project.write("manifests/git.toml", &manifest);
+    (project, upstream)
+}
+
+fn build(project: &Project, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "--json",
+        "build",
+        "manifests/git.toml",
+        "--target",
+        "x86_64",
+    ];
+    args.extend_from_slice(extra);
+    project.hivebuild(&args).output().unwrap()
+}
+
+#[test]
+fn sources_lock_fetch_and_refuse_a_wrong_hash() {
+    let mut tools = BUILD_TOOLS.to_vec();
+    tools.push("git");
+    if !have("sources_lock_fetch_and_refuse_a_wrong_hash", &tools) {
+        return;
+    }
+    let (project, _upstream) = project_with_git_packer();
+
+    // Not locked yet: the plan says so and how to fix it.
+    let output = build(&project, &[]);
+    assert_eq!(output.status.code(), Some(4));
+    let error: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        error["error"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("source `upstream` is not in `hive.lock`")
+    );
+    assert!(
+        error["error"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("hint: run `hivebuild lock`")
+    );
+
+    ok(&mut project.hivebuild(&["lock", "manifests/git.toml"]));
+    let lock = std::fs::read_to_string(project.root().join("hive.lock")).unwrap();
+    assert!(
+        lock.contains("[sources.upstream]") && lock.contains("type = \"git\""),
+        "{lock}"
+    );
+    assert!(
+        lock.contains("rev = \"main\"") && lock.contains("nar-hash = \"sha256:"),
+        "{lock}"
+    );
+    let commit = lock
+        .lines()
+        .find_map(|l| l.strip_prefix("commit = \""))
+        .unwrap();
+    assert_eq!(commit.trim_end_matches('"').len(), 40);
+    // Locking again changes nothing.
+    let again = ok(&mut project.hivebuild(&["lock", "manifests/git.toml"]));
+    assert!(again.starts_with("unchanged"), "{again}");
+
+    // Offline, an unfetched source is named.
+    let output = build(&project, &["--offline"]);
+    assert_eq!(output.status.code(), Some(7));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("source `upstream` is not in the store and `--offline` forbids fetching it"),
+        "{text}"
+    );
+
+    // Online it is fetched, checked and used; afterwards offline works from the store.
+    let output = build(&project, &[]);
+    crate::support::assert_success(&output);
+    let built = steps_with(&events(&String::from_utf8_lossy(&output.stdout)), "built");
+    assert!(
+        built.contains(&"fetch-upstream".to_owned()) && built.contains(&"packer".to_owned()),
+        "{built:?}"
+    );
+    crate::support::assert_success(&build(&project, &["--offline"]));
+
+    // A lock whose hash does not match what the upstream has is refused, naming both.
+    let pinned = lock.lines().find(|l| l.starts_with("nar-hash")).unwrap();
+    let wrong = lock.replacen(
+        pinned,
+        "nar-hash = \"sha256:1b8m03r63zqhnjf7l5wnldhh7c134ap5vpj0850ymkq1iyzicy5s\"",
+        1,
+    );
+    std::fs::write(project.root().join("hive.lock"), &wrong).unwrap();
+    let output = build(&project, &[]);
+    assert_eq!(output.status.code(), Some(7));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("hash mismatch for source `upstream`: expected sha256:1b8m03r63zqhnjf7l5wnldhh7c134ap5vpj0850ymkq1iyzicy5s, got sha256:"), "{text}");
+}
+
+#[test]
+fn sources_local_override_replaces_a_pin_for_one_run() {
+    let mut tools = BUILD_TOOLS.to_vec();
+    tools.push("git");
+    if !have("sources_local_override_replaces_a_pin_for_one_run", &tools) {
+        return;
+    }
+    let (project, _upstream) = project_with_git_packer();
+    // No lock, no network: a local checkout stands in for the pinned source.
+    let checkout = project.root().join("components/standins");
+    let flag = format!("upstream={}", checkout.display());
+    let output = build(&project, &["--offline", "--source", &flag]);
+    crate::support::assert_success(&output);
+    let built = steps_with(&events(&String::from_utf8_lossy(&output.stdout)), "built");
+    assert!(!built.iter().any(|s| s.starts_with("fetch-")), "{built:?}");
+
+    let output = build(&project, &["--source", "nonesuch=/tmp"]);
+    assert_eq!(output.status.code(), Some(4));
+    assert!(
+        String::from_utf8_lossy(&output.stdout)
+            .contains("`--source nonesuch=...` names no source of this hive")
+    );
+}

@@ -1,0 +1,153 @@
+//! Shared helpers: a scratch copy of the project, running hivebuild, skipping honestly.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub(crate) fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// Whether every program is on PATH; if not, say which is missing and why the test did not
+/// run (or fail, when `HIVEBUILD_REQUIRE_TOOLS` is set).
+pub(crate) fn have(test: &str, programs: &[&str]) -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let missing: Vec<&str> = programs
+        .iter()
+        .copied()
+        .filter(|p| !std::env::split_paths(&path).any(|dir| dir.join(p).is_file()))
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let message = format!(
+        "{test}: did not run: `{}` not installed (see .ci/run)",
+        missing.join("`, `")
+    );
+    assert!(
+        std::env::var_os("HIVEBUILD_REQUIRE_TOOLS").is_none(),
+        "{message}"
+    );
+    eprintln!("{message}");
+    false
+}
+
+pub(crate) const BUILD_TOOLS: &[&str] = &["cc", "gcc", "make", "cmake", "ninja", "cargo"];
+
+/// A copy of the project (targets, components, templates, manifests) in a temporary folder,
+/// with its own store.
+pub(crate) struct Project {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) store: PathBuf,
+}
+
+impl Project {
+    pub(crate) fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("hivebuild-it-")
+            .tempdir()
+            .unwrap();
+        for folder in ["targets", "components", "unikraft-templates", "manifests"] {
+            copy_dir(&repo().join(folder), &dir.path().join(folder));
+        }
+        let store = dir.path().join("store");
+        Self { dir, store }
+    }
+
+    pub(crate) fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `hivebuild --store <own store> ARGS` run in the project folder.
+    pub(crate) fn hivebuild(&self, args: &[&str]) -> Command {
+        let mut command = hivebuild();
+        command
+            .current_dir(self.root())
+            .arg("--store")
+            .arg(&self.store)
+            .args(args);
+        command
+    }
+
+    pub(crate) fn write(&self, path: &str, text: &str) {
+        let path = self.root().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+pub(crate) fn hivebuild() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hivebuild"));
+    command.env_remove("HIVEBUILD_STORE").env("NO_COLOR", "1");
+    command
+}
+
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let relative = entry.path().strip_prefix(from).unwrap();
+        if relative.components().any(|c| c.as_os_str() == "target") {
+            continue;
+        }
+        let destination = to.join(relative);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&destination).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &destination).unwrap();
+        }
+    }
+}
+
+/// Run and require success, returning stdout.
+pub(crate) fn ok(command: &mut Command) -> String {
+    let output = command.output().unwrap();
+    assert_success(&output);
+    String::from_utf8(output.stdout).unwrap()
+}
+
+pub(crate) fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "failed with {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The JSON event lines of a `--json build`.
+pub(crate) fn events(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+/// Steps named in events of one kind (`built`, `cached`).
+pub(crate) fn steps_with(events: &[serde_json::Value], kind: &str) -> Vec<String> {
+    let mut steps: Vec<String> = events
+        .iter()
+        .filter(|e| e["event"] == kind)
+        .map(|e| e["step"].as_str().unwrap().to_owned())
+        .collect();
+    steps.sort();
+    steps
+}
+
+/// `store ls --json`: entry name → NAR hash.
+pub(crate) fn store_listing(project: &Project) -> std::collections::BTreeMap<String, String> {
+    let stdout = ok(&mut project.hivebuild(&["--json", "store", "ls"]));
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    entries
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_owned(),
+                e["nar-hash"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,83 @@
+//! Data-driven diagnostics: every `tests/invalid/NAME.toml` is a manifest with mistakes, and
+//! `NAME.expected` lists the diagnostics it must produce, one `LINE:COL: message` per line,
+//! all of them, in order. `HIVEBUILD_BLESS=1 cargo test` rewrites the expectations (review
+//! the diff before committing).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../..")
+        .canonicalize()
+        .unwrap()
+}
+
+#[test]
+fn every_invalid_manifest_reports_its_expected_diagnostics() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/invalid");
+    let root = project_root();
+    let bless = std::env::var_os("HIVEBUILD_BLESS").is_some();
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 15, "the corpus has {} cases", cases.len());
+    let mut failures = String::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(case).unwrap();
+        let error = match hive_manifest::parse_manifest(Path::new(&name), &text, &root) {
+            Ok(_) => {
+                let _ = writeln!(failures, "{name}: accepted, but it is invalid");
+                continue;
+            }
+            Err(hive_manifest::ManifestError::Invalid(diagnostics)) => diagnostics,
+            Err(other) => panic!("{name}: unexpected error {other}"),
+        };
+        // Every diagnostic renders with the file, line and column, and a help line.
+        let rendered = error.render(false);
+        assert!(
+            rendered.contains(&format!("--> {name}:")),
+            "{name}: no location in\n{rendered}"
+        );
+        assert!(
+            rendered.contains("help: "),
+            "{name}: no help in\n{rendered}"
+        );
+        let actual: String = error
+            .list
+            .iter()
+            .map(|d| {
+                let (line, column) = error.line_col(d.span.start);
+                format!("{line}:{column}: {}\n", d.message)
+            })
+            .collect();
+        let expected_path = case.with_extension("expected");
+        if bless {
+            std::fs::write(&expected_path, &actual).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+        if actual != expected {
+            let _ = writeln!(
+                failures,
+                "{name}:\n--- expected\n{expected}--- actual\n{actual}"
+            );
+        }
+    }
+    assert!(failures.is_empty(), "{failures}");
+}
+
+#[test]
+fn the_demo_manifest_is_valid() {
+    let root = project_root();
+    let manifest = hive_manifest::load_manifest(&root.join("manifests/demo.toml")).unwrap();
+    assert_eq!(manifest.hive.name, "demo");
+    assert_eq!(manifest.skills.len(), 2);
+    for target in &manifest.hive.targets {
+        hive_manifest::load_target(&root, target, &manifest).unwrap();
+    }
+}
