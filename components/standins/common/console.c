@@ -22,9 +22,12 @@ static void put_char(char c)
 void machine_off(unsigned code)
 {
     (void)code;
-    /* PSCI SYSTEM_OFF through the hypervisor call QEMU answers. */
+#if !defined(HIVE_BOARD_RPI4)
+    /* PSCI SYSTEM_OFF through the hypervisor call QEMU answers on virt. A Raspberry Pi has
+     * no PSCI firmware: it just stops. */
     register uint64_t x0 __asm__("x0") = 0x84000008ul;
     __asm__ volatile("hvc #0" : "+r"(x0)::"memory");
+#endif
     for (;;) {
         __asm__ volatile("wfe");
     }

@@ -18,6 +18,10 @@ pub(crate) struct Cli {
 }
 
 #[derive(Debug, Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent command-line flags"
+)]
 pub(crate) struct GlobalArgs {
     /// Store folder [default: <cache dir>/hivebuild/store]
     #[arg(long, global = true, env = crate::env_vars::HIVEBUILD_STORE, value_name = "DIR")]
@@ -50,6 +54,8 @@ pub(crate) enum Command {
     Plan(PlanArgs),
     /// Build a hive for one target (steps already in the store are skipped)
     Build(BuildArgs),
+    /// Build a hive, then boot its kernel and skills in QEMU with the console attached
+    Run(RunArgs),
     /// Pin the manifest's git and archive sources in `hive.lock`
     Lock(LockArgs),
     /// Look into the store
@@ -94,6 +100,15 @@ pub(crate) struct BuildArgs {
     /// Rebuild every step into a scratch store and compare the outputs byte for byte
     #[arg(long)]
     pub(crate) check: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    pub(crate) target: TargetArgs,
+    /// Stop each guest after this many seconds
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub(crate) timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,8 @@ use crate::settings::Settings;
 #[derive(Debug)]
 pub(crate) enum CliError {
     Usage(String),
+    /// Anything else a command refuses, with its exit code and what to do about it.
+    Refused { message: String, hint: Option<String>, code: u8 },
     Manifest(hive_manifest::ManifestError),
     Plan(hive_plan::PlanError),
     Lock(hive_plan::lock::LockError),
@@ -30,6 +32,7 @@ impl CliError {
         use hive_engine::EngineError as E;
         match self {
             Self::Usage(_) => exit_codes::USAGE,
+            Self::Refused { code, .. } => *code,
             Self::Manifest(_) => exit_codes::INVALID_MANIFEST,
             Self::Plan(_) | Self::Lock(_) => exit_codes::PLAN_FAILED,
             Self::Engine(E::Store(_)) | Self::Store(_) => exit_codes::STORE_FAILED,
@@ -85,6 +88,7 @@ fn run(settings: &Settings, command: Command) -> Result<(), CliError> {
         Command::Check(args) => crate::commands::check::run(settings, &args),
         Command::Plan(args) => crate::commands::plan::run(settings, &args),
         Command::Build(args) => crate::commands::build::run(settings, &args),
+        Command::Run(args) => crate::commands::run::run(settings, &args),
         Command::Lock(args) => crate::commands::lock::run(settings, &args),
         Command::Store(command) => crate::commands::store::run(settings, command),
     }

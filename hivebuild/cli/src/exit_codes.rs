@@ -16,3 +16,7 @@ pub(crate) const NOT_REPRODUCIBLE: u8 = 5;
 pub(crate) const STORE_FAILED: u8 = 6;
 /// A source could not be fetched, or its hash did not match.
 pub(crate) const FETCH_FAILED: u8 = 7;
+/// What was asked for is not in the store yet.
+pub(crate) const NOT_BUILT: u8 = 8;
+/// A booted image did not do what it should (QEMU failed, or a marker was missing).
+pub(crate) const BOOT_FAILED: u8 = 9;

@@ -102,7 +102,7 @@ impl CliReporter {
                 ));
             }
             Event::Fetched { source, detail } => {
-                self.line(&format!("{:>10} {source}: {detail}", "locked"))
+                self.line(&format!("{:>10} {source}: {detail}", "locked"));
             }
             Event::Finished {
                 built,
@@ -192,6 +192,7 @@ pub(crate) fn render_error(error: &CliError, color: bool) -> String {
         Option<String>,
     ) = match error {
         CliError::Usage(message) => (message.clone(), None, Some("see `hivebuild --help`".into())),
+        CliError::Refused { message, hint, .. } => (message.clone(), None, hint.clone()),
         CliError::Manifest(hive_manifest::ManifestError::Invalid(diagnostics)) => {
             out.push_str(&diagnostics.render(color));
             (error_summary(error), None, None)

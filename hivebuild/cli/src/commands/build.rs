@@ -1,5 +1,7 @@
 //! `hivebuild build MANIFEST --target T [--check]`.
 
+use std::fmt::Write as _;
+
 use serde_json::json;
 
 use crate::cli::BuildArgs;
@@ -17,19 +19,17 @@ pub(crate) fn run(settings: &Settings, args: &BuildArgs) -> Result<(), CliError>
         let differing: Vec<_> = checked.iter().filter(|c| !c.same).collect();
         let mut text = String::new();
         for step in &differing {
-            text.push_str(&format!(
-                "step `{}` differs between two builds:\n",
-                step.name
-            ));
+            let _ = writeln!(text, "step `{}` differs between two builds:", step.name);
             for file in &step.differences {
-                text.push_str(&format!("  {file}\n"));
+                let _ = writeln!(text, "  {file}");
             }
         }
         if differing.is_empty() {
-            text.push_str(&format!(
-                "all {} rebuilt steps are bit-for-bit the same\n",
+            let _ = writeln!(
+                text,
+                "all {} rebuilt steps are bit-for-bit the same",
                 checked.len()
-            ));
+            );
         }
         let document = json!({
             "check": checked.iter().map(|c| json!({"step": c.name, "same": c.same, "differences": c.differences})).collect::<Vec<_>>(),

@@ -4,6 +4,7 @@ pub(crate) mod build;
 pub(crate) mod check;
 pub(crate) mod lock;
 pub(crate) mod plan;
+pub(crate) mod run;
 pub(crate) mod store;
 
 use std::path::Path;

@@ -1,5 +1,7 @@
 //! `hivebuild store path|ls|gc`.
 
+use std::fmt::Write as _;
+
 use serde_json::json;
 
 use crate::cli::{StoreCommand, StorePathArgs};
@@ -30,11 +32,10 @@ fn path(settings: &Settings, args: &StorePathArgs) -> Result<(), CliError> {
             names.join("`, `")
         ))
     })?;
-    let entry = store.lookup(&step.store_name).ok_or_else(|| {
-        CliError::usage(format!(
-            "step `{}` is not built yet: run `hivebuild build` first",
-            step.name
-        ))
+    let entry = store.lookup(&step.store_name).ok_or_else(|| CliError::Refused {
+        message: format!("step `{}` of `{}` is not in the store", step.name, plan.target),
+        hint: Some(format!("build it first: `hivebuild build {} --target {}`", manifest.file.display(), plan.target)),
+        code: crate::exit_codes::NOT_BUILT,
     })?;
     crate::output::emit(&format!("{}\n", entry.path.display()));
     Ok(())
@@ -45,10 +46,11 @@ fn list(settings: &Settings) -> Result<(), CliError> {
     let entries = store.list()?;
     let mut text = String::new();
     for entry in &entries {
-        text.push_str(&format!(
-            "{}  {}  {} bytes (NAR)\n",
+        let _ = writeln!(
+            text,
+            "{}  {}  {} bytes (NAR)",
             entry.name, entry.record.nar_hash, entry.record.nar_size
-        ));
+        );
     }
     let document = json!(entries
         .iter()

@@ -12,6 +12,7 @@
 
 mod build;
 mod cli;
+mod nix;
 mod qemu;
 mod sources;
 mod support;

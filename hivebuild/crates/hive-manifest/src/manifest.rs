@@ -53,7 +53,7 @@ impl Checker<'_> {
 
     fn manifest(&mut self, file: &Path, document: &Document<String>) -> Option<Manifest> {
         let top = document.as_table();
-        for (key, _) in top.iter() {
+        for (key, _) in top {
             if ![
                 "hive", "kernel", "platform", "brain", "skills", "update", "sources", "tests",
             ]
@@ -72,7 +72,7 @@ impl Checker<'_> {
             .and_then(|h| self.hive(h));
         let kernel = match top.get("kernel") {
             Some(item) => section::<raw::Kernel>(item, "kernel", &mut self.diagnostics)
-                .and_then(|k| self.kernel(k, hive.as_ref())),
+                .and_then(|k| self.kernel(&k, hive.as_ref())),
             None => Some(Kernel {
                 config: KernelConfig::Debug,
                 overrides: BTreeMap::new(),
@@ -81,13 +81,13 @@ impl Checker<'_> {
         let sources = self.sources(top.get("sources"));
         let platform = self
             .required::<raw::Platform>(top, "platform")
-            .and_then(|p| self.platform(p, &sources));
+            .and_then(|p| self.platform(&p, &sources));
         let raw_brain = self.required::<raw::Brain>(top, "brain");
         let raw_skills = self.raw_skills(top.get("skills"));
         let skill_names: BTreeSet<String> = raw_skills.keys().cloned().collect();
 
         let mut granted = Vec::new();
-        let brain = raw_brain.and_then(|b| self.brain(b, &mut granted));
+        let brain = raw_brain.and_then(|b| self.brain(&b, &mut granted));
         let mut skills = BTreeMap::new();
         for (name, raw_skill) in raw_skills {
             if let Some(skill) = self.skill(name.clone(), raw_skill, &mut granted) {
@@ -190,7 +190,7 @@ impl Checker<'_> {
         })
     }
 
-    fn kernel(&mut self, raw: raw::Kernel, hive: Option<&Hive>) -> Option<Kernel> {
+    fn kernel(&mut self, raw: &raw::Kernel, hive: Option<&Hive>) -> Option<Kernel> {
         let config = raw
             .config
             .as_ref()
@@ -314,7 +314,7 @@ impl Checker<'_> {
 
     fn platform(
         &mut self,
-        raw: raw::Platform,
+        raw: &raw::Platform,
         sources: &BTreeMap<String, Source>,
     ) -> Option<Platform> {
         let mut resolve = |field: &S<String>, role: &str| {
@@ -345,7 +345,7 @@ impl Checker<'_> {
         })
     }
 
-    fn brain(&mut self, raw: raw::Brain, granted: &mut Vec<Granted>) -> Option<Brain> {
+    fn brain(&mut self, raw: &raw::Brain, granted: &mut Vec<Granted>) -> Option<Brain> {
         let path = self.existing_path(&raw.path, true);
         if let Some(path) = &path
             && !self.root.join(path).join("Cargo.toml").is_file()

@@ -78,7 +78,7 @@ impl Kernel {
 /// Which sources build the platform parts (names of `[sources.*]` entries).
 #[derive(Clone, Debug)]
 pub struct Platform {
-    /// A CMake project: the kernel and its loader.
+    /// A `CMake` project: the kernel and its loader.
     pub kernel: String,
     /// A Make project every templated skill is built on.
     pub skill_base: String,

@@ -67,7 +67,7 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<Target, Box<Diagnostics>>
         return Err(Box::new(diagnostics));
     };
     let top = document.as_table();
-    for (key, _) in top.iter() {
+    for (key, _) in top {
         if !SECTIONS.contains(&key) {
             let span = top.key(key).and_then(toml_edit::Key::span).unwrap_or(0..0);
             diagnostics.push(
@@ -77,9 +77,10 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<Target, Box<Diagnostics>>
             );
         }
     }
-    let mut get = |name: &str| match top.get(name) {
-        Some(item) => Some(item),
-        None => {
+    let mut get = |name: &str| {
+        if let Some(item) = top.get(name) {
+            Some(item)
+        } else {
             diagnostics.push(
                 Diagnostic::new(format!("missing section `[{name}]`"), 0..0).help(format!(
                     "add a `[{name}]` section (see docs/manifest.md#targets)"

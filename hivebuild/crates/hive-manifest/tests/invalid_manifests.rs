@@ -47,14 +47,11 @@ fn every_invalid_manifest_reports_its_expected_diagnostics() {
             rendered.contains("help: "),
             "{name}: no help in\n{rendered}"
         );
-        let actual: String = error
-            .list
-            .iter()
-            .map(|d| {
-                let (line, column) = error.line_col(d.span.start);
-                format!("{line}:{column}: {}\n", d.message)
-            })
-            .collect();
+        let mut actual = String::new();
+        for diagnostic in &error.list {
+            let (line, column) = error.line_col(diagnostic.span.start);
+            let _ = writeln!(actual, "{line}:{column}: {}", diagnostic.message);
+        }
         let expected_path = case.with_extension("expected");
         if bless {
             std::fs::write(&expected_path, &actual).unwrap();

@@ -110,7 +110,7 @@ fn hash_dir(dir: &Path, prefix: &str, hasher: &mut Sha256) -> io::Result<()> {
         let name = entry?.file_name().into_string().map_err(|name| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("file name {name:?} is not UTF-8"),
+                format!("file name `{}` is not UTF-8", name.display()),
             )
         })?;
         if is_source_entry(&name) {
@@ -135,7 +135,7 @@ fn hash_dir(dir: &Path, prefix: &str, hasher: &mut Sha256) -> io::Result<()> {
             hasher.update(if executable { b"\0x\0" } else { b"\0f\0" });
             hasher.update(meta.len().to_le_bytes());
             let mut file = fs::File::open(&path)?;
-            let mut buffer = [0_u8; 64 * 1024];
+            let mut buffer = vec![0_u8; 64 * 1024];
             loop {
                 let read = file.read(&mut buffer)?;
                 if read == 0 {

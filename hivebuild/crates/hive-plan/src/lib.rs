@@ -188,7 +188,7 @@ impl Plan {
             "digraph \"{}-{}\" {{\n  rankdir=LR;\n  node [shape=box];\n",
             self.hive, self.target
         );
-        let mut sources = BTreeMap::new();
+        let mut sources = BTreeSet::new();
         for step in &self.steps {
             let _ = writeln!(
                 out,
@@ -202,12 +202,12 @@ impl Plan {
             }
             for (name, input) in &step.sources {
                 if let SourceInput::Path { .. } = input {
-                    sources.insert(name.clone(), ());
+                    sources.insert(name.clone());
                     let _ = writeln!(out, "  \"source:{name}\" -> \"{}\";", step.name);
                 }
             }
         }
-        for name in sources.keys() {
+        for name in &sources {
             let _ = writeln!(out, "  \"source:{name}\" [shape=note, label=\"{name}\"];");
         }
         out.push_str("}\n");

@@ -57,7 +57,7 @@ pub enum StepKind {
         goal: Option<String>,
         vars: BTreeMap<String, Arg>,
     },
-    /// Configure, build and install a CMake project with Ninja.
+    /// Configure, build and install a `CMake` project with Ninja.
     #[serde(rename_all = "kebab-case")]
     Cmake {
         source: String,

@@ -107,7 +107,9 @@ impl Probe {
             })?;
         let mut answer = String::from_utf8_lossy(&output.stdout).trim().to_owned();
         if answer.is_empty() {
-            answer = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+            String::from_utf8_lossy(&output.stderr)
+                .trim()
+                .clone_into(&mut answer);
         }
         self.cache.lock().expect("probe cache").insert(
             query,
@@ -161,6 +163,19 @@ fn file_stamp(path: &Path) -> String {
         ),
         Err(_) => "missing".into(),
     }
+}
+
+/// What selects the toolchain behind rustup's proxies: the override variable and the
+/// settings file's modification time. Part of the cache stamp of `rustc` answers.
+pub fn rustup_stamp() -> String {
+    let toolchain = std::env::var("RUSTUP_TOOLCHAIN").unwrap_or_default();
+    let home = std::env::var_os("RUSTUP_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".rustup")));
+    let settings = home
+        .map(|h| file_stamp(&h.join("settings.toml")))
+        .unwrap_or_default();
+    format!("{toolchain}|{settings}")
 }
 
 #[cfg(test)]
@@ -226,17 +241,4 @@ mod tests {
             "a changed program is asked again"
         );
     }
-}
-
-/// What selects the toolchain behind rustup's proxies: the override variable and the
-/// settings file's modification time. Part of the cache stamp of `rustc` answers.
-pub fn rustup_stamp() -> String {
-    let toolchain = std::env::var("RUSTUP_TOOLCHAIN").unwrap_or_default();
-    let home = std::env::var_os("RUSTUP_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".rustup")));
-    let settings = home
-        .map(|h| file_stamp(&h.join("settings.toml")))
-        .unwrap_or_default();
-    format!("{toolchain}|{settings}")
 }

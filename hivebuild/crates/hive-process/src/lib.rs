@@ -184,6 +184,12 @@ impl ProcessBuilder {
         Err(self.failed(output.status, &combined, None))
     }
 
+    /// Start the program with stdin closed, stdout piped and stderr inherited; the caller
+    /// owns the child (and must wait for it).
+    pub fn spawn_piped(&self) -> std::io::Result<std::process::Child> {
+        self.command().stdin(Stdio::null()).stdout(Stdio::piped()).spawn()
+    }
+
     /// Run to completion with stdout and stderr going to `log` (created or truncated);
     /// fail unless it exits 0, keeping the log's tail in the error.
     pub fn run_logged(&self, log: &Path) -> Result<(), ProcessError> {

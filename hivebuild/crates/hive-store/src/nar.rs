@@ -1,4 +1,4 @@
-//! NAR hashes: the sha256 of a tree's Nix ARchive serialisation, the hash Nix records for
+//! NAR hashes: the sha256 of a tree's Nix `ARchive` serialisation, the hash Nix records for
 //! every store path. Same tree, same hash, whichever tool (hivebuild or `nix-store --dump`)
 //! serialises it.
 

@@ -1,4 +1,4 @@
-//! Configure, build and install a CMake project with Ninja, installing into the output.
+//! Configure, build and install a `CMake` project with Ninja, installing into the output.
 
 use std::collections::BTreeMap;
 

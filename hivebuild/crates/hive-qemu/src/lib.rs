@@ -1,0 +1,127 @@
+//! QEMU: which machine boots a target's images, and a runner that streams the serial
+//! console, stops the guest at a deadline and never leaves a QEMU process behind.
+//!
+//! The machines are built in for now (microvm + qboot for x86_64, `virt` and `raspi4b` for
+//! aarch64, all TCG); the QEMU test-driver issue moves them into the target files' `[qemu]`
+//! section, with KVM where a probe boot shows it works.
+
+use std::io::Read as _;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use hive_manifest::Target;
+use hive_manifest::target::Arch;
+use hive_process::ProcessBuilder;
+
+/// A QEMU command line without the image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Machine {
+    pub program: &'static str,
+    pub args: Vec<&'static str>,
+    /// Whether the guest can power the machine off (microvm's debug-exit port, PSCI on
+    /// virt). A Raspberry Pi cannot: its boot ends at the deadline.
+    pub powers_off: bool,
+    pub description: &'static str,
+}
+
+pub fn machine_for(target: &Target) -> Machine {
+    const COMMON: [&str; 6] = ["-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio"];
+    match target.arch {
+        Arch::X86_64 => Machine {
+            program: "qemu-system-x86_64",
+            args: [
+                &["-M", "microvm,x-option-roms=off,pic=off", "-bios", "/usr/share/qemu/qboot.rom"][..],
+                &COMMON,
+                &["-device", "isa-debug-exit", "-m", "32M", "-accel", "tcg"],
+            ]
+            .concat(),
+            powers_off: true,
+            description: "microvm + qboot, TCG",
+        },
+        Arch::Aarch64 if target.board.starts_with("rpi4") => Machine {
+            program: "qemu-system-aarch64",
+            args: [&["-M", "raspi4b"][..], &COMMON].concat(),
+            powers_off: false,
+            description: "raspi4b, TCG",
+        },
+        Arch::Aarch64 => Machine {
+            program: "qemu-system-aarch64",
+            args: [&["-M", "virt", "-cpu", "cortex-a53", "-m", "256M"][..], &COMMON].concat(),
+            powers_off: true,
+            description: "virt, Cortex-A53, TCG",
+        },
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QemuError {
+    #[error("failed to start `{program}`")]
+    Start {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// How a boot ended.
+#[derive(Debug)]
+pub struct Boot {
+    pub console: String,
+    /// QEMU's exit status, when it exited by itself.
+    pub status: Option<i32>,
+    pub timed_out: bool,
+    pub duration: Duration,
+}
+
+/// Boot `image` (as `-kernel`) and pass console output to `on_output` as it comes. QEMU is
+/// killed at the deadline; it also dies with the calling thread (`PR_SET_PDEATHSIG`).
+pub fn boot(machine: &Machine, image: &Path, timeout: Duration, on_output: &mut dyn FnMut(&[u8])) -> Result<Boot, QemuError> {
+    let command = ProcessBuilder::new(machine.program)
+        .args(&machine.args)
+        .arg("-kernel")
+        .arg(image)
+        .die_with_parent();
+    let started = Instant::now();
+    let mut child = command.spawn_piped().map_err(|source| QemuError::Start { program: machine.program.to_owned(), source })?;
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let (sender, receiver) = mpsc::channel::<Vec<u8>>();
+    let reader = std::thread::spawn(move || {
+        let mut buffer = [0_u8; 4096];
+        while let Ok(read) = stdout.read(&mut buffer) {
+            if read == 0 || sender.send(buffer[..read].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut console = Vec::new();
+    let mut timed_out = false;
+    loop {
+        let left = timeout.saturating_sub(started.elapsed());
+        match receiver.recv_timeout(left.min(Duration::from_millis(50))) {
+            Ok(bytes) => {
+                on_output(&bytes);
+                console.extend_from_slice(&bytes);
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) if left.is_zero() => {
+                timed_out = true;
+                let _ = child.kill();
+                break;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+    }
+    let status = child.wait().ok().and_then(|s| s.code());
+    let _ = reader.join();
+    for bytes in receiver.try_iter() {
+        on_output(&bytes);
+        console.extend_from_slice(&bytes);
+    }
+    Ok(Boot {
+        console: String::from_utf8_lossy(&console).replace('\r', ""),
+        status: if timed_out { None } else { status },
+        timed_out,
+        duration: started.elapsed(),
+    })
+}
