@@ -22,10 +22,16 @@ unsafe impl GlobalAlloc for Arena {
         let mut current = self.next.load(Ordering::Relaxed);
         loop {
             let start = (base as usize + current).next_multiple_of(layout.align()) - base as usize;
-            let Some(end) = start.checked_add(layout.size()).filter(|&end| end <= HEAP_SIZE) else {
+            let Some(end) = start
+                .checked_add(layout.size())
+                .filter(|&end| end <= HEAP_SIZE)
+            else {
                 return core::ptr::null_mut();
             };
-            match self.next.compare_exchange(current, end, Ordering::Relaxed, Ordering::Relaxed) {
+            match self
+                .next
+                .compare_exchange(current, end, Ordering::Relaxed, Ordering::Relaxed)
+            {
                 // SAFETY: start..end lies inside the arena.
                 Ok(_) => return unsafe { base.add(start) },
                 Err(seen) => current = seen,

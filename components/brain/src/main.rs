@@ -13,7 +13,10 @@ fn main() {
     let mut supervisor = Supervisor::new(["net", "pdf"]);
     println!("brain: ready");
     supervisor.spawned("net");
-    supervisor.handle(Event::Message { from: "net".into(), message: Message::Ready });
+    supervisor.handle(Event::Message {
+        from: "net".into(),
+        message: Message::Ready,
+    });
     for _ in 0..beats {
         let beat = supervisor.handle(Event::Tick);
         println!("brain: heartbeat {beat}");

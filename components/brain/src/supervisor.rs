@@ -13,16 +13,23 @@ pub enum SkillState {
     Booting,
     Ready,
     /// Faulted; the police may bring it back.
-    Faulted { faults: u32 },
+    Faulted {
+        faults: u32,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// A tick of the Brain's own clock: it beats whatever its skills do.
     Tick,
-    Message { from: String, message: Message },
+    Message {
+        from: String,
+        message: Message,
+    },
     /// The police reports a skill fault.
-    Fault { skill: String },
+    Fault {
+        skill: String,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -89,10 +96,17 @@ mod tests {
     fn faults_never_stop_the_heartbeat() {
         let mut brain = Supervisor::new(["net", "pdf"]);
         brain.spawned("net");
-        brain.handle(Event::Message { from: "net".into(), message: Message::Ready });
+        brain.handle(Event::Message {
+            from: "net".into(),
+            message: Message::Ready,
+        });
         assert_eq!(brain.state("net"), Some(SkillState::Ready));
-        brain.handle(Event::Fault { skill: "net".into() });
-        brain.handle(Event::Fault { skill: "net".into() });
+        brain.handle(Event::Fault {
+            skill: "net".into(),
+        });
+        brain.handle(Event::Fault {
+            skill: "net".into(),
+        });
         assert_eq!(brain.state("net"), Some(SkillState::Faulted { faults: 2 }));
         assert_eq!(brain.handle(Event::Tick), 1);
         assert_eq!(brain.handle(Event::Tick), 2);

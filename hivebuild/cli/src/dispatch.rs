@@ -13,7 +13,11 @@ use crate::settings::Settings;
 pub(crate) enum CliError {
     Usage(String),
     /// Anything else a command refuses, with its exit code and what to do about it.
-    Refused { message: String, hint: Option<String>, code: u8 },
+    Refused {
+        message: String,
+        hint: Option<String>,
+        code: u8,
+    },
     Manifest(hive_manifest::ManifestError),
     Plan(hive_plan::PlanError),
     Lock(hive_plan::lock::LockError),

@@ -20,7 +20,12 @@ pub(crate) fn run(settings: &Settings, args: &RunArgs) -> Result<(), CliError> {
     let plan = super::make_plan(settings, Some(&store), &manifest, &target)?;
     let report = hive_engine::build(&plan, &store, &settings.engine, &CliReporter::new(settings))?;
     let output_of = |step: &str| -> PathBuf {
-        report.steps.iter().find(|s| s.name == step).map(|s| s.path.clone()).expect("the plan has this step")
+        report
+            .steps
+            .iter()
+            .find(|s| s.name == step)
+            .map(|s| s.path.clone())
+            .expect("the plan has this step")
     };
     let note = |text: String| {
         if settings.output != Output::Quiet {
@@ -36,15 +41,26 @@ pub(crate) fn run(settings: &Settings, args: &RunArgs) -> Result<(), CliError> {
     }
     let timeout = Duration::from_secs(args.timeout);
     for (name, image) in &images {
-        note(format!("==> booting `{name}` on {} ({})", machine.program, machine.description));
+        note(format!(
+            "==> booting `{name}` on {} ({})",
+            machine.program, machine.description
+        ));
         let mut stdout = std::io::stdout();
         let boot = hive_qemu::boot(&machine, image, timeout, &mut |bytes| {
             let _ = stdout.write_all(bytes);
             let _ = stdout.flush();
         })
         .map_err(|error| CliError::Refused {
-            message: format!("{error}: {}", std::error::Error::source(&error).map(ToString::to_string).unwrap_or_default()),
-            hint: Some("install QEMU: `ci/install-deps` (Debian), or your system's qemu-system packages".into()),
+            message: format!(
+                "{error}: {}",
+                std::error::Error::source(&error)
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            ),
+            hint: Some(
+                "install QEMU: `ci/install-deps` (Debian), or your system's qemu-system packages"
+                    .into(),
+            ),
             code: exit_codes::BOOT_FAILED,
         })?;
         if boot.timed_out && machine.powers_off {
@@ -54,18 +70,30 @@ pub(crate) fn run(settings: &Settings, args: &RunArgs) -> Result<(), CliError> {
                 code: exit_codes::BOOT_FAILED,
             });
         }
-        let how = if boot.timed_out { "stopped at the deadline" } else { "powered off" };
-        note(format!("==> `{name}` {how} after {} ms", boot.duration.as_millis()));
+        let how = if boot.timed_out {
+            "stopped at the deadline"
+        } else {
+            "powered off"
+        };
+        note(format!(
+            "==> `{name}` {how} after {} ms",
+            boot.duration.as_millis()
+        ));
     }
     if target.rust.crate_type == CrateType::Bin {
-        let brain = plan.step("brain").and_then(|_| brain_binary(&output_of("brain")));
+        let brain = plan
+            .step("brain")
+            .and_then(|_| brain_binary(&output_of("brain")));
         if let Some(brain) = brain {
             note("==> running the hosted Brain".to_owned());
-            let output = ProcessBuilder::new(&brain).args(["--beats", "3"]).output().map_err(|error| CliError::Refused {
-                message: error.to_string(),
-                hint: None,
-                code: exit_codes::BOOT_FAILED,
-            })?;
+            let output = ProcessBuilder::new(&brain)
+                .args(["--beats", "3"])
+                .output()
+                .map_err(|error| CliError::Refused {
+                    message: error.to_string(),
+                    hint: None,
+                    code: exit_codes::BOOT_FAILED,
+                })?;
             crate::output::emit(&String::from_utf8_lossy(&output.stdout));
         }
     }
@@ -74,7 +102,10 @@ pub(crate) fn run(settings: &Settings, args: &RunArgs) -> Result<(), CliError> {
 
 /// The Brain's binary in its output folder (`bin/<name>`), if there is exactly one.
 fn brain_binary(output: &std::path::Path) -> Option<PathBuf> {
-    let mut binaries = std::fs::read_dir(output.join("bin")).ok()?.flatten().map(|e| e.path());
+    let mut binaries = std::fs::read_dir(output.join("bin"))
+        .ok()?
+        .flatten()
+        .map(|e| e.path());
     let first = binaries.next()?;
     binaries.next().is_none().then_some(first)
 }

@@ -32,11 +32,20 @@ fn path(settings: &Settings, args: &StorePathArgs) -> Result<(), CliError> {
             names.join("`, `")
         ))
     })?;
-    let entry = store.lookup(&step.store_name).ok_or_else(|| CliError::Refused {
-        message: format!("step `{}` of `{}` is not in the store", step.name, plan.target),
-        hint: Some(format!("build it first: `hivebuild build {} --target {}`", manifest.file.display(), plan.target)),
-        code: crate::exit_codes::NOT_BUILT,
-    })?;
+    let entry = store
+        .lookup(&step.store_name)
+        .ok_or_else(|| CliError::Refused {
+            message: format!(
+                "step `{}` of `{}` is not in the store",
+                step.name, plan.target
+            ),
+            hint: Some(format!(
+                "build it first: `hivebuild build {} --target {}`",
+                manifest.file.display(),
+                plan.target
+            )),
+            code: crate::exit_codes::NOT_BUILT,
+        })?;
     crate::output::emit(&format!("{}\n", entry.path.display()));
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! Boot what the build made, through `hivebuild run`: the stand-in kernel and skills print
-//! their markers in QEMU (`microvm` for x86_64, `virt` and `raspi4b` for aarch64).
+//! their markers in QEMU (`microvm` for `x86_64`, `virt` and `raspi4b` for `aarch64`).
 
 use std::path::Path;
 use std::process::Command;
@@ -9,7 +9,9 @@ use crate::support::{BUILD_TOOLS, Project, have, ok};
 fn assert_markers(console: &str, markers: &[&str]) {
     let mut rest = console;
     for marker in markers {
-        let at = rest.find(marker).unwrap_or_else(|| panic!("`{marker}` not printed (in order); console:\n{console}"));
+        let at = rest
+            .find(marker)
+            .unwrap_or_else(|| panic!("`{marker}` not printed (in order); console:\n{console}"));
         rest = &rest[at + marker.len()..];
     }
 }
@@ -20,18 +22,33 @@ const KERNEL: [&str; 4] = [
     "MON|INFO: Microkit Monitor started!",
     "police: ready",
 ];
-const NET: [&str; 4] = ["net: booting", "net: granted net:udp:4001", "net: listening (16MiB, restart always)", "net: ready"];
+const NET: [&str; 4] = [
+    "net: booting",
+    "net: granted net:udp:4001",
+    "net: listening (16MiB, restart always)",
+    "net: ready",
+];
 const PDF: [&str; 2] = ["pdf: booting", "pdf: ready"];
 
 fn run(project: &Project, target: &str, timeout: &str) -> String {
-    ok(&mut project.hivebuild(&["-q", "run", "manifests/demo.toml", "--target", target, "--timeout", timeout]))
+    ok(&mut project.hivebuild(&[
+        "-q",
+        "run",
+        "manifests/demo.toml",
+        "--target",
+        target,
+        "--timeout",
+        timeout,
+    ]))
 }
 
 fn aarch64_tools(test: &str) -> bool {
     let mut tools = BUILD_TOOLS.to_vec();
     tools.extend(["qemu-system-aarch64", "aarch64-linux-gnu-gcc"]);
     // Bare-metal aarch64 needs a toolchain with the standard library's sources (build-std).
-    have(test, &tools) && (Path::new("/usr/lib/rustlib/src/rust/library").is_dir() || have(test, &["rust-web-src"]))
+    have(test, &tools)
+        && (Path::new("/usr/lib/rustlib/src/rust/library").is_dir()
+            || have(test, &["rust-web-src"]))
 }
 
 #[test]
@@ -43,10 +60,26 @@ fn qemu_x86_64_demo_boots_on_microvm() {
     }
     let project = Project::new();
     let console = run(&project, "x86_64", "20");
-    assert_markers(&console, &[&KERNEL[..], &NET, &PDF, &["brain: ready", "brain: heartbeat 3"]].concat());
+    assert_markers(
+        &console,
+        &[
+            &KERNEL[..],
+            &NET,
+            &PDF,
+            &["brain: ready", "brain: heartbeat 3"],
+        ]
+        .concat(),
+    );
     assert!(console.contains("board microvm, config debug"), "{console}");
     // The packed system image holds the kernel, the Brain and both skills.
-    let system = ok(&mut project.hivebuild(&["store", "path", "manifests/demo.toml", "--target", "x86_64", "system"]));
+    let system = ok(&mut project.hivebuild(&[
+        "store",
+        "path",
+        "manifests/demo.toml",
+        "--target",
+        "x86_64",
+        "system",
+    ]));
     let image = std::fs::read(Path::new(system.trim()).join("system.img")).unwrap();
     assert!(image.starts_with(b"HIVEPACK1\n"));
     assert_eq!(u32::from_le_bytes(image[10..14].try_into().unwrap()), 4);
@@ -60,11 +93,26 @@ fn qemu_aarch64_demo_boots_on_virt() {
     let project = Project::new();
     let console = run(&project, "qemu-virt-aarch64", "30");
     assert_markers(&console, &[&KERNEL[..], &NET, &PDF].concat());
-    assert!(console.contains("board qemu_virt_aarch64, config debug"), "{console}");
+    assert!(
+        console.contains("board qemu_virt_aarch64, config debug"),
+        "{console}"
+    );
     // The Brain is a static library for its protection domain, with its entry point.
-    let brain = ok(&mut project.hivebuild(&["store", "path", "manifests/demo.toml", "--target", "qemu-virt-aarch64", "brain"]));
-    let symbols = ok(Command::new("aarch64-linux-gnu-nm").arg("--defined-only").arg(Path::new(brain.trim()).join("lib/libbrain.a")));
-    assert!(symbols.contains("T hive_brain_tick"), "no entry point in the Brain's library");
+    let brain = ok(&mut project.hivebuild(&[
+        "store",
+        "path",
+        "manifests/demo.toml",
+        "--target",
+        "qemu-virt-aarch64",
+        "brain",
+    ]));
+    let symbols = ok(Command::new("aarch64-linux-gnu-nm")
+        .arg("--defined-only")
+        .arg(Path::new(brain.trim()).join("lib/libbrain.a")));
+    assert!(
+        symbols.contains("T hive_brain_tick"),
+        "no entry point in the Brain's library"
+    );
 }
 
 #[test]
@@ -76,6 +124,13 @@ fn qemu_rpi4_demo_boots_on_raspi4b() {
     // A Raspberry Pi cannot power itself off: each boot ends at the deadline.
     let console = run(&project, "rpi4", "4");
     assert_markers(&console, &[&KERNEL[..], &NET, &PDF].concat());
-    assert!(console.contains("board rpi4b_4gb, config release"), "the rpi4 kernel override applies: {console}");
-    assert_eq!(console.matches("Bootstrapping kernel").count(), 1, "only the first core boots: {console}");
+    assert!(
+        console.contains("board rpi4b_4gb, config release"),
+        "the rpi4 kernel override applies: {console}"
+    );
+    assert_eq!(
+        console.matches("Bootstrapping kernel").count(),
+        1,
+        "only the first core boots: {console}"
+    );
 }

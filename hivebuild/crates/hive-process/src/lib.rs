@@ -187,7 +187,10 @@ impl ProcessBuilder {
     /// Start the program with stdin closed, stdout piped and stderr inherited; the caller
     /// owns the child (and must wait for it).
     pub fn spawn_piped(&self) -> std::io::Result<std::process::Child> {
-        self.command().stdin(Stdio::null()).stdout(Stdio::piped()).spawn()
+        self.command()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
     }
 
     /// Run to completion with stdout and stderr going to `log` (created or truncated);

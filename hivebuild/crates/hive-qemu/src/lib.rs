@@ -1,8 +1,8 @@
 //! QEMU: which machine boots a target's images, and a runner that streams the serial
 //! console, stops the guest at a deadline and never leaves a QEMU process behind.
 //!
-//! The machines are built in for now (microvm + qboot for x86_64, `virt` and `raspi4b` for
-//! aarch64, all TCG); the QEMU test-driver issue moves them into the target files' `[qemu]`
+//! The machines are built in for now (`microvm` + qboot for `x86_64`, `virt` and `raspi4b` for
+//! `aarch64`, all TCG); the QEMU test-driver issue moves them into the target files' `[qemu]`
 //! section, with KVM where a probe boot shows it works.
 
 use std::io::Read as _;
@@ -26,12 +26,24 @@ pub struct Machine {
 }
 
 pub fn machine_for(target: &Target) -> Machine {
-    const COMMON: [&str; 6] = ["-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio"];
+    const COMMON: [&str; 6] = [
+        "-nodefaults",
+        "-no-user-config",
+        "-display",
+        "none",
+        "-serial",
+        "stdio",
+    ];
     match target.arch {
         Arch::X86_64 => Machine {
             program: "qemu-system-x86_64",
             args: [
-                &["-M", "microvm,x-option-roms=off,pic=off", "-bios", "/usr/share/qemu/qboot.rom"][..],
+                &[
+                    "-M",
+                    "microvm,x-option-roms=off,pic=off",
+                    "-bios",
+                    "/usr/share/qemu/qboot.rom",
+                ][..],
                 &COMMON,
                 &["-device", "isa-debug-exit", "-m", "32M", "-accel", "tcg"],
             ]
@@ -47,7 +59,11 @@ pub fn machine_for(target: &Target) -> Machine {
         },
         Arch::Aarch64 => Machine {
             program: "qemu-system-aarch64",
-            args: [&["-M", "virt", "-cpu", "cortex-a53", "-m", "256M"][..], &COMMON].concat(),
+            args: [
+                &["-M", "virt", "-cpu", "cortex-a53", "-m", "256M"][..],
+                &COMMON,
+            ]
+            .concat(),
             powers_off: true,
             description: "virt, Cortex-A53, TCG",
         },
@@ -76,14 +92,22 @@ pub struct Boot {
 
 /// Boot `image` (as `-kernel`) and pass console output to `on_output` as it comes. QEMU is
 /// killed at the deadline; it also dies with the calling thread (`PR_SET_PDEATHSIG`).
-pub fn boot(machine: &Machine, image: &Path, timeout: Duration, on_output: &mut dyn FnMut(&[u8])) -> Result<Boot, QemuError> {
+pub fn boot(
+    machine: &Machine,
+    image: &Path,
+    timeout: Duration,
+    on_output: &mut dyn FnMut(&[u8]),
+) -> Result<Boot, QemuError> {
     let command = ProcessBuilder::new(machine.program)
         .args(&machine.args)
         .arg("-kernel")
         .arg(image)
         .die_with_parent();
     let started = Instant::now();
-    let mut child = command.spawn_piped().map_err(|source| QemuError::Start { program: machine.program.to_owned(), source })?;
+    let mut child = command.spawn_piped().map_err(|source| QemuError::Start {
+        program: machine.program.to_owned(),
+        source,
+    })?;
     let mut stdout = child.stdout.take().expect("stdout is piped");
     let (sender, receiver) = mpsc::channel::<Vec<u8>>();
     let reader = std::thread::spawn(move || {
