@@ -196,3 +196,37 @@ fn cli_store_path_without_a_step_is_the_store() {
     );
     assert!(store.path().join(".hivebuild-store").is_file());
 }
+
+#[test]
+fn cli_missing_rust_std_says_how_to_get_it() {
+    // A triple no toolchain here has a standard library for, and no build-std to fall back on.
+    let project = crate::support::Project::new();
+    project.write(
+        "targets/odd.toml",
+        "[target]\nname = \"odd\"\narch = \"aarch64\"\nboard = \"odd\"\n\n[rust]\ntriple = \"aarch64-unknown-uefi\"\n\
+         crate-type = \"staticlib\"\n\n[c]\ncross-prefix = \"\"\n",
+    );
+    let demo = std::fs::read_to_string(project.root().join("manifests/demo.toml")).unwrap();
+    let odd = demo
+        .replace(
+            "targets = [\"qemu-virt-aarch64\", \"rpi4\", \"x86_64\"]",
+            "targets = [\"odd\"]",
+        )
+        .replace("[kernel.overrides]\nrpi4 = \"release\"\n", "");
+    project.write("manifests/odd.toml", &odd);
+    let output = project
+        .hivebuild(&["plan", "manifests/odd.toml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("error: failed to plan: a tool is missing:\n  - no Rust toolchain here has a standard library for `aarch64-unknown-uefi`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`rustup target add aarch64-unknown-uefi`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("rustc-web rust-web-src"), "{stderr}");
+}

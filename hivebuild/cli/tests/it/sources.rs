@@ -154,3 +154,68 @@ fn sources_local_override_replaces_a_pin_for_one_run() {
             .contains("`--source nonesuch=...` names no source of this hive")
     );
 }
+
+#[test]
+fn sources_archive_is_checked_against_its_sha256() {
+    let mut tools = BUILD_TOOLS.to_vec();
+    tools.push("tar");
+    if !have("sources_archive_is_checked_against_its_sha256", &tools) {
+        return;
+    }
+    let project = Project::new();
+    let upstream = tempfile::tempdir().unwrap();
+    let archive = upstream.path().join("standins-1.0.tar.gz");
+    ok(Command::new("tar")
+        .arg("-czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(project.root().join("components"))
+        .arg("standins"));
+    let sha256 = hive_plan::Digest::of(&std::fs::read(&archive).unwrap()).hex();
+    let demo = std::fs::read_to_string(project.root().join("manifests/demo.toml")).unwrap();
+    let manifest = |hash: &str| {
+        demo.replace("packer = \"standins\"", "packer = \"archive\"").replace(
+            "[sources.standins]",
+            &format!(
+                "[sources.archive]\nurl = \"file://{}\"\nsha256 = \"{hash}\"\n\n[sources.standins]",
+                archive.display()
+            ),
+        )
+    };
+    project.write("manifests/archive.toml", &manifest(&sha256));
+    ok(&mut project.hivebuild(&["lock", "manifests/archive.toml"]));
+    let lock = std::fs::read_to_string(project.root().join("hive.lock")).unwrap();
+    assert!(
+        lock.contains("type = \"tarball\"") && lock.contains(&sha256),
+        "{lock}"
+    );
+    let output = project
+        .hivebuild(&[
+            "--json",
+            "build",
+            "manifests/archive.toml",
+            "--target",
+            "x86_64",
+        ])
+        .output()
+        .unwrap();
+    crate::support::assert_success(&output);
+    let built = steps_with(&events(&String::from_utf8_lossy(&output.stdout)), "built");
+    assert!(built.contains(&"fetch-archive".to_owned()), "{built:?}");
+
+    // The archive changes under its pin: locking refuses it, naming both hashes.
+    let wrong = "0".repeat(64);
+    project.write("manifests/archive.toml", &manifest(&wrong));
+    let output = project
+        .hivebuild(&["lock", "manifests/archive.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(7));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "hash mismatch for source `archive`: expected {wrong}, got {sha256}"
+        )),
+        "{stderr}"
+    );
+}

@@ -429,3 +429,53 @@ fn differing_files(a: &Path, b: &Path) -> Vec<String> {
         .cloned()
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use super::*;
+
+    #[test]
+    fn differing_files_names_changed_missing_and_mode_changed_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        for dir in [a.path(), b.path()] {
+            fs::create_dir(dir.join("bin")).unwrap();
+            fs::write(dir.join("same"), "x").unwrap();
+            fs::write(dir.join("bin/tool"), "t").unwrap();
+        }
+        fs::write(a.path().join("changed"), "1").unwrap();
+        fs::write(b.path().join("changed"), "2").unwrap();
+        fs::write(a.path().join("only-a"), "").unwrap();
+        fs::set_permissions(b.path().join("bin/tool"), fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(
+            differing_files(a.path(), b.path()),
+            ["bin/tool", "changed", "only-a"]
+        );
+    }
+
+    #[test]
+    fn sources_are_copied_without_build_output_and_hidden_files() {
+        let (from, to) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        fs::create_dir_all(from.path().join("src")).unwrap();
+        fs::create_dir_all(from.path().join("target/debug")).unwrap();
+        fs::write(from.path().join("src/lib.rs"), "").unwrap();
+        fs::write(from.path().join("target/debug/junk"), "").unwrap();
+        fs::write(from.path().join(".git"), "").unwrap();
+        std::os::unix::fs::symlink("src/lib.rs", from.path().join("link")).unwrap();
+        let copy = to.path().join("copy");
+        context::copy_tree(from.path(), &copy, true).unwrap();
+        assert!(copy.join("src/lib.rs").is_file());
+        assert!(!copy.join("target").exists());
+        assert!(!copy.join(".git").exists());
+        assert_eq!(
+            fs::read_link(copy.join("link")).unwrap(),
+            Path::new("src/lib.rs")
+        );
+        // Outputs of dependencies are copied whole.
+        let all = to.path().join("all");
+        context::copy_tree(from.path(), &all, false).unwrap();
+        assert!(all.join("target/debug/junk").is_file() && all.join(".git").is_file());
+    }
+}

@@ -24,7 +24,11 @@ pub use toolchain::{Probe, ToolError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("failed to plan: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    #[error(
+        "failed to plan: {} missing:{}",
+        if .0.len() == 1 { "a tool is".to_owned() } else { format!("{} tools are", .0.len()) },
+        .0.iter().map(|e| format!("\n  - {e}")).collect::<String>()
+    )]
     Tools(Vec<ToolError>),
     #[error("`--source {name}=...` names no source of this hive (it has `{}`)", known.join("`, `"))]
     UnknownOverride { name: String, known: Vec<String> },

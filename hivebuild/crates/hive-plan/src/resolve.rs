@@ -344,13 +344,13 @@ impl Builder<'_> {
             Some((rustc, cargo)) if !target.build_std.is_empty() => {
                 Ok((rustc, cargo, target.build_std.clone()))
             }
-            _ => Err(PlanError::Tools(vec![ToolError::NotFound {
-                program: format!("a Rust standard library for `{}`", target.triple),
-                hint: Some(format!(
+            _ => Err(PlanError::Tools(vec![ToolError::NoRustStd {
+                triple: target.triple.clone(),
+                hint: format!(
                     "`rustup target add {}`; on Debian without rustup downloads, `apt install rustc-web rust-web-src` \
-                     (build-std) or `libstd-rust-web-dev:arm64` (aarch64 Linux), see docs/toolchains.md",
+                     (build-std) or `libstd-rust-web-dev:arm64` (aarch64 Linux); see docs/toolchains.md",
                     target.triple
-                )),
+                ),
             }])),
         }
     }

@@ -26,6 +26,8 @@ pub enum ToolError {
         program: String,
         hint: Option<String>,
     },
+    #[error("no Rust toolchain here has a standard library for `{triple}` (get one: {hint})")]
+    NoRustStd { triple: String, hint: String },
     #[error("failed to ask `{program}` for its version")]
     Query {
         program: String,

@@ -149,3 +149,89 @@ pub fn boot(
         duration: started.elapsed(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use hive_manifest::target::{CToolchain, CrateType, RustTarget};
+
+    use super::*;
+
+    fn target(arch: Arch, board: &str) -> Target {
+        Target {
+            name: "t".into(),
+            arch,
+            board: board.into(),
+            description: String::new(),
+            rust: RustTarget {
+                triple: String::new(),
+                build_std: Vec::new(),
+                crate_type: CrateType::Bin,
+            },
+            c: CToolchain {
+                cross_prefix: String::new(),
+                packages: Vec::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn each_target_gets_its_machine() {
+        let microvm = machine_for(&target(Arch::X86_64, "microvm"));
+        assert_eq!(microvm.program, "qemu-system-x86_64");
+        assert!(
+            microvm
+                .args
+                .windows(2)
+                .any(|w| w == ["-device", "isa-debug-exit"]),
+            "guests can power off"
+        );
+        assert!(microvm.args.contains(&"/usr/share/qemu/qboot.rom"));
+        let virt = machine_for(&target(Arch::Aarch64, "qemu_virt_aarch64"));
+        assert!(virt.args.windows(2).any(|w| w == ["-M", "virt"]) && virt.powers_off);
+        let pi = machine_for(&target(Arch::Aarch64, "rpi4b_4gb"));
+        assert!(pi.args.windows(2).any(|w| w == ["-M", "raspi4b"]) && !pi.powers_off);
+    }
+
+    #[test]
+    fn a_missing_qemu_is_an_error_not_a_hang() {
+        let machine = Machine {
+            program: "qemu-system-none",
+            args: Vec::new(),
+            powers_off: true,
+            description: "",
+        };
+        let error = boot(
+            &machine,
+            Path::new("/dev/null"),
+            Duration::from_secs(1),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert_eq!(error.to_string(), "failed to start `qemu-system-none`");
+    }
+
+    #[test]
+    fn a_guest_that_never_stops_is_killed_at_the_deadline() {
+        // `sh -c` as a stand-in for QEMU: prints, then hangs; it gets `-kernel IMAGE` as
+        // positional parameters.
+        let machine = Machine {
+            program: "sh",
+            args: vec!["-c", "echo booted; exec sleep 30"],
+            powers_off: true,
+            description: "",
+        };
+        let mut seen = Vec::new();
+        let boot = boot(
+            &machine,
+            Path::new("/dev/null"),
+            Duration::from_millis(500),
+            &mut |b| seen.extend_from_slice(b),
+        )
+        .unwrap();
+        assert!(boot.timed_out);
+        assert_eq!(boot.status, None);
+        assert_eq!(boot.console, "booted\n");
+        assert_eq!(seen, b"booted\n");
+        assert!(boot.duration < Duration::from_secs(5));
+    }
+}
