@@ -24,11 +24,7 @@ pub use toolchain::{Probe, ToolError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error(
-        "failed to plan: {} missing:{}",
-        if .0.len() == 1 { "a tool is".to_owned() } else { format!("{} tools are", .0.len()) },
-        .0.iter().map(|e| format!("\n  - {e}")).collect::<String>()
-    )]
+    #[error("failed to plan: {}", missing_tools(.0))]
     Tools(Vec<ToolError>),
     #[error("`--source {name}=...` names no source of this hive (it has `{}`)", known.join("`, `"))]
     UnknownOverride { name: String, known: Vec<String> },
@@ -52,6 +48,19 @@ pub enum PlanError {
     MissingInput { step: String, input: String },
     #[error("the steps form a cycle: {}", steps.join(" -> "))]
     Cycle { steps: Vec<String> },
+}
+
+/// "a tool is missing:" and one line per missing tool.
+fn missing_tools(errors: &[ToolError]) -> String {
+    let mut text = if errors.len() == 1 {
+        "a tool is missing:".to_owned()
+    } else {
+        format!("{} tools are missing:", errors.len())
+    };
+    for error in errors {
+        let _ = write!(text, "\n  - {error}");
+    }
+    text
 }
 
 impl PlanError {
