@@ -6,6 +6,15 @@ use std::time::Duration;
 
 use crate::support::{BUILD_TOOLS, Project, events, have, ok, steps_with, store_listing};
 
+/// `--json build manifests/demo.toml --target x86_64`
+const BUILD_X86_64: [&str; 5] = [
+    "--json",
+    "build",
+    "manifests/demo.toml",
+    "--target",
+    "x86_64",
+];
+
 const ALL_STEPS: [&str; 7] = [
     "app-net",
     "brain",
@@ -17,13 +26,7 @@ const ALL_STEPS: [&str; 7] = [
 ];
 
 fn build_json(project: &Project) -> Vec<serde_json::Value> {
-    events(&ok(&mut project.hivebuild(&[
-        "--json",
-        "build",
-        "manifests/demo.toml",
-        "--target",
-        "x86_64",
-    ])))
+    events(&ok(&mut project.hivebuild(&BUILD_X86_64)))
 }
 
 #[test]
@@ -66,13 +69,7 @@ fn build_caches_and_rebuilds_only_what_changed() {
 
     // A different SOURCE_DATE_EPOCH is a different build of everything.
     let fourth = events(&ok(project
-        .hivebuild(&[
-            "--json",
-            "build",
-            "manifests/demo.toml",
-            "--target",
-            "x86_64",
-        ])
+        .hivebuild(&BUILD_X86_64)
         .env("SOURCE_DATE_EPOCH", "1700000000")));
     assert_eq!(steps_with(&fourth, "built"), ALL_STEPS);
 }
@@ -115,13 +112,7 @@ fn build_two_concurrent_runs_share_one_store() {
     let project = Project::new();
     let spawn = || {
         project
-            .hivebuild(&[
-                "--json",
-                "build",
-                "manifests/demo.toml",
-                "--target",
-                "x86_64",
-            ])
+            .hivebuild(&BUILD_X86_64)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -164,13 +155,7 @@ fn build_killed_at_any_point_leaves_no_half_entry() {
     let project = Project::new();
     for delay in [50, 300, 800, 1500, 2500] {
         let mut child = project
-            .hivebuild(&[
-                "--json",
-                "build",
-                "manifests/demo.toml",
-                "--target",
-                "x86_64",
-            ])
+            .hivebuild(&BUILD_X86_64)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

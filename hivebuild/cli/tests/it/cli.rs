@@ -25,20 +25,23 @@ fn regex_escape(text: &str) -> String {
         .collect()
 }
 
+/// `hivebuild ARGS` run in the repository.
+fn in_repo(args: &[&str]) -> std::process::Command {
+    let mut command = hivebuild();
+    command.current_dir(repo()).args(args);
+    command
+}
+
 #[test]
 fn cli_check_accepts_the_demo() {
     let _guard = filters().bind_to_scope();
-    assert_cmd_snapshot!(
-        hivebuild()
-            .current_dir(repo())
-            .args(["check", "manifests/demo.toml"])
-    );
+    assert_cmd_snapshot!(in_repo(&["check", "manifests/demo.toml"]));
 }
 
 #[test]
 fn cli_check_reports_every_error_with_location_and_help() {
     let _guard = filters().bind_to_scope();
-    assert_cmd_snapshot!(hivebuild().current_dir(repo()).args([
+    assert_cmd_snapshot!(in_repo(&[
         "check",
         "hivebuild/crates/hive-manifest/tests/invalid/many-errors.toml"
     ]));
@@ -73,11 +76,7 @@ fn cli_check_json_lists_diagnostics() {
 #[test]
 fn cli_missing_manifest() {
     let _guard = filters().bind_to_scope();
-    assert_cmd_snapshot!(
-        hivebuild()
-            .current_dir(repo())
-            .args(["check", "manifests/nope.toml"])
-    );
+    assert_cmd_snapshot!(in_repo(&["check", "manifests/nope.toml"]));
 }
 
 #[test]
@@ -103,7 +102,7 @@ fn cli_target_must_be_chosen_and_known() {
 #[test]
 fn cli_bad_source_flag() {
     let _guard = filters().bind_to_scope();
-    assert_cmd_snapshot!(hivebuild().current_dir(repo()).args([
+    assert_cmd_snapshot!(in_repo(&[
         "--source",
         "kernel",
         "check",
