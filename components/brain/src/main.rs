@@ -21,4 +21,7 @@ fn main() {
         let beat = supervisor.handle(Event::Tick);
         println!("brain: heartbeat {beat}");
     }
+    if cfg!(feature = "trace") {
+        println!("brain: net is {:?}", supervisor.state("net"));
+    }
 }

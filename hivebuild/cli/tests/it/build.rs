@@ -293,3 +293,51 @@ fn build_failure_shows_command_status_tail_and_log() {
             .any(|name| name.ends_with("-skill-pdf"))
     );
 }
+
+#[test]
+fn build_brain_features_are_checked_and_enabled() {
+    if !have("build_brain_features_are_checked_and_enabled", BUILD_TOOLS) {
+        return;
+    }
+    let project = Project::new();
+    let demo = std::fs::read_to_string(project.root().join("manifests/demo.toml")).unwrap();
+    let with = |features: &str| {
+        demo.replace(
+            "memory = \"256MiB\"",
+            &format!("memory = \"256MiB\"\nfeatures = {features}"),
+        )
+    };
+
+    project.write("manifests/features.toml", &with("[\"telepathy\"]"));
+    let output = project
+        .hivebuild(&["build", "manifests/features.toml", "--target", "x86_64"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("step `brain` failed: package `brain` has no feature `telepathy`; its features are: `trace`"),
+        "{stderr}"
+    );
+
+    project.write("manifests/features.toml", &with("[\"trace\"]"));
+    ok(&mut project.hivebuild(&[
+        "-q",
+        "build",
+        "manifests/features.toml",
+        "--target",
+        "x86_64",
+    ]));
+    let brain = ok(&mut project.hivebuild(&[
+        "store",
+        "path",
+        "manifests/features.toml",
+        "--target",
+        "x86_64",
+        "brain",
+    ]));
+    let stdout = ok(&mut std::process::Command::new(
+        std::path::Path::new(brain.trim()).join("bin/brain"),
+    ));
+    assert!(stdout.ends_with("brain: net is Some(Ready)\n"), "{stdout}");
+}

@@ -362,6 +362,7 @@ impl Checker<'_> {
             path: path?,
             memory: memory?,
             caps,
+            features: raw.features.clone(),
         })
     }
 

@@ -92,6 +92,8 @@ pub struct Brain {
     pub path: String,
     pub memory: Size,
     pub caps: Vec<Capability>,
+    /// Cargo features to enable (checked against the package when it is built).
+    pub features: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

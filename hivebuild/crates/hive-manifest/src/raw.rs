@@ -46,6 +46,8 @@ pub(crate) struct Brain {
     pub path: S<String>,
     pub memory: Option<S<String>>,
     #[serde(default)]
+    pub features: Vec<String>,
+    #[serde(default)]
     pub caps: Vec<S<String>>,
 }
 

@@ -285,6 +285,7 @@ impl Builder<'_> {
                     CrateType::Staticlib => "staticlib".into(),
                 },
                 build_std,
+                features: self.manifest.brain.features.clone(),
             },
         )
         .tool("rustc", rustc.display().to_string(), None)

@@ -50,6 +50,8 @@ pub enum StepKind {
         crate_type: String,
         /// Crates built from source (`-Zbuild-std`); empty when the toolchain ships them.
         build_std: Vec<String>,
+        /// Cargo features to enable.
+        features: Vec<String>,
     },
     /// `make GOAL VAR=value...` in a source folder.
     Make {

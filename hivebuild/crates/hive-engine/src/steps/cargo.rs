@@ -20,6 +20,7 @@ pub(crate) struct Params<'a> {
     pub(crate) triple: &'a str,
     pub(crate) crate_type: &'a str,
     pub(crate) build_std: &'a [String],
+    pub(crate) features: &'a [String],
 }
 
 pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), EngineError> {
@@ -39,6 +40,7 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
             ),
         })?;
 
+    check_features(context, package, params)?;
     let mut command = cargo_command(context)
         .arg(if params.crate_type == "staticlib" {
             "rustc"
@@ -56,6 +58,9 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
         .env("CARGO_TARGET_DIR", &target_dir);
     if context.settings.offline {
         command = command.arg("--offline");
+    }
+    if !params.features.is_empty() {
+        command = command.arg("--features").arg(params.features.join(","));
     }
     if !params.build_std.is_empty() {
         command = command
@@ -121,6 +126,37 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
         })?;
     }
     Ok(())
+}
+
+/// Every feature the manifest asks for is one the package has.
+fn check_features(
+    context: &StepContext<'_>,
+    package: &cargo_metadata::Package,
+    params: &Params<'_>,
+) -> Result<(), EngineError> {
+    let unknown: Vec<&str> = params
+        .features
+        .iter()
+        .map(String::as_str)
+        .filter(|feature| !package.features.contains_key(*feature))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let known: Vec<&str> = package.features.keys().map(String::as_str).collect();
+    Err(EngineError::Cargo {
+        step: context.step.name.clone(),
+        message: format!(
+            "package `{}` has no feature `{}`; its features are: {}",
+            params.package_name,
+            unknown.join("`, `"),
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                format!("`{}`", known.join("`, `"))
+            }
+        ),
+    })
 }
 
 /// cargo with the step's clean environment plus what cargo and rustup need to find their

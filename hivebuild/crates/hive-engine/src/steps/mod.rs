@@ -26,6 +26,7 @@ pub(crate) fn run(context: &StepContext<'_>) -> Result<(), EngineError> {
             triple,
             crate_type,
             build_std,
+            features,
         } => cargo::run(
             context,
             &cargo::Params {
@@ -34,6 +35,7 @@ pub(crate) fn run(context: &StepContext<'_>) -> Result<(), EngineError> {
                 triple,
                 crate_type,
                 build_std,
+                features,
             },
         ),
         StepKind::Make { source, goal, vars } => make::run(context, source, goal.as_deref(), vars),
