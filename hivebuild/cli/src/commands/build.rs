@@ -42,41 +42,11 @@ pub(crate) fn run(settings: &Settings, args: &BuildArgs) -> Result<(), CliError>
         };
     }
     let report = hive_engine::build(&plan, &store, &settings.engine, &reporter)?;
-    record_root(&store, &manifest, &plan, &report)?;
+    super::record_root(&store, &manifest, &plan, &report)?;
     if settings.output == crate::settings::Output::Verbose {
         for step in &report.steps {
             crate::output::emit(&format!("{} {}\n", step.name, step.path.display()));
         }
     }
-    Ok(())
-}
-
-/// Remember what this manifest and target use, so that `store gc` keeps it. Written only
-/// when it changed, to keep no-op builds cheap.
-fn record_root(
-    store: &hive_store::Store,
-    manifest: &hive_manifest::Manifest,
-    plan: &hive_plan::Plan,
-    report: &hive_engine::BuildReport,
-) -> Result<(), CliError> {
-    let manifest_path =
-        std::path::absolute(&manifest.file).unwrap_or_else(|_| manifest.file.clone());
-    let root = hive_store::GcRoot {
-        manifest: manifest_path.display().to_string(),
-        target: plan.target.clone(),
-        entries: report.steps.iter().map(|s| s.store_name.clone()).collect(),
-    };
-    let id = hive_plan::Digest::of(format!("{}\0{}", root.manifest, root.target).as_bytes()).hex();
-    let path = store
-        .root()
-        .join(".roots")
-        .join(format!("{}.json", &id[..16]));
-    let current = std::fs::read(&path)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<hive_store::GcRoot>(&b).ok());
-    if current.is_none_or(|c| c.entries != root.entries) {
-        store.set_root(&id[..16], &root)?;
-    }
-    let _ = print_result;
     Ok(())
 }

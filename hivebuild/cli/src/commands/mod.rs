@@ -59,3 +59,30 @@ pub(crate) fn make_plan(
 pub(crate) fn open_store(settings: &Settings) -> Result<Store, CliError> {
     Ok(Store::open(&settings.store_dir)?)
 }
+
+/// Remember what this manifest and target use, so that `store gc` keeps it. Written only
+/// when it changed, to keep no-op builds cheap.
+pub(crate) fn record_root(
+    store: &Store,
+    manifest: &Manifest,
+    plan: &Plan,
+    report: &hive_engine::BuildReport,
+) -> Result<(), CliError> {
+    let manifest_path =
+        std::path::absolute(&manifest.file).unwrap_or_else(|_| manifest.file.clone());
+    let root = hive_store::GcRoot {
+        manifest: manifest_path.display().to_string(),
+        target: plan.target.clone(),
+        entries: report.steps.iter().map(|s| s.store_name.clone()).collect(),
+    };
+    let id = hive_plan::Digest::of(format!("{}\0{}", root.manifest, root.target).as_bytes()).hex();
+    let id = &id[..16];
+    let path = store.root().join(".roots").join(format!("{id}.json"));
+    let current = std::fs::read(&path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<hive_store::GcRoot>(&bytes).ok());
+    if current.is_none_or(|c| c.entries != root.entries) {
+        store.set_root(id, &root)?;
+    }
+    Ok(())
+}

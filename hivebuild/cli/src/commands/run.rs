@@ -19,6 +19,7 @@ pub(crate) fn run(settings: &Settings, args: &RunArgs) -> Result<(), CliError> {
     let store = super::open_store(settings)?;
     let plan = super::make_plan(settings, Some(&store), &manifest, &target)?;
     let report = hive_engine::build(&plan, &store, &settings.engine, &CliReporter::new(settings))?;
+    super::record_root(&store, &manifest, &plan, &report)?;
     let output_of = |step: &str| -> PathBuf {
         report
             .steps

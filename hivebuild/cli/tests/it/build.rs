@@ -341,3 +341,43 @@ fn build_brain_features_are_checked_and_enabled() {
     ));
     assert!(stdout.ends_with("brain: net is Some(Ready)\n"), "{stdout}");
 }
+
+#[test]
+fn build_gc_keeps_what_the_last_build_used() {
+    if !have("build_gc_keeps_what_the_last_build_used", BUILD_TOOLS) {
+        return;
+    }
+    let project = Project::new();
+    build_json(&project);
+    let gc = |project: &Project| -> serde_json::Value {
+        serde_json::from_str(&ok(&mut project.hivebuild(&["--json", "store", "gc"]))).unwrap()
+    };
+    assert_eq!(gc(&project)["removed"], serde_json::json!([]));
+    let main = project.root().join("components/skills/pdf/main.c");
+    let text = std::fs::read_to_string(&main)
+        .unwrap()
+        .replace("stand-in", "stand-in, again");
+    std::fs::write(&main, text).unwrap();
+    build_json(&project);
+    assert_eq!(
+        store_listing(&project).len(),
+        9,
+        "old skill-pdf and system are still there"
+    );
+    let removed = gc(&project)["removed"].clone();
+    let removed: Vec<&str> = removed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(removed.len(), 2, "{removed:?}");
+    assert!(
+        removed.iter().any(|n| n.ends_with("-skill-pdf"))
+            && removed.iter().any(|n| n.ends_with("-system"))
+    );
+    assert!(
+        steps_with(&build_json(&project), "built").is_empty(),
+        "what the last build used is kept"
+    );
+}

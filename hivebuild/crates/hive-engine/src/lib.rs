@@ -243,7 +243,9 @@ impl<'a> Scheduler<'a> {
                     });
                     if let Some(step) = ready {
                         state.started.insert(step.name.clone());
-                        let deps: BTreeMap<String, PathBuf> = fetched_and_deps(step)
+                        let deps: BTreeMap<String, PathBuf> = step
+                            .deps
+                            .iter()
                             .map(|d| (d.clone(), state.done[d].path.clone()))
                             .collect();
                         break (step, deps);
@@ -265,11 +267,6 @@ impl<'a> Scheduler<'a> {
             self.wake.notify_all();
         }
     }
-}
-
-/// The steps whose outputs a step reads: its dependencies (fetch steps included).
-fn fetched_and_deps(step: &Step) -> impl Iterator<Item = &String> {
-    step.deps.iter()
 }
 
 /// Build one step into `store`, reading dependencies' outputs from `deps`.
