@@ -265,13 +265,17 @@ impl Builder<'_> {
 
     fn brain(&mut self) -> Result<(), PlanError> {
         let target = self.options.target;
-        let (rustc, cargo, build_std) = match self.rust_toolchain() {
+        let found = crate::toolchain::find_rust(
+            self.options.probe,
+            &target.rust,
+            self.options.rustc.as_deref(),
+        );
+        let (rustc, cargo, build_std) = match found {
             Ok(found) => found,
-            Err(PlanError::Tools(mut errors)) => {
-                self.missing_tools.append(&mut errors);
+            Err(error) => {
+                self.missing_tools.push(error);
                 (PathBuf::from("rustc"), PathBuf::from("cargo"), Vec::new())
             }
-            Err(other) => return Err(other),
         };
         let package_dir = self.manifest.root.join(&self.manifest.brain.path);
         let mut draft = Draft::new(
@@ -304,56 +308,6 @@ impl Builder<'_> {
             CrateType::Bin => format!("bin/{name}"),
             CrateType::Staticlib => format!("lib/lib{}.a", name.replace('-', "_")),
         })
-    }
-
-    /// A rustc (and the cargo beside it) that can build for the target's triple: one with a
-    /// prebuilt std for it, or else one with the standard library's sources for build-std.
-    fn rust_toolchain(&self) -> Result<(PathBuf, PathBuf, Vec<String>), PlanError> {
-        let probe = self.options.probe;
-        let target = &self.options.target.rust;
-        let mut candidates: Vec<PathBuf> = self.options.rustc.iter().cloned().collect();
-        candidates.extend(probe.which("rustc"));
-        candidates.push(PathBuf::from("/usr/bin/rustc"));
-        candidates.dedup();
-        let mut with_sources = None;
-        for rustc in candidates.iter().filter(|r| r.is_file()) {
-            let Ok(sysroot) = probe.ask(
-                rustc,
-                &["--print", "sysroot"],
-                &crate::toolchain::rustup_stamp(),
-            ) else {
-                continue;
-            };
-            let sysroot = Path::new(&sysroot);
-            let cargo = rustc.with_file_name("cargo");
-            if !cargo.is_file() {
-                continue;
-            }
-            if sysroot
-                .join("lib/rustlib")
-                .join(&target.triple)
-                .join("lib")
-                .is_dir()
-            {
-                return Ok((rustc.clone(), cargo, Vec::new()));
-            }
-            if with_sources.is_none() && sysroot.join("lib/rustlib/src/rust/library").is_dir() {
-                with_sources = Some((rustc.clone(), cargo));
-            }
-        }
-        match with_sources {
-            Some((rustc, cargo)) if !target.build_std.is_empty() => {
-                Ok((rustc, cargo, target.build_std.clone()))
-            }
-            _ => Err(PlanError::Tools(vec![ToolError::NoRustStd {
-                triple: target.triple.clone(),
-                hint: format!(
-                    "`rustup target add {}`; on Debian without rustup downloads, `apt install rustc-web rust-web-src` \
-                     (build-std) or `libstd-rust-web-dev:arm64` (aarch64 Linux); see docs/toolchains.md",
-                    target.triple
-                ),
-            }])),
-        }
     }
 
     /// Make `name` an input of the draft: a path is hashed now; git and archive sources get

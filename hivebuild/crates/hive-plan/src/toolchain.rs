@@ -180,6 +180,51 @@ pub fn rustup_stamp() -> String {
     format!("{toolchain}|{settings}")
 }
 
+/// A rustc and the cargo beside it that can build for `target`'s triple, and the crates it
+/// must build from source: the first of `preferred`, the `rustc` on PATH and
+/// `/usr/bin/rustc` with a prebuilt standard library for the triple; failing that, when the
+/// target allows build-std, the first with the standard library's sources.
+pub fn find_rust(
+    probe: &Probe,
+    target: &hive_manifest::target::RustTarget,
+    preferred: Option<&Path>,
+) -> Result<(PathBuf, PathBuf, Vec<String>), ToolError> {
+    let mut candidates: Vec<PathBuf> = preferred.map(Path::to_owned).into_iter().collect();
+    candidates.extend(probe.which("rustc"));
+    candidates.push(PathBuf::from("/usr/bin/rustc"));
+    candidates.dedup();
+    let mut with_sources = None;
+    for rustc in candidates.iter().filter(|r| r.is_file()) {
+        let cargo = rustc.with_file_name("cargo");
+        let Ok(sysroot) = probe.ask(rustc, &["--print", "sysroot"], &rustup_stamp()) else {
+            continue;
+        };
+        if !cargo.is_file() {
+            continue;
+        }
+        let rustlib = Path::new(&sysroot).join("lib/rustlib");
+        if rustlib.join(&target.triple).join("lib").is_dir() {
+            return Ok((rustc.clone(), cargo, Vec::new()));
+        }
+        if with_sources.is_none() && rustlib.join("src/rust/library").is_dir() {
+            with_sources = Some((rustc.clone(), cargo));
+        }
+    }
+    match with_sources {
+        Some((rustc, cargo)) if !target.build_std.is_empty() => {
+            Ok((rustc, cargo, target.build_std.clone()))
+        }
+        _ => Err(ToolError::NoRustStd {
+            triple: target.triple.clone(),
+            hint: format!(
+                "`rustup target add {}`; on Debian without rustup downloads, `apt install rustc-web rust-web-src` \
+                 (build-std) or `libstd-rust-web-dev:arm64` (aarch64 Linux); see docs/toolchains.md",
+                target.triple
+            ),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

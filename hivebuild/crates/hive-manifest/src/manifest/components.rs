@@ -1,0 +1,152 @@
+//! `[brain]`, `[skills.*]` and `[update]`.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use toml_edit::Item;
+
+use super::{Checker, Granted};
+use crate::Component;
+use crate::diagnostic::Diagnostic;
+use crate::model::{
+    Brain, DEFAULT_BRAIN_MEMORY, DEFAULT_RESTART_LIMIT, DEFAULT_SKILL_MEMORY, Restart, Skill,
+    SkillBuild, Update,
+};
+use crate::raw::{self, S, section};
+use crate::units::parse_duration;
+
+impl Checker<'_> {
+    pub(super) fn brain(&mut self, raw: &raw::Brain, granted: &mut Vec<Granted>) -> Option<Brain> {
+        let path = self.existing_path(&raw.path, true);
+        if let Some(path) = &path
+            && !self.root.join(path).join("Cargo.toml").is_file()
+        {
+            self.error(
+                Diagnostic::new(format!("`{path}` is not a cargo package"), raw.path.span())
+                    .label("no Cargo.toml here")
+                    .help("the Brain is a Rust package: point `path` at the folder with its Cargo.toml"),
+            );
+        }
+        let memory = self.size(raw.memory.as_ref(), DEFAULT_BRAIN_MEMORY);
+        let caps = self.capabilities(Component::Brain, &raw.caps, granted);
+        Some(Brain {
+            path: path?,
+            memory: memory?,
+            caps,
+            features: raw.features.clone(),
+        })
+    }
+
+    pub(super) fn raw_skills(
+        &mut self,
+        item: Option<&Item>,
+    ) -> BTreeMap<String, (raw::Skill, Range<usize>)> {
+        let mut skills = BTreeMap::new();
+        for (name, item) in self.named_tables(item, "skills") {
+            let span = item.span().unwrap_or(0..0);
+            if let Some(skill) =
+                section::<raw::Skill>(item, &format!("skills.{name}"), &mut self.diagnostics)
+            {
+                skills.insert(name, (skill, span));
+            }
+        }
+        skills
+    }
+
+    pub(super) fn skill(
+        &mut self,
+        name: String,
+        (raw, span): (raw::Skill, Range<usize>),
+        granted: &mut Vec<Granted>,
+    ) -> Option<Skill> {
+        let build = match (&raw.template, &raw.path) {
+            (Some(template), None) => {
+                if self
+                    .root
+                    .join("unikraft-templates")
+                    .join(template.get_ref())
+                    .is_dir()
+                {
+                    Some(SkillBuild::Template(template.get_ref().clone()))
+                } else {
+                    self.error(
+                        Diagnostic::new(
+                            format!("unknown skill template `{}`", template.get_ref()),
+                            template.span(),
+                        )
+                        .label("no such folder in `unikraft-templates/`")
+                        .help("use a template of `unikraft-templates/` or give the skill a `path`"),
+                    );
+                    None
+                }
+            }
+            (None, Some(path)) => self.existing_path(path, true).map(SkillBuild::Path),
+            _ => {
+                self.error(
+                    Diagnostic::new(format!("skill `{name}` needs exactly one of `template` or `path`"), span)
+                        .label("skill declared here")
+                        .help("write `template = \"net-listener\"` or `path = \"components/skills/NAME\"`"),
+                );
+                None
+            }
+        };
+        let memory = self.size(raw.memory.as_ref(), DEFAULT_SKILL_MEMORY);
+        let restart = raw.restart.as_ref().map_or(Some(Restart::Always), |r| {
+            let restart = match r.get_ref().as_str() {
+                "always" => Some(Restart::Always),
+                "on-failure" => Some(Restart::OnFailure),
+                "never" => Some(Restart::Never),
+                _ => None,
+            };
+            if restart.is_none() {
+                self.error(
+                    Diagnostic::new(
+                        format!("unknown restart policy `{}`", r.get_ref()),
+                        r.span(),
+                    )
+                    .label("unknown policy")
+                    .help("use `always`, `on-failure` or `never`"),
+                );
+            }
+            restart
+        });
+        let boot_budget = match &raw.boot_budget {
+            None => Some(None),
+            Some(text) => match parse_duration(text.get_ref()) {
+                Ok(duration) => Some(Some(duration)),
+                Err(message) => {
+                    self.error(
+                        Diagnostic::new(
+                            format!("bad boot budget `{}`: {message}", text.get_ref()),
+                            text.span(),
+                        )
+                        .label("not a duration")
+                        .help("write a duration such as `50ms`, `2s` or `500us`"),
+                    );
+                    None
+                }
+            },
+        };
+        let caps = self.capabilities(Component::Skill(name.clone()), &raw.caps, granted);
+        Some(Skill {
+            name,
+            build: build?,
+            memory: memory?,
+            caps,
+            restart: restart?,
+            restart_limit: raw
+                .restart_limit
+                .map_or(DEFAULT_RESTART_LIMIT, S::into_inner),
+            lazy: raw.lazy,
+            boot_budget: boot_budget?,
+        })
+    }
+
+    pub(super) fn update(&mut self, raw: raw::Update) -> Update {
+        self.identifier(&raw.channel, "update channel");
+        Update {
+            channel: raw.channel.into_inner(),
+            trust_root: raw.trust_root.into_inner(),
+        }
+    }
+}

@@ -1,0 +1,359 @@
+//! From manifest text to a validated [`Manifest`], collecting every problem on the way.
+//!
+//! The checks are split by subject: this file has the sections' skeleton and shared
+//! helpers, [`sources`] the `[sources]` and `[platform]` tables, [`components`] the Brain,
+//! skills and update settings, [`capabilities`] the capability rules across components.
+
+mod capabilities;
+mod components;
+mod sources;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::path::Path;
+
+use toml_edit::{Document, Item};
+
+use crate::caps::Capability;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::model::{Hive, Kernel, KernelConfig, Manifest};
+use crate::raw::{self, S, section};
+use crate::units::Size;
+use crate::{Component, is_identifier, parse_document};
+
+const SECTIONS: &str =
+    "`hive`, `kernel`, `platform`, `brain`, `skills`, `update`, `sources`, `tests`";
+const RESERVED_NAMES: [&str; 3] = ["brain", "police", "kernel"];
+
+/// Parse and validate manifest text. `root` is the project root, used to check that the
+/// files and folders the manifest names exist.
+pub(crate) fn parse(file: &Path, text: &str, root: &Path) -> Result<Manifest, Box<Diagnostics>> {
+    let mut diagnostics = Diagnostics::new(file, text);
+    let Some(document) = parse_document(text, &mut diagnostics) else {
+        return Err(Box::new(diagnostics));
+    };
+    let mut checker = Checker { diagnostics, root };
+    let manifest = checker.manifest(file, &document);
+    match manifest {
+        Some(manifest) if checker.diagnostics.is_empty() => Ok(manifest),
+        _ => Err(Box::new(checker.diagnostics)),
+    }
+}
+
+struct Checker<'a> {
+    diagnostics: Diagnostics,
+    root: &'a Path,
+}
+
+/// The capabilities of one component, with where each was written.
+struct Granted {
+    component: Component,
+    caps: Vec<(Capability, Range<usize>)>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn manifest(&mut self, file: &Path, document: &Document<String>) -> Option<Manifest> {
+        let top = document.as_table();
+        for (key, _) in top {
+            if ![
+                "hive", "kernel", "platform", "brain", "skills", "update", "sources", "tests",
+            ]
+            .contains(&key)
+            {
+                let span = top.key(key).and_then(toml_edit::Key::span).unwrap_or(0..0);
+                self.error(
+                    Diagnostic::new(format!("unknown section `[{key}]`"), span)
+                        .label("unknown section")
+                        .help(format!("a manifest has the sections {SECTIONS}")),
+                );
+            }
+        }
+        let hive = self
+            .required::<raw::Hive>(top, "hive")
+            .and_then(|h| self.hive(h));
+        let kernel = match top.get("kernel") {
+            Some(item) => section::<raw::Kernel>(item, "kernel", &mut self.diagnostics)
+                .and_then(|k| self.kernel(&k, hive.as_ref())),
+            None => Some(Kernel {
+                config: KernelConfig::Debug,
+                overrides: BTreeMap::new(),
+            }),
+        };
+        let sources = self.sources(top.get("sources"));
+        let platform = self
+            .required::<raw::Platform>(top, "platform")
+            .and_then(|p| self.platform(&p, &sources));
+        let raw_brain = self.required::<raw::Brain>(top, "brain");
+        let raw_skills = self.raw_skills(top.get("skills"));
+        let skill_names: BTreeSet<String> = raw_skills.keys().cloned().collect();
+
+        let mut granted = Vec::new();
+        let brain = raw_brain.and_then(|b| self.brain(&b, &mut granted));
+        let mut skills = BTreeMap::new();
+        for (name, raw_skill) in raw_skills {
+            if let Some(skill) = self.skill(name.clone(), raw_skill, &mut granted) {
+                skills.insert(name, skill);
+            }
+        }
+        self.check_channels(&granted, &skill_names);
+        let update = top
+            .get("update")
+            .and_then(|item| section::<raw::Update>(item, "update", &mut self.diagnostics))
+            .map(|u| self.update(u));
+
+        Some(Manifest {
+            file: file.to_owned(),
+            root: self.root.to_owned(),
+            hive: hive?,
+            kernel: kernel?,
+            platform: platform?,
+            brain: brain?,
+            skills,
+            update,
+            sources,
+            has_tests: top.contains_key("tests"),
+        })
+    }
+
+    fn required<T: serde::de::DeserializeOwned>(
+        &mut self,
+        top: &toml_edit::Table,
+        name: &str,
+    ) -> Option<T> {
+        if let Some(item) = top.get(name) {
+            section(item, name, &mut self.diagnostics)
+        } else {
+            self.error(
+                Diagnostic::new(format!("missing section `[{name}]`"), 0..0)
+                    .label("expected in this file")
+                    .help(format!("add a `[{name}]` section (see docs/manifest.md)")),
+            );
+            None
+        }
+    }
+
+    fn hive(&mut self, raw: raw::Hive) -> Option<Hive> {
+        let name = self.identifier(&raw.name, "hive name");
+        let version = match semver::Version::parse(raw.version.get_ref()) {
+            Ok(version) => Some(version),
+            Err(error) => {
+                self.error(
+                    Diagnostic::new(
+                        format!(
+                            "`{}` is not a semantic version: {error}",
+                            raw.version.get_ref()
+                        ),
+                        raw.version.span(),
+                    )
+                    .label("not semver")
+                    .help("write MAJOR.MINOR.PATCH, for example `1.4.0`"),
+                );
+                None
+            }
+        };
+        let targets_span = raw.targets.span();
+        let mut targets = Vec::new();
+        for target in raw.targets.into_inner() {
+            let name = target.get_ref();
+            if targets.contains(name) {
+                self.error(
+                    Diagnostic::new(format!("target `{name}` is listed twice"), target.span())
+                        .label("duplicate")
+                        .help("list each target once"),
+                );
+            } else if !self
+                .root
+                .join("targets")
+                .join(format!("{name}.toml"))
+                .is_file()
+            {
+                let known = crate::target::known_targets(self.root).join("`, `");
+                self.error(
+                    Diagnostic::new(format!("unknown target `{name}`"), target.span())
+                        .label("no such file in `targets/`")
+                        .help(format!("the targets of this project are `{known}`")),
+                );
+            } else {
+                targets.push(name.clone());
+            }
+        }
+        if targets.is_empty() && self.diagnostics.is_empty() {
+            self.error(
+                Diagnostic::new("a hive needs at least one target", targets_span)
+                    .label("empty")
+                    .help("name a file of `targets/`, for example `targets = [\"x86_64\"]`"),
+            );
+        }
+        Some(Hive {
+            name: name?,
+            version: version?,
+            targets,
+        })
+    }
+
+    fn kernel(&mut self, raw: &raw::Kernel, hive: Option<&Hive>) -> Option<Kernel> {
+        let config = raw
+            .config
+            .as_ref()
+            .map_or(Some(KernelConfig::Debug), |c| self.kernel_config(c));
+        let mut overrides = BTreeMap::new();
+        for (target, config) in &raw.overrides {
+            if let Some(hive) = hive
+                && !hive.targets.contains(target)
+            {
+                self.error(
+                    Diagnostic::new(
+                        format!(
+                            "kernel override for `{target}`, which is not a target of this hive"
+                        ),
+                        config.span(),
+                    )
+                    .label("unused override")
+                    .help("add the target to `hive.targets` or remove the override"),
+                );
+            }
+            if let Some(config) = self.kernel_config(config) {
+                overrides.insert(target.clone(), config);
+            }
+        }
+        Some(Kernel {
+            config: config?,
+            overrides,
+        })
+    }
+
+    fn kernel_config(&mut self, text: &S<String>) -> Option<KernelConfig> {
+        let config = KernelConfig::parse(text.get_ref());
+        if config.is_none() {
+            self.error(
+                Diagnostic::new(
+                    format!("unknown kernel config `{}`", text.get_ref()),
+                    text.span(),
+                )
+                .label("unknown config")
+                .help("use `debug`, `release` or `benchmark`"),
+            );
+        }
+        config
+    }
+
+    /// The sub-tables of `[skills]` or `[sources]`, by name, after checking the names.
+    fn named_tables<'d>(&mut self, item: Option<&'d Item>, what: &str) -> Vec<(String, &'d Item)> {
+        let Some(item) = item else { return Vec::new() };
+        let Some(table) = item.as_table_like() else {
+            self.error(
+                Diagnostic::new(
+                    format!("`{what}` must be a table of tables"),
+                    item.span().unwrap_or(0..0),
+                )
+                .label("expected tables")
+                .help(format!("write `[{what}.NAME]` sections")),
+            );
+            return Vec::new();
+        };
+        let mut tables = Vec::new();
+        for (name, entry) in table.iter() {
+            let key_span = table
+                .key(name)
+                .and_then(toml_edit::Key::span)
+                .unwrap_or(0..0);
+            if !is_identifier(name) {
+                self.error(
+                    Diagnostic::new(format!("`{name}` is not a valid name"), key_span)
+                        .label("invalid name")
+                        .help(
+                            "names are lowercase letters, digits and `-`, starting with a letter",
+                        ),
+                );
+                continue;
+            }
+            if what == "skills" && RESERVED_NAMES.contains(&name) {
+                self.error(
+                    Diagnostic::new(format!("`{name}` is reserved and cannot name a skill"), key_span)
+                        .label("reserved name")
+                        .help("`brain`, `police` and `kernel` are the system's own components; pick another name"),
+                );
+                continue;
+            }
+            tables.push((name.to_owned(), entry));
+        }
+        tables
+    }
+
+    fn identifier(&mut self, text: &S<String>, what: &str) -> Option<String> {
+        if is_identifier(text.get_ref()) {
+            Some(text.get_ref().clone())
+        } else {
+            self.error(
+                Diagnostic::new(format!("`{}` is not a valid {what}", text.get_ref()), text.span())
+                    .label("invalid name")
+                    .help("names are lowercase letters, digits and `-`, starting with a letter (at most 63)"),
+            );
+            None
+        }
+    }
+
+    fn size(&mut self, text: Option<&S<String>>, default: Size) -> Option<Size> {
+        let Some(text) = text else {
+            return Some(default);
+        };
+        match Size::parse(text.get_ref()) {
+            Ok(size) => Some(size),
+            Err(message) => {
+                self.error(
+                    Diagnostic::new(
+                        format!("bad memory size `{}`: {message}", text.get_ref()),
+                        text.span(),
+                    )
+                    .label("not a size")
+                    .help("write a size in binary units, such as `16MiB`, `512KiB` or `1GiB`"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A relative path that exists under the project root, normalised to use `/`.
+    fn existing_path(&mut self, text: &S<String>, directory: bool) -> Option<String> {
+        let path = text.get_ref();
+        let relative = Path::new(path);
+        if relative.is_absolute()
+            || relative
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            self.error(
+                Diagnostic::new(format!("path `{path}` leaves the project"), text.span())
+                    .label("absolute or `..` path")
+                    .help("paths are relative to the project root (the folder holding `targets/`)"),
+            );
+            return None;
+        }
+        let full = self.root.join(relative);
+        let exists = if directory {
+            full.is_dir()
+        } else {
+            full.exists()
+        };
+        if !exists {
+            self.error(
+                Diagnostic::new(format!("`{path}` does not exist"), text.span())
+                    .label(if directory {
+                        "no such folder"
+                    } else {
+                        "no such file"
+                    })
+                    .help(format!(
+                        "paths are relative to the project root `{}`",
+                        self.root.display()
+                    )),
+            );
+            return None;
+        }
+        Some(path.trim_end_matches('/').to_owned())
+    }
+}
