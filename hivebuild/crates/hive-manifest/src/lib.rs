@@ -7,6 +7,7 @@
 
 pub mod caps;
 pub mod diagnostic;
+pub mod image;
 mod manifest;
 pub mod model;
 mod raw;
@@ -103,7 +104,7 @@ pub fn load_target(root: &Path, name: &str, manifest: &Manifest) -> Result<Targe
         path: path.clone(),
         source,
     })?;
-    target::parse(&path, &text).map_err(ManifestError::Invalid)
+    target::parse(&path, &text, root).map_err(ManifestError::Invalid)
 }
 
 /// The nearest folder at or above `manifest`'s that holds a `targets/` folder.

@@ -162,3 +162,47 @@ fn serde_diagnostic(message: &str, span: std::ops::Range<usize>, what: &str) -> 
     }
     Diagnostic::new(format!("in `[{what}]`: {message}"), span).label("here")
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct ImageSection {
+    pub table: S<String>,
+    pub size: S<String>,
+    pub hardware_id: S<String>,
+    #[serde(default)]
+    pub partitions: Vec<PartitionSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct PartitionSection {
+    pub name: S<String>,
+    #[serde(rename = "type")]
+    pub kind: S<String>,
+    pub size: S<String>,
+    #[serde(default)]
+    pub bootable: bool,
+    pub label: Option<S<String>>,
+    #[serde(default)]
+    pub files: Vec<FileSection>,
+    pub content: Option<FileSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct FileSection {
+    pub path: Option<S<String>>,
+    pub step: Option<S<String>>,
+    pub asset: Option<S<String>>,
+    pub template: Option<S<String>>,
+    pub file: Option<S<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct AssetSection {
+    pub package: S<String>,
+    pub version: S<String>,
+    pub arch: S<String>,
+    pub sha256: S<String>,
+}

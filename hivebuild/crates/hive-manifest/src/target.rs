@@ -16,6 +16,10 @@ pub struct Target {
     pub description: String,
     pub rust: RustTarget,
     pub c: CToolchain,
+    /// How the hive is laid out on a disk (`[image]`), if the target has an image.
+    pub image: Option<crate::image::ImageLayout>,
+    /// Boot assets the image takes files from (`[assets.NAME]`).
+    pub assets: std::collections::BTreeMap<String, crate::image::Asset>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -57,11 +61,11 @@ pub struct CToolchain {
     pub packages: Vec<String>,
 }
 
-/// Sections a target file may have. `image` and `qemu` are reserved for the image and QEMU
-/// test stages and not read yet.
-const SECTIONS: [&str; 5] = ["target", "rust", "c", "image", "qemu"];
+/// Sections a target file may have. `qemu` is reserved for the QEMU test stage and not read
+/// yet.
+const SECTIONS: [&str; 6] = ["target", "rust", "c", "image", "assets", "qemu"];
 
-pub(crate) fn parse(file: &Path, text: &str) -> Result<Target, Box<Diagnostics>> {
+pub(crate) fn parse(file: &Path, text: &str, root: &Path) -> Result<Target, Box<Diagnostics>> {
     let mut diagnostics = Diagnostics::new(file, text);
     let Some(document) = parse_document(text, &mut diagnostics) else {
         return Err(Box::new(diagnostics));
@@ -73,7 +77,7 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<Target, Box<Diagnostics>>
             diagnostics.push(
                 Diagnostic::new(format!("unknown section `[{key}]` in a target file"), span)
                     .label("unknown section")
-                    .help("a target file has `[target]`, `[rust]`, `[c]`, and later `[image]` and `[qemu]`"),
+                    .help("a target file has `[target]`, `[rust]`, `[c]`, `[image]`, `[assets]` and later `[qemu]`"),
             );
         }
     }
@@ -94,6 +98,17 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<Target, Box<Diagnostics>>
         target_item.and_then(|i| section::<raw::TargetSection>(i, "target", &mut diagnostics));
     let rust = rust_item.and_then(|i| section::<raw::RustSection>(i, "rust", &mut diagnostics));
     let c = c_item.and_then(|i| section::<raw::CSection>(i, "c", &mut diagnostics));
+    let assets = top
+        .get("assets")
+        .map(|item| crate::image::parse_assets(item, &mut diagnostics))
+        .unwrap_or_default();
+    let known = crate::image::Known {
+        assets: &assets,
+        root,
+    };
+    let image = top
+        .get("image")
+        .and_then(|item| crate::image::parse_image(item, &known, &mut diagnostics));
     let (Some(target), Some(rust), Some(c)) = (target, rust, c) else {
         return Err(Box::new(diagnostics));
     };
@@ -179,6 +194,8 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<Target, Box<Diagnostics>>
                 cross_prefix: c.cross_prefix,
                 packages: c.packages,
             },
+            image,
+            assets,
         }),
         _ => Err(Box::new(diagnostics)),
     }

@@ -171,6 +171,8 @@ mod tests {
                 cross_prefix: String::new(),
                 packages: Vec::new(),
             },
+            image: None,
+            assets: std::collections::BTreeMap::new(),
         }
     }
 

@@ -7,8 +7,11 @@ use serde::Serialize;
 
 pub fn to_canonical(value: &impl Serialize) -> Vec<u8> {
     let mut bytes = Vec::new();
-    let mut serializer = serde_json::Serializer::with_formatter(&mut bytes, olpc_cjson::CanonicalFormatter::new());
-    value.serialize(&mut serializer).expect("metadata serialises to canonical JSON");
+    let mut serializer =
+        serde_json::Serializer::with_formatter(&mut bytes, olpc_cjson::CanonicalFormatter::new());
+    value
+        .serialize(&mut serializer)
+        .expect("metadata serialises to canonical JSON");
     bytes
 }
 
@@ -18,7 +21,11 @@ mod tests {
 
     #[test]
     fn sorted_compact_and_minimally_escaped() {
-        let value: serde_json::Value = serde_json::from_str(r#"{"b": [1, {"z": "é\n", "a": "q\"\\"}], "a": true}"#).unwrap();
-        assert_eq!(String::from_utf8(to_canonical(&value)).unwrap(), "{\"a\":true,\"b\":[1,{\"a\":\"q\\\"\\\\\",\"z\":\"é\n\"}]}");
+        let value: serde_json::Value =
+            serde_json::from_str(r#"{"b": [1, {"z": "é\n", "a": "q\"\\"}], "a": true}"#).unwrap();
+        assert_eq!(
+            String::from_utf8(to_canonical(&value)).unwrap(),
+            "{\"a\":true,\"b\":[1,{\"a\":\"q\\\"\\\\\",\"z\":\"é\n\"}]}"
+        );
     }
 }

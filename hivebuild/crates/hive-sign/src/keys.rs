@@ -64,21 +64,32 @@ impl PublicKey {
         TufKey {
             keytype: "ed25519".into(),
             scheme: "ed25519".into(),
-            keyval: KeyVal { public: hex::encode(self.0.as_bytes()) },
+            keyval: KeyVal {
+                public: hex::encode(self.0.as_bytes()),
+            },
         }
     }
 
     pub fn from_tuf(key: &TufKey) -> Result<Self, KeyError> {
         if key.keytype != "ed25519" || key.scheme != "ed25519" {
-            return Err(KeyError::Unsupported { keytype: key.keytype.clone(), scheme: key.scheme.clone() });
+            return Err(KeyError::Unsupported {
+                keytype: key.keytype.clone(),
+                scheme: key.scheme.clone(),
+            });
         }
         let bytes: [u8; 32] = hex::decode(&key.keyval.public)
             .ok()
             .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| KeyError::Malformed { path: PathBuf::new(), reason: "public key is not 32 bytes of hex".into() })?;
+            .ok_or_else(|| KeyError::Malformed {
+                path: PathBuf::new(),
+                reason: "public key is not 32 bytes of hex".into(),
+            })?;
         VerifyingKey::from_bytes(&bytes)
             .map(Self)
-            .map_err(|_| KeyError::Malformed { path: PathBuf::new(), reason: "not an ed25519 point".into() })
+            .map_err(|_| KeyError::Malformed {
+                path: PathBuf::new(),
+                reason: "not an ed25519 point".into(),
+            })
     }
 
     /// TUF's key id: the sha256 of the key's canonical JSON, in hex.
@@ -92,16 +103,26 @@ impl PublicKey {
 
     /// Check a signature strictly (no malleable or small-order forms).
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        let Ok(signature) = ed25519_dalek::Signature::from_slice(signature) else { return false };
+        let Ok(signature) = ed25519_dalek::Signature::from_slice(signature) else {
+            return false;
+        };
         self.0.verify_strict(message, &signature).is_ok()
     }
 
     pub fn load(path: &Path) -> Result<Self, KeyError> {
-        let text = fs::read_to_string(path).map_err(|source| KeyError::Io { path: path.to_owned(), source })?;
-        let key: TufKey = serde_json::from_str(&text)
-            .map_err(|e| KeyError::Malformed { path: path.to_owned(), reason: e.to_string() })?;
+        let text = fs::read_to_string(path).map_err(|source| KeyError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let key: TufKey = serde_json::from_str(&text).map_err(|e| KeyError::Malformed {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
         Self::from_tuf(&key).map_err(|error| match error {
-            KeyError::Malformed { reason, .. } => KeyError::Malformed { path: path.to_owned(), reason },
+            KeyError::Malformed { reason, .. } => KeyError::Malformed {
+                path: path.to_owned(),
+                reason,
+            },
             other => other,
         })
     }
@@ -118,7 +139,11 @@ pub struct PrivateKey(SigningKey);
 
 impl fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PrivateKey(public {})", hex::encode(self.0.verifying_key().as_bytes()))
+        write!(
+            f,
+            "PrivateKey(public {})",
+            hex::encode(self.0.verifying_key().as_bytes())
+        )
     }
 }
 
@@ -139,16 +164,25 @@ impl PrivateKey {
 
     /// Read a key file; refuse one that anyone but its owner can read.
     pub fn load(path: &Path) -> Result<Self, KeyError> {
-        let io_error = |source| KeyError::Io { path: path.to_owned(), source };
+        let io_error = |source| KeyError::Io {
+            path: path.to_owned(),
+            source,
+        };
         let mode = fs::metadata(path).map_err(io_error)?.permissions().mode();
         if mode & 0o077 != 0 {
-            return Err(KeyError::Readable { path: path.to_owned(), mode: mode & 0o777 });
+            return Err(KeyError::Readable {
+                path: path.to_owned(),
+                mode: mode & 0o777,
+            });
         }
         let text = fs::read_to_string(path).map_err(io_error)?;
         let seed: [u8; 32] = hex::decode(text.trim())
             .ok()
             .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| KeyError::Malformed { path: path.to_owned(), reason: "expected 64 hex digits".into() })?;
+            .ok_or_else(|| KeyError::Malformed {
+                path: path.to_owned(),
+                reason: "expected 64 hex digits".into(),
+            })?;
         Ok(Self::from_seed(seed))
     }
 
@@ -162,17 +196,30 @@ impl PrivateKey {
             }
         }
         if let Some(parent) = private.parent().filter(|p| !p.as_os_str().is_empty()) {
-            fs::create_dir_all(parent).map_err(|source| KeyError::Io { path: parent.to_owned(), source })?;
+            fs::create_dir_all(parent).map_err(|source| KeyError::Io {
+                path: parent.to_owned(),
+                source,
+            })?;
         }
         let mut file = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .open(&private)
-            .map_err(|source| KeyError::Io { path: private.clone(), source })?;
-        writeln!(file, "{}", hex::encode(self.0.to_bytes())).map_err(|source| KeyError::Io { path: private.clone(), source })?;
-        let text = serde_json::to_string_pretty(&self.public().to_tuf()).expect("keys serialise") + "\n";
-        fs::write(&public, text).map_err(|source| KeyError::Io { path: public.clone(), source })?;
+            .map_err(|source| KeyError::Io {
+                path: private.clone(),
+                source,
+            })?;
+        writeln!(file, "{}", hex::encode(self.0.to_bytes())).map_err(|source| KeyError::Io {
+            path: private.clone(),
+            source,
+        })?;
+        let text =
+            serde_json::to_string_pretty(&self.public().to_tuf()).expect("keys serialise") + "\n";
+        fs::write(&public, text).map_err(|source| KeyError::Io {
+            path: public.clone(),
+            source,
+        })?;
         Ok((private, public))
     }
 }
@@ -192,7 +239,11 @@ pub enum SignError {
         source: std::io::Error,
     },
     #[error("the signer command `{command}` failed ({status}): {stderr}")]
-    CommandFailed { command: String, status: String, stderr: String },
+    CommandFailed {
+        command: String,
+        status: String,
+        stderr: String,
+    },
     #[error("the signer command `{command}` returned no valid signature for key {keyid}")]
     BadSignature { command: String, keyid: String },
 }
@@ -230,7 +281,10 @@ impl Signer for CommandSigner {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
         use std::io::Read as _;
         use std::process::{Command, Stdio};
-        let run_error = |source| SignError::Command { command: self.command.clone(), source };
+        let run_error = |source| SignError::Command {
+            command: self.command.clone(),
+            source,
+        };
         let mut child = Command::new("sh")
             .args(["-c", &self.command])
             .stdin(Stdio::piped())
@@ -242,7 +296,12 @@ impl Signer for CommandSigner {
         let message = message.to_vec();
         let writer = std::thread::spawn(move || stdin.write_all(&message));
         let mut stdout = Vec::new();
-        child.stdout.take().expect("stdout is piped").read_to_end(&mut stdout).map_err(run_error)?;
+        child
+            .stdout
+            .take()
+            .expect("stdout is piped")
+            .read_to_end(&mut stdout)
+            .map_err(run_error)?;
         let output = child.wait_with_output().map_err(run_error)?;
         let _ = writer.join();
         if !output.status.success() {
@@ -256,7 +315,12 @@ impl Signer for CommandSigner {
         let signature = match hex::decode(text.trim()) {
             Ok(bytes) if bytes.len() == 64 => bytes,
             _ if stdout.len() == 64 => stdout,
-            _ => return Err(SignError::BadSignature { command: self.command.clone(), keyid: self.public.keyid() }),
+            _ => {
+                return Err(SignError::BadSignature {
+                    command: self.command.clone(),
+                    keyid: self.public.keyid(),
+                });
+            }
         };
         Ok(signature)
     }
@@ -272,13 +336,21 @@ mod tests {
         let prefix = dir.path().join("keys/release");
         let key = PrivateKey::generate().unwrap();
         let (private, public) = key.save(&prefix).unwrap();
-        assert_eq!(fs::metadata(&private).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&private).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(PrivateKey::load(&private).unwrap().public(), key.public());
         assert_eq!(PublicKey::load(&public).unwrap(), key.public());
         assert!(matches!(key.save(&prefix), Err(KeyError::Exists { .. })));
         fs::set_permissions(&private, fs::Permissions::from_mode(0o644)).unwrap();
         let error = PrivateKey::load(&private).unwrap_err();
-        assert!(error.to_string().contains("can be read by others (mode 644)"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("can be read by others (mode 644)"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -293,7 +365,13 @@ mod tests {
         let key = PrivateKey::from_seed([1; 32]).public();
         let tuf = key.to_tuf();
         let canonical = String::from_utf8(to_canonical(&tuf)).unwrap();
-        assert_eq!(canonical, format!("{{\"keytype\":\"ed25519\",\"keyval\":{{\"public\":\"{}\"}},\"scheme\":\"ed25519\"}}", tuf.keyval.public));
+        assert_eq!(
+            canonical,
+            format!(
+                "{{\"keytype\":\"ed25519\",\"keyval\":{{\"public\":\"{}\"}},\"scheme\":\"ed25519\"}}",
+                tuf.keyval.public
+            )
+        );
         assert_eq!(key.keyid().len(), 64);
     }
 
@@ -305,12 +383,33 @@ mod tests {
         // A "KMS" that signs with the key file through a tiny helper: here, the bytes are
         // signed in-process first and the command just prints the result.
         let signature = hex::encode(Signer::sign(&key, b"payload").unwrap());
-        let good = CommandSigner { command: format!("cat >/dev/null; echo {signature}"), public: key.public() };
-        assert!(key.public().verify(b"payload", &good.sign(b"payload").unwrap()));
-        let failing = CommandSigner { command: "echo denied >&2; exit 3".into(), public: key.public() };
-        assert!(failing.sign(b"x").unwrap_err().to_string().contains("denied"));
-        let garbage = CommandSigner { command: "echo nope".into(), public: key.public() };
-        assert!(matches!(garbage.sign(b"x"), Err(SignError::BadSignature { .. })));
+        let good = CommandSigner {
+            command: format!("cat >/dev/null; echo {signature}"),
+            public: key.public(),
+        };
+        assert!(
+            key.public()
+                .verify(b"payload", &good.sign(b"payload").unwrap())
+        );
+        let failing = CommandSigner {
+            command: "echo denied >&2; exit 3".into(),
+            public: key.public(),
+        };
+        assert!(
+            failing
+                .sign(b"x")
+                .unwrap_err()
+                .to_string()
+                .contains("denied")
+        );
+        let garbage = CommandSigner {
+            command: "echo nope".into(),
+            public: key.public(),
+        };
+        assert!(matches!(
+            garbage.sign(b"x"),
+            Err(SignError::BadSignature { .. })
+        ));
         let _ = private;
     }
 }

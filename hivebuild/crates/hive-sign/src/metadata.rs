@@ -77,8 +77,14 @@ pub enum VerifyError {
     WrongType { expected: String, found: String },
     #[error("the root metadata has no `{0}` role")]
     NoRole(String),
-    #[error("role `{role}` needs {threshold} signature(s) by distinct keys, found {valid}{}", detail(.duplicates, .invalid))]
-    Threshold { role: String, threshold: u32, valid: u32, duplicates: u32, invalid: u32 },
+    #[error("role `{role}` needs {threshold} signature(s) by distinct keys, found {valid}{}", detail(*.duplicates, *.invalid))]
+    Threshold {
+        role: String,
+        threshold: u32,
+        valid: u32,
+        duplicates: u32,
+        invalid: u32,
+    },
     #[error("`{kind}` metadata expired at {expires}")]
     Expired { kind: String, expires: String },
     #[error("bad expiry `{0}`: expected a UTC time like 2030-01-01T00:00:00Z")]
@@ -89,15 +95,19 @@ pub enum VerifyError {
     Key(#[from] crate::keys::KeyError),
 }
 
-fn detail(duplicates: &u32, invalid: &u32) -> String {
+fn detail(duplicates: u32, invalid: u32) -> String {
     let mut parts = Vec::new();
-    if *duplicates > 0 {
+    if duplicates > 0 {
         parts.push(format!("{duplicates} more by a key that already signed"));
     }
-    if *invalid > 0 {
+    if invalid > 0 {
         parts.push(format!("{invalid} not valid for this role"));
     }
-    if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
 }
 
 impl Envelope {
@@ -107,11 +117,19 @@ impl Envelope {
 
     /// The `signed` object read as `T`, after checking its `_type`.
     pub fn signed_as<T: DeserializeOwned>(&self, kind: &str) -> Result<T, VerifyError> {
-        let found = self.signed.get("_type").and_then(Value::as_str).unwrap_or("nothing");
+        let found = self
+            .signed
+            .get("_type")
+            .and_then(Value::as_str)
+            .unwrap_or("nothing");
         if found != kind {
-            return Err(VerifyError::WrongType { expected: kind.into(), found: found.into() });
+            return Err(VerifyError::WrongType {
+                expected: kind.into(),
+                found: found.into(),
+            });
         }
-        serde_json::from_value(self.signed.clone()).map_err(|e| VerifyError::Malformed(e.to_string()))
+        serde_json::from_value(self.signed.clone())
+            .map_err(|e| VerifyError::Malformed(e.to_string()))
     }
 
     /// The bytes every signature is over.
@@ -133,7 +151,10 @@ impl Envelope {
 
     /// A new envelope around `signed`, signed by `signers`.
     pub fn new_signed(signed: &impl Serialize, signers: &[&dyn Signer]) -> Result<Self, SignError> {
-        let mut envelope = Self { signatures: Vec::new(), signed: serde_json::to_value(signed).expect("metadata serialises") };
+        let mut envelope = Self {
+            signatures: Vec::new(),
+            signed: serde_json::to_value(signed).expect("metadata serialises"),
+        };
         envelope.sign(signers)?;
         Ok(envelope)
     }
@@ -146,7 +167,10 @@ impl Envelope {
     /// Check that `role` of `root` has signed this envelope with at least its threshold of
     /// distinct keys.
     pub fn verify_role(&self, root: &Root, role: &str) -> Result<(), VerifyError> {
-        let definition = root.roles.get(role).ok_or_else(|| VerifyError::NoRole(role.into()))?;
+        let definition = root
+            .roles
+            .get(role)
+            .ok_or_else(|| VerifyError::NoRole(role.into()))?;
         let bytes = self.signed_bytes();
         let mut signed_by: BTreeSet<[u8; 32]> = BTreeSet::new();
         let (mut duplicates, mut invalid) = (0, 0);
@@ -168,7 +192,13 @@ impl Envelope {
         }
         let valid = u32::try_from(signed_by.len()).unwrap_or(u32::MAX);
         if valid < definition.threshold.max(1) {
-            return Err(VerifyError::Threshold { role: role.into(), threshold: definition.threshold, valid, duplicates, invalid });
+            return Err(VerifyError::Threshold {
+                role: role.into(),
+                threshold: definition.threshold,
+                valid,
+                duplicates,
+                invalid,
+            });
         }
         Ok(())
     }
@@ -176,9 +206,13 @@ impl Envelope {
 
 /// Fails if `expires` is not after `now`.
 pub fn check_expiry(kind: &str, expires: &str, now: OffsetDateTime) -> Result<(), VerifyError> {
-    let at = OffsetDateTime::parse(expires, &Rfc3339).map_err(|_| VerifyError::BadTime(expires.into()))?;
+    let at = OffsetDateTime::parse(expires, &Rfc3339)
+        .map_err(|_| VerifyError::BadTime(expires.into()))?;
     if at <= now {
-        return Err(VerifyError::Expired { kind: kind.into(), expires: expires.into() });
+        return Err(VerifyError::Expired {
+            kind: kind.into(),
+            expires: expires.into(),
+        });
     }
     Ok(())
 }
@@ -186,7 +220,10 @@ pub fn check_expiry(kind: &str, expires: &str, now: OffsetDateTime) -> Result<()
 /// `now + seconds` as TUF writes times: UTC, whole seconds, `Z`.
 pub fn expiry_after(now: OffsetDateTime, seconds: u64) -> String {
     let at = now + time::Duration::seconds(i64::try_from(seconds).unwrap_or(i64::MAX / 2));
-    at.replace_nanosecond(0).expect("0 ns is valid").format(&Rfc3339).expect("UTC times format")
+    at.replace_nanosecond(0)
+        .expect("0 ns is valid")
+        .format(&Rfc3339)
+        .expect("UTC times format")
 }
 
 impl Root {
@@ -200,7 +237,18 @@ impl Root {
             version,
             expires,
             keys: keys.iter().map(|k| (k.keyid(), k.to_tuf())).collect(),
-            roles: ROLES.iter().map(|r| ((*r).to_owned(), Role { keyids: keyids.clone(), threshold })).collect(),
+            roles: ROLES
+                .iter()
+                .map(|r| {
+                    (
+                        (*r).to_owned(),
+                        Role {
+                            keyids: keyids.clone(),
+                            threshold,
+                        },
+                    )
+                })
+                .collect(),
         }
     }
 
@@ -217,7 +265,10 @@ impl Root {
     pub fn update(&self, next: &Envelope, now: OffsetDateTime) -> Result<Self, VerifyError> {
         let root: Root = next.signed_as("root")?;
         if root.version != self.version + 1 {
-            return Err(VerifyError::RootVersion { trusted: self.version, found: root.version });
+            return Err(VerifyError::RootVersion {
+                trusted: self.version,
+                found: root.version,
+            });
         }
         next.verify_role(self, "root")?;
         next.verify_role(&root, "root")?;

@@ -20,7 +20,11 @@ fn root_of(keys: &[PrivateKey], threshold: u32, version: u64, signers: &[&Privat
 fn a_root_signed_by_its_threshold_is_trusted() {
     let keys = keys(3);
     let envelope = root_of(&keys, 2, 1, &[&keys[0], &keys[2]]);
-    let root = Root::trusted(&Envelope::parse(envelope.to_json().as_bytes()).unwrap(), NOW).unwrap();
+    let root = Root::trusted(
+        &Envelope::parse(envelope.to_json().as_bytes()).unwrap(),
+        NOW,
+    )
+    .unwrap();
     assert_eq!(root.roles["targets"].threshold, 2);
     assert_eq!(root.keys.len(), 3);
 }
@@ -30,7 +34,10 @@ fn below_threshold_duplicates_and_wrong_keys_are_refused() {
     let keys = keys(3);
     let below = root_of(&keys, 2, 1, &[&keys[0]]);
     let error = Root::trusted(&below, NOW).unwrap_err();
-    assert_eq!(error.to_string(), "role `root` needs 2 signature(s) by distinct keys, found 1");
+    assert_eq!(
+        error.to_string(),
+        "role `root` needs 2 signature(s) by distinct keys, found 1"
+    );
 
     let mut duplicate = below.clone();
     let copy = duplicate.signatures[0].clone();
@@ -43,7 +50,14 @@ fn below_threshold_duplicates_and_wrong_keys_are_refused() {
 
     let stranger = PrivateKey::from_seed([9; 32]);
     let wrong = root_of(&keys, 1, 1, &[&stranger]);
-    assert!(matches!(Root::trusted(&wrong, NOW), Err(VerifyError::Threshold { valid: 0, invalid: 1, .. })));
+    assert!(matches!(
+        Root::trusted(&wrong, NOW),
+        Err(VerifyError::Threshold {
+            valid: 0,
+            invalid: 1,
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -60,7 +74,10 @@ fn expired_metadata_is_refused() {
     let envelope = root_of(&keys, 1, 1, &[&keys[0]]);
     let later = datetime!(2031-01-01 0:00 UTC);
     let error = Root::trusted(&envelope, later).unwrap_err();
-    assert_eq!(error.to_string(), "`root` metadata expired at 2030-01-01T00:00:00Z");
+    assert_eq!(
+        error.to_string(),
+        "`root` metadata expired at 2030-01-01T00:00:00Z"
+    );
     assert_eq!(expiry_after(NOW, 86_400), "2026-11-27T00:00:00Z");
 }
 
@@ -68,10 +85,16 @@ fn expired_metadata_is_refused() {
 fn rotation_needs_the_old_threshold_and_the_new() {
     let old = keys(2);
     let trusted = Root::trusted(&root_of(&old, 2, 1, &[&old[0], &old[1]]), NOW).unwrap();
-    let new = vec![PrivateKey::from_seed([5; 32]), PrivateKey::from_seed([6; 32])];
+    let new = vec![
+        PrivateKey::from_seed([5; 32]),
+        PrivateKey::from_seed([6; 32]),
+    ];
     // Signed by the new keys only: refused.
     let only_new = root_of(&new, 1, 2, &[&new[0]]);
-    assert!(matches!(trusted.update(&only_new, NOW), Err(VerifyError::Threshold { .. })));
+    assert!(matches!(
+        trusted.update(&only_new, NOW),
+        Err(VerifyError::Threshold { .. })
+    ));
     // Signed by one old key (threshold 2) and the new: refused.
     let one_old = root_of(&new, 1, 2, &[&old[0], &new[0]]);
     assert!(trusted.update(&one_old, NOW).is_err());
@@ -79,7 +102,10 @@ fn rotation_needs_the_old_threshold_and_the_new() {
     let good = root_of(&new, 1, 2, &[&old[0], &old[1], &new[0]]);
     assert_eq!(trusted.update(&good, NOW).unwrap().version, 2);
     let skipped = root_of(&new, 1, 3, &[&old[0], &old[1], &new[0]]);
-    assert_eq!(trusted.update(&skipped, NOW).unwrap_err().to_string(), "new root is version 3; the next after the trusted version 1 is 2");
+    assert_eq!(
+        trusted.update(&skipped, NOW).unwrap_err().to_string(),
+        "new root is version 3; the next after the trusted version 1 is 2"
+    );
 }
 
 #[test]
@@ -98,5 +124,8 @@ fn targets_are_typed() {
     let keys = keys(1);
     let envelope = root_of(&keys, 1, 1, &[&keys[0]]);
     let error = envelope.signed_as::<Targets>("targets").unwrap_err();
-    assert_eq!(error.to_string(), "expected `targets` metadata, found `root`");
+    assert_eq!(
+        error.to_string(),
+        "expected `targets` metadata, found `root`"
+    );
 }

@@ -1,0 +1,75 @@
+//! The image manifest: what is in an image, file by file, and where each file came from.
+//!
+//! Format version 1 (JSON, written next to the image as `<image>.manifest.json`):
+//! `format`, `hive` {name, version}, `target`, `hardware-id`, `image` {file, size, table,
+//! disk-id}, and `partitions`, each with `index` (1-based, as the table numbers them),
+//! `name`, `type`, `offset`, `size`, `id` (FAT volume id or GPT partition GUID), and either
+//! `files` (FAT: path, size, sha256, source) or `content` (raw: size, sha256, source).
+//!
+//! Changelog: 1 — first version.
+
+use serde::{Deserialize, Serialize};
+
+pub const MANIFEST_FORMAT: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ImageManifest {
+    pub format: u32,
+    pub hive: HiveInfo,
+    pub target: String,
+    pub hardware_id: String,
+    pub image: ImageInfo,
+    pub partitions: Vec<PartitionInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HiveInfo {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ImageInfo {
+    pub file: String,
+    pub size: u64,
+    pub table: String,
+    pub disk_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionInfo {
+    pub index: u32,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub offset: u64,
+    pub size: u64,
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<ContentInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileInfo {
+    pub path: String,
+    pub size: u64,
+    pub sha256: String,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContentInfo {
+    pub size: u64,
+    pub sha256: String,
+    pub source: String,
+}
+
+impl ImageManifest {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("manifests serialise") + "\n"
+    }
+}
