@@ -5,12 +5,23 @@
 
 #if defined(__aarch64__)
 #if defined(HIVE_BOARD_RPI4)
-#define UART_BASE 0xfe201000ul
+/* The mini-UART (AUX), the console seL4 uses on a Raspberry Pi 4; QEMU's second serial. */
+#define AUX_BASE 0xfe215000ul
+#define AUX_ENABLES (*(volatile uint32_t *)(AUX_BASE + 0x04))
+#define AUX_MU_IO (*(volatile uint32_t *)(AUX_BASE + 0x40))
+#define AUX_MU_LSR (*(volatile uint32_t *)(AUX_BASE + 0x54))
+
+static void put_char(char c)
+{
+    AUX_ENABLES |= 1u;
+    while (!(AUX_MU_LSR & (1u << 5))) {
+    }
+    AUX_MU_IO = (uint32_t)(unsigned char)c;
+}
 #else
-#define UART_BASE 0x09000000ul
-#endif
-#define UART_DR (*(volatile uint32_t *)(UART_BASE + 0x00))
-#define UART_FR (*(volatile uint32_t *)(UART_BASE + 0x18))
+/* The PL011 of QEMU virt. */
+#define UART_DR (*(volatile uint32_t *)(0x09000000ul + 0x00))
+#define UART_FR (*(volatile uint32_t *)(0x09000000ul + 0x18))
 
 static void put_char(char c)
 {
@@ -18,6 +29,7 @@ static void put_char(char c)
     }
     UART_DR = (uint32_t)(unsigned char)c;
 }
+#endif
 
 void machine_off(unsigned code)
 {

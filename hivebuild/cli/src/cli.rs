@@ -58,9 +58,119 @@ pub(crate) enum Command {
     Run(RunArgs),
     /// Pin the manifest's git and archive sources in `hive.lock`
     Lock(LockArgs),
+    /// Build a hive and compose its signed disk image for one target
+    Image(ImageArgs),
+    /// Add signatures to the signed metadata of an image output folder
+    Sign(SignArgs),
+    /// Check an image output folder: signatures, threshold, expiry, every artefact and file
+    Verify(VerifyArgs),
+    /// Read a disk image back: partitions and files; with `--manifest`, check every file
+    Inspect(InspectArgs),
+    /// Make signing keys
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Make and rotate the trust root (TUF root metadata)
+    #[command(subcommand)]
+    Root(RootCommand),
     /// Look into the store
     #[command(subcommand)]
     Store(StoreCommand),
+}
+
+/// Who signs: key files and external signer commands.
+#[derive(Debug, Args)]
+pub(crate) struct SignerArgs {
+    /// A private key file (`NAME.key`, mode 0600); repeatable
+    #[arg(long = "sign-key", value_name = "KEY")]
+    pub(crate) keys: Vec<PathBuf>,
+    /// An external signer (HSM/KMS): `sh -c CMD` gets the bytes on stdin and prints the signature
+    #[arg(long, value_name = "CMD", requires = "signer_pub")]
+    pub(crate) signer: Option<String>,
+    /// The public key (`NAME.pub`) of the external signer
+    #[arg(long, value_name = "PUB", requires = "signer")]
+    pub(crate) signer_pub: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImageArgs {
+    #[command(flatten)]
+    pub(crate) target: TargetArgs,
+    /// Output folder for the image, its manifest, SBOM and signed metadata
+    #[arg(short, long, value_name = "DIR")]
+    pub(crate) output: PathBuf,
+    #[command(flatten)]
+    pub(crate) signers: SignerArgs,
+    /// How long the signed metadata stays valid (`365d`, `12h`)
+    #[arg(long, default_value = "365d", value_name = "DURATION")]
+    pub(crate) expires: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SignArgs {
+    /// An output folder of `hivebuild image`
+    pub(crate) dir: PathBuf,
+    #[command(flatten)]
+    pub(crate) signers: SignerArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// An output folder of `hivebuild image`
+    pub(crate) dir: PathBuf,
+    /// The TUF root to trust [default: the hive's `[update] trust-root`, or the development
+    /// root for development-signed output]
+    #[arg(long, value_name = "ROOT")]
+    pub(crate) trust_root: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InspectArgs {
+    /// A disk image
+    pub(crate) image: PathBuf,
+    /// An image manifest to check every file against
+    #[arg(long, value_name = "MANIFEST")]
+    pub(crate) manifest: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCommand {
+    /// Write `PREFIX.key` (private, mode 0600) and `PREFIX.pub` (TUF key JSON)
+    Generate {
+        #[arg(long, value_name = "PREFIX")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RootCommand {
+    /// Write version 1 of a trust root: the given keys and threshold for every role
+    Init(RootArgs),
+    /// Write the next version of a trust root, signed by the old threshold and the new
+    Rotate {
+        /// The current (trusted) root
+        #[arg(long, value_name = "ROOT")]
+        root: PathBuf,
+        #[command(flatten)]
+        args: RootArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RootArgs {
+    /// A public key (`NAME.pub`) of the root's roles; repeatable
+    #[arg(long = "key", value_name = "PUB", required = true)]
+    pub(crate) keys: Vec<PathBuf>,
+    /// Signatures by distinct keys each role needs
+    #[arg(long, default_value_t = 1)]
+    pub(crate) threshold: u32,
+    /// How long the root stays valid (`365d`)
+    #[arg(long, default_value = "365d", value_name = "DURATION")]
+    pub(crate) expires: String,
+    #[command(flatten)]
+    pub(crate) signers: SignerArgs,
+    /// Where to write the root
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -25,6 +25,11 @@ pub(crate) enum CliError {
     Store(hive_store::StoreError),
     /// `--check` found this many steps whose outputs differ.
     NotReproducible(usize),
+    Key(hive_sign::KeyError),
+    Sign(hive_sign::SignError),
+    Verify(hive_sign::VerifyError),
+    Image(hive_image::ImageError),
+    Release(hive_release::ReleaseError),
 }
 
 impl CliError {
@@ -48,6 +53,11 @@ impl CliError {
             ) => exit_codes::FETCH_FAILED,
             Self::Engine(_) => exit_codes::BUILD_FAILED,
             Self::NotReproducible(_) => exit_codes::NOT_REPRODUCIBLE,
+            Self::Key(_) | Self::Sign(_) | Self::Release(hive_release::ReleaseError::Sign(_)) => {
+                exit_codes::KEY_FAILED
+            }
+            Self::Verify(_) | Self::Release(_) => exit_codes::VERIFY_FAILED,
+            Self::Image(_) => exit_codes::IMAGE_FAILED,
         }
     }
 }
@@ -66,7 +76,12 @@ from_error!(
     Plan(hive_plan::PlanError),
     Lock(hive_plan::lock::LockError),
     Engine(hive_engine::EngineError),
-    Store(hive_store::StoreError)
+    Store(hive_store::StoreError),
+    Key(hive_sign::KeyError),
+    Sign(hive_sign::SignError),
+    Verify(hive_sign::VerifyError),
+    Image(hive_image::ImageError),
+    Release(hive_release::ReleaseError)
 );
 
 pub(crate) fn main_impl() -> ExitCode {
@@ -94,6 +109,12 @@ fn run(settings: &Settings, command: Command) -> Result<(), CliError> {
         Command::Build(args) => crate::commands::build::run(settings, &args),
         Command::Run(args) => crate::commands::run::run(settings, &args),
         Command::Lock(args) => crate::commands::lock::run(settings, &args),
+        Command::Image(args) => crate::commands::image::run(settings, &args),
+        Command::Sign(args) => crate::commands::sign::run(settings, &args),
+        Command::Verify(args) => crate::commands::verify::run(settings, &args),
+        Command::Inspect(args) => crate::commands::inspect::run(settings, &args),
+        Command::Key(command) => crate::commands::key::run(settings, command),
+        Command::Root(command) => crate::commands::root::run(settings, command),
         Command::Store(command) => crate::commands::store::run(settings, command),
     }
 }

@@ -20,3 +20,9 @@ pub(crate) const FETCH_FAILED: u8 = 7;
 pub(crate) const NOT_BUILT: u8 = 8;
 /// A booted image did not do what it should (QEMU failed, or a marker was missing).
 pub(crate) const BOOT_FAILED: u8 = 9;
+/// A signature, threshold, expiry or artefact check failed (`verify`, `inspect --manifest`).
+pub(crate) const VERIFY_FAILED: u8 = 10;
+/// A key could not be made, read or used.
+pub(crate) const KEY_FAILED: u8 = 11;
+/// An image could not be composed.
+pub(crate) const IMAGE_FAILED: u8 = 12;

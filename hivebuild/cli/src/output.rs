@@ -202,6 +202,11 @@ pub(crate) fn render_error(error: &CliError, color: bool) -> String {
         CliError::Lock(e) => (e.to_string(), e.source(), None),
         CliError::Engine(e) => (e.to_string(), e.source(), e.hint()),
         CliError::Store(e) => (e.to_string(), e.source(), None),
+        CliError::Key(e) => (e.to_string(), e.source(), None),
+        CliError::Sign(e) => (e.to_string(), e.source(), None),
+        CliError::Verify(e) => (e.to_string(), e.source(), None),
+        CliError::Image(e) => (e.to_string(), e.source(), None),
+        CliError::Release(e) => (e.to_string(), e.source(), None),
         CliError::NotReproducible(count) => (
             format!(
                 "{count} step{} did not build the same twice",

@@ -2,10 +2,17 @@
 
 pub(crate) mod build;
 pub(crate) mod check;
+pub(crate) mod image;
+pub(crate) mod inspect;
+pub(crate) mod key;
 pub(crate) mod lock;
 pub(crate) mod plan;
+pub(crate) mod root;
 pub(crate) mod run;
+pub(crate) mod sign;
+mod signing;
 pub(crate) mod store;
+pub(crate) mod verify;
 
 use std::path::Path;
 

@@ -54,6 +54,8 @@ pub enum EngineError {
         revision: String,
         url: String,
     },
+    #[error("boot asset `{name}`: {message}")]
+    Asset { name: String, message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("failed to access `{}`", path.display())]
@@ -361,7 +363,7 @@ pub fn check(
         .collect();
     let mut checked = Vec::new();
     for (step, original) in plan.steps.iter().zip(&first.steps) {
-        if let StepKind::Fetch { .. } = step.kind {
+        if let StepKind::Fetch { .. } | StepKind::Asset { .. } = step.kind {
             continue;
         }
         let deps = step

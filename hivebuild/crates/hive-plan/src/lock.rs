@@ -167,6 +167,35 @@ impl Lock {
     }
 }
 
+/// The packages of a `Cargo.lock` (name, version, whether it comes from a registry), for
+/// bills of materials. A missing or unreadable file has none.
+pub fn cargo_lock_packages(path: &Path) -> Vec<(String, String, bool)> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let Ok(document) = text.parse::<toml_edit::DocumentMut>() else {
+        return Vec::new();
+    };
+    let Some(packages) = document
+        .get("package")
+        .and_then(toml_edit::Item::as_array_of_tables)
+    else {
+        return Vec::new();
+    };
+    packages
+        .iter()
+        .filter_map(|package| {
+            let name = package.get("name")?.as_str()?.to_owned();
+            let version = package.get("version")?.as_str()?.to_owned();
+            let registry = package
+                .get("source")
+                .and_then(toml_edit::Item::as_str)
+                .is_some_and(|s| s.starts_with("registry+"));
+            Some((name, version, registry))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -253,6 +253,7 @@ impl Builder<'_> {
                 args: system_args,
             },
         );
+        self.assets();
         system.deps = self
             .steps
             .iter()
@@ -261,6 +262,44 @@ impl Builder<'_> {
             .collect();
         self.finish(system);
         Ok(())
+    }
+
+    /// One step per boot asset the target's image takes files from, keeping just those files.
+    fn assets(&mut self) {
+        let target = self.options.target;
+        let Some(layout) = &target.image else { return };
+        let mut wanted: BTreeMap<&str, std::collections::BTreeSet<&str>> = BTreeMap::new();
+        for partition in &layout.partitions {
+            let sources = partition
+                .files
+                .iter()
+                .map(|f| &f.source)
+                .chain(partition.content.as_ref());
+            for source in sources {
+                if let hive_manifest::image::FileSource::Asset { asset, file } = source {
+                    wanted
+                        .entry(asset.as_str())
+                        .or_default()
+                        .insert(file.as_str());
+                }
+            }
+        }
+        for (name, files) in wanted {
+            let asset = &target.assets[name];
+            let step = Draft::new(
+                format!("asset-{name}"),
+                StepKind::Asset {
+                    package: asset.package.clone(),
+                    version: asset.version.clone(),
+                    arch: asset.arch.clone(),
+                    sha256: asset.sha256.clone(),
+                    files: files.into_iter().map(str::to_owned).collect(),
+                },
+            );
+            // Fixed-output, like a fetch: the pinned sha256 decides the content, so the
+            // versions of apt and dpkg are not part of the key.
+            self.finish(step);
+        }
     }
 
     fn brain(&mut self) -> Result<(), PlanError> {

@@ -68,6 +68,15 @@ pub enum StepKind {
     },
     /// Run a program from another step's output.
     Tool { program: Arg, args: Vec<Arg> },
+    /// A boot asset: files of a Debian package pinned by version and the sha256 of its `.deb`.
+    Asset {
+        package: String,
+        version: String,
+        arch: String,
+        sha256: String,
+        /// The package's files the image takes (only these are kept).
+        files: Vec<String>,
+    },
 }
 
 impl StepKind {
@@ -79,6 +88,7 @@ impl StepKind {
             Self::Make { .. } => "make",
             Self::Cmake { .. } => "cmake",
             Self::Tool { .. } => "tool",
+            Self::Asset { .. } => "asset",
         }
     }
 }

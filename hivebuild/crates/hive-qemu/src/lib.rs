@@ -51,9 +51,21 @@ pub fn machine_for(target: &Target) -> Machine {
             powers_off: true,
             description: "microvm + qboot, TCG",
         },
+        // The console is the mini-UART, QEMU's second serial port.
         Arch::Aarch64 if target.board.starts_with("rpi4") => Machine {
             program: "qemu-system-aarch64",
-            args: [&["-M", "raspi4b"][..], &COMMON].concat(),
+            args: vec![
+                "-M",
+                "raspi4b",
+                "-nodefaults",
+                "-no-user-config",
+                "-display",
+                "none",
+                "-serial",
+                "null",
+                "-serial",
+                "stdio",
+            ],
             powers_off: false,
             description: "raspi4b, TCG",
         },

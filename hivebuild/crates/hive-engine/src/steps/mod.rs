@@ -1,6 +1,7 @@
 //! One module per step kind. Each turns a planned step into commands run in its context,
 //! leaving the result in the context's output folder.
 
+mod asset;
 mod cargo;
 mod cmake;
 pub(crate) mod fetch;
@@ -45,5 +46,21 @@ pub(crate) fn run(context: &StepContext<'_>) -> Result<(), EngineError> {
             c_compiler: _,
         } => cmake::run(context, source, defines),
         StepKind::Tool { program, args } => tool::run(context, program, args),
+        StepKind::Asset {
+            package,
+            version,
+            arch,
+            sha256,
+            files,
+        } => asset::run(
+            context,
+            &asset::Pin {
+                package,
+                version,
+                arch,
+                sha256,
+            },
+            files,
+        ),
     }
 }

@@ -1,0 +1,87 @@
+//! `hivebuild root init|rotate`: the trust root, TUF root metadata.
+
+use std::path::Path;
+
+use hive_sign::{Envelope, PublicKey, Root};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::signing::{as_dyn, expires_in, signers};
+use crate::cli::{RootArgs, RootCommand};
+use crate::dispatch::CliError;
+use crate::output::print_result;
+use crate::settings::Settings;
+
+pub(crate) fn run(settings: &Settings, command: RootCommand) -> Result<(), CliError> {
+    let now = OffsetDateTime::now_utc();
+    let (args, previous) = match command {
+        RootCommand::Init(args) => (args, None),
+        RootCommand::Rotate { root, args } => {
+            let bytes = std::fs::read(&root).map_err(|error| refused(&root, &error))?;
+            let envelope = Envelope::parse(&bytes)?;
+            (args, Some(Root::trusted(&envelope, now)?))
+        }
+    };
+    let root = new_root(&args, previous.as_ref().map_or(1, |p| p.version + 1))?;
+    let signers = signers(&args.signers)?;
+    if signers.is_empty() {
+        return Err(CliError::usage(
+            "a root must be signed: give `--sign-key KEY` (or `--signer`)",
+        ));
+    }
+    let envelope = Envelope::new_signed(&root, &as_dyn(&signers))?;
+    // Check it as a device will before writing it: by itself, and after the old root.
+    match &previous {
+        Some(old) => old.update(&envelope, now).map(drop)?,
+        None => Root::trusted(&envelope, now).map(drop)?,
+    }
+    std::fs::write(&args.output, envelope.to_json())
+        .map_err(|error| refused(&args.output, &error))?;
+    let text = format!(
+        "wrote `{}`: root version {}, {} key{}, threshold {}, expires {}\n",
+        args.output.display(),
+        root.version,
+        root.keys.len(),
+        if root.keys.len() == 1 { "" } else { "s" },
+        args.threshold,
+        root.expires
+    );
+    print_result(
+        settings,
+        &text,
+        &json!({"root": args.output, "version": root.version, "expires": root.expires}),
+    );
+    Ok(())
+}
+
+fn new_root(args: &RootArgs, version: u64) -> Result<Root, CliError> {
+    let keys: Vec<PublicKey> = args
+        .keys
+        .iter()
+        .map(|path| PublicKey::load(path))
+        .collect::<Result<_, _>>()?;
+    let distinct: std::collections::BTreeSet<[u8; 32]> =
+        keys.iter().map(PublicKey::bytes).collect();
+    if args.threshold == 0 || args.threshold as usize > distinct.len() {
+        return Err(CliError::usage(format!(
+            "threshold {} cannot be met by {} distinct key{}",
+            args.threshold,
+            distinct.len(),
+            if distinct.len() == 1 { "" } else { "s" }
+        )));
+    }
+    Ok(Root::new(
+        &keys,
+        args.threshold,
+        expires_in(&args.expires)?,
+        version,
+    ))
+}
+
+fn refused(path: &Path, error: &std::io::Error) -> CliError {
+    CliError::Refused {
+        message: format!("failed to access `{}`: {error}", path.display()),
+        hint: None,
+        code: crate::exit_codes::KEY_FAILED,
+    }
+}
