@@ -82,7 +82,7 @@ pub(crate) enum Command {
 pub(crate) struct SignerArgs {
     /// A private key file (`NAME.key`, mode 0600); repeatable
     #[arg(long = "sign-key", value_name = "KEY")]
-    pub(crate) keys: Vec<PathBuf>,
+    pub(crate) sign_keys: Vec<PathBuf>,
     /// An external signer (HSM/KMS): `sh -c CMD` gets the bytes on stdin and prints the signature
     #[arg(long, value_name = "CMD", requires = "signer_pub")]
     pub(crate) signer: Option<String>,
@@ -249,4 +249,13 @@ pub(crate) struct StorePathArgs {
     pub(crate) step: Option<String>,
     #[arg(long, short)]
     pub(crate) target: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory as _;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -14,7 +14,7 @@ pub(crate) const DEV_KEYS: &str = ".hive/dev-keys";
 /// The signers named on the command line: key files, then the external signer.
 pub(crate) fn signers(args: &SignerArgs) -> Result<Vec<Box<dyn Signer>>, CliError> {
     let mut signers: Vec<Box<dyn Signer>> = Vec::new();
-    for path in &args.keys {
+    for path in &args.sign_keys {
         signers.push(Box::new(PrivateKey::load(path)?));
     }
     if let (Some(command), Some(public)) = (&args.signer, &args.signer_pub) {

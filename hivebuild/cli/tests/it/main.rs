@@ -12,6 +12,7 @@
 
 mod build;
 mod cli;
+mod image;
 mod nix;
 mod qemu;
 mod sources;

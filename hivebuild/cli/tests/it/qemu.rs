@@ -134,3 +134,99 @@ fn qemu_rpi4_demo_boots_on_raspi4b() {
         "only the first core boots: {console}"
     );
 }
+
+/// Build the target's image, take the named files out of its boot partition with mtools, and
+/// boot the first (with `-dtb` the second, when given) the way the target's machine does.
+fn boot_from_image(test: &str, target: &str, files: &[&str], markers: &[&str]) {
+    let mut tools = BUILD_TOOLS.to_vec();
+    tools.push("mcopy");
+    if !have(test, &tools) {
+        return;
+    }
+    let project = Project::new();
+    let out = project.root().join("out");
+    ok(&mut project.hivebuild(&[
+        "-q",
+        "image",
+        "manifests/demo.toml",
+        "--target",
+        target,
+        "-o",
+        out.to_str().unwrap(),
+    ]));
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join(format!("demo-{target}.manifest.json"))).unwrap(),
+    )
+    .unwrap();
+    let boot = manifest["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "boot")
+        .unwrap();
+    let image = out.join(format!("demo-{target}.img"));
+    let taken: Vec<std::path::PathBuf> = files
+        .iter()
+        .map(|file| {
+            let to = project.root().join(file);
+            ok(Command::new("mcopy")
+                .arg("-i")
+                .arg(format!("{}@@{}", image.display(), boot["offset"]))
+                .arg(format!("::{file}"))
+                .arg(&to)
+                .env("MTOOLS_SKIP_CHECK", "1"));
+            to
+        })
+        .collect();
+    let definition =
+        hive_manifest::load_manifest(&project.root().join("manifests/demo.toml")).unwrap();
+    let target = hive_manifest::load_target(project.root(), target, &definition).unwrap();
+    let mut machine = hive_qemu::machine_for(&target);
+    if let Some(dtb) = taken.get(1) {
+        machine
+            .args
+            .extend(["-dtb".to_owned(), dtb.display().to_string()]);
+    }
+    let booted = hive_qemu::boot(
+        &machine,
+        &taken[0],
+        std::time::Duration::from_secs(20),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_markers(&booted.console, markers);
+}
+
+#[test]
+fn qemu_x86_64_image_boots_its_kernel_on_microvm() {
+    boot_from_image(
+        "qemu_x86_64_image_boots_its_kernel_on_microvm",
+        "x86_64",
+        &["kernel.elf"],
+        &KERNEL,
+    );
+}
+
+#[test]
+fn qemu_virt_image_boots_its_kernel_on_virt() {
+    if aarch64_tools("qemu_virt_image_boots_its_kernel_on_virt") {
+        boot_from_image(
+            "qemu_virt_image_boots_its_kernel_on_virt",
+            "qemu-virt-aarch64",
+            &["kernel.elf"],
+            &KERNEL,
+        );
+    }
+}
+
+#[test]
+fn qemu_rpi4_image_boots_its_kernel_and_device_tree_on_raspi4b() {
+    if aarch64_tools("qemu_rpi4_image_boots_its_kernel_and_device_tree_on_raspi4b") {
+        boot_from_image(
+            "qemu_rpi4_image_boots_its_kernel_and_device_tree_on_raspi4b",
+            "rpi4",
+            &["kernel8.img", "bcm2711-rpi-4-b.dtb"],
+            &[&KERNEL[..1], &["board rpi4b_4gb, config release"], &KERNEL[1..]].concat(),
+        );
+    }
+}

@@ -18,7 +18,7 @@ use hive_process::ProcessBuilder;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Machine {
     pub program: &'static str,
-    pub args: Vec<&'static str>,
+    pub args: Vec<String>,
     /// Whether the guest can power the machine off (microvm's debug-exit port, PSCI on
     /// virt). A Raspberry Pi cannot: its boot ends at the deadline.
     pub powers_off: bool,
@@ -26,59 +26,59 @@ pub struct Machine {
 }
 
 pub fn machine_for(target: &Target) -> Machine {
-    const COMMON: [&str; 6] = [
-        "-nodefaults",
-        "-no-user-config",
-        "-display",
-        "none",
-        "-serial",
-        "stdio",
-    ];
-    match target.arch {
-        Arch::X86_64 => Machine {
-            program: "qemu-system-x86_64",
-            args: [
-                &[
-                    "-M",
-                    "microvm,x-option-roms=off,pic=off",
-                    "-bios",
-                    "/usr/share/qemu/qboot.rom",
-                ][..],
-                &COMMON,
-                &["-device", "isa-debug-exit", "-m", "32M", "-accel", "tcg"],
-            ]
-            .concat(),
-            powers_off: true,
-            description: "microvm + qboot, TCG",
-        },
-        // The console is the mini-UART, QEMU's second serial port.
-        Arch::Aarch64 if target.board.starts_with("rpi4") => Machine {
-            program: "qemu-system-aarch64",
-            args: vec![
+    const COMMON: [&str; 4] = ["-nodefaults", "-no-user-config", "-display", "none"];
+    let (program, specific, powers_off, description): (_, &[&str], _, _) = match target.arch {
+        Arch::X86_64 => (
+            "qemu-system-x86_64",
+            &[
                 "-M",
-                "raspi4b",
-                "-nodefaults",
-                "-no-user-config",
-                "-display",
-                "none",
+                "microvm,x-option-roms=off,pic=off",
+                "-bios",
+                "/usr/share/qemu/qboot.rom",
                 "-serial",
-                "null",
+                "stdio",
+                "-device",
+                "isa-debug-exit",
+                "-m",
+                "32M",
+                "-accel",
+                "tcg",
+            ],
+            true,
+            "microvm + qboot, TCG",
+        ),
+        // The console is the mini-UART, QEMU's second serial port.
+        Arch::Aarch64 if target.board.starts_with("rpi4") => (
+            "qemu-system-aarch64",
+            &["-M", "raspi4b", "-serial", "null", "-serial", "stdio"],
+            false,
+            "raspi4b, TCG",
+        ),
+        Arch::Aarch64 => (
+            "qemu-system-aarch64",
+            &[
+                "-M",
+                "virt",
+                "-cpu",
+                "cortex-a53",
+                "-m",
+                "256M",
                 "-serial",
                 "stdio",
             ],
-            powers_off: false,
-            description: "raspi4b, TCG",
-        },
-        Arch::Aarch64 => Machine {
-            program: "qemu-system-aarch64",
-            args: [
-                &["-M", "virt", "-cpu", "cortex-a53", "-m", "256M"][..],
-                &COMMON,
-            ]
-            .concat(),
-            powers_off: true,
-            description: "virt, Cortex-A53, TCG",
-        },
+            true,
+            "virt, Cortex-A53, TCG",
+        ),
+    };
+    Machine {
+        program,
+        args: COMMON
+            .iter()
+            .chain(specific)
+            .map(|arg| (*arg).to_owned())
+            .collect(),
+        powers_off,
+        description,
     }
 }
 
@@ -199,7 +199,12 @@ mod tests {
                 .any(|w| w == ["-device", "isa-debug-exit"]),
             "guests can power off"
         );
-        assert!(microvm.args.contains(&"/usr/share/qemu/qboot.rom"));
+        assert!(
+            microvm
+                .args
+                .iter()
+                .any(|a| a == "/usr/share/qemu/qboot.rom")
+        );
         let virt = machine_for(&target(Arch::Aarch64, "qemu_virt_aarch64"));
         assert!(virt.args.windows(2).any(|w| w == ["-M", "virt"]) && virt.powers_off);
         let pi = machine_for(&target(Arch::Aarch64, "rpi4b_4gb"));
@@ -230,7 +235,7 @@ mod tests {
         // positional parameters.
         let machine = Machine {
             program: "sh",
-            args: vec!["-c", "echo booted; exec sleep 30"],
+            args: vec!["-c".into(), "echo booted; exec sleep 30".into()],
             powers_off: true,
             description: "",
         };
