@@ -103,6 +103,9 @@ pub(crate) struct ImageArgs {
     /// How long the signed metadata stays valid (`365d`, `12h`)
     #[arg(long, default_value = "365d", value_name = "DURATION")]
     pub(crate) expires: String,
+    /// Write every byte instead of leaving holes (for tools that cannot take sparse files)
+    #[arg(long)]
+    pub(crate) dense: bool,
 }
 
 #[derive(Debug, Args)]

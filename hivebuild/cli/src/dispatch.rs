@@ -48,6 +48,8 @@ impl CliError {
             Self::Engine(
                 E::Fetch { .. }
                 | E::Offline { .. }
+                | E::OfflineAsset { .. }
+                | E::Asset { .. }
                 | E::HashMismatch { .. }
                 | E::UnknownRevision { .. },
             ) => exit_codes::FETCH_FAILED,

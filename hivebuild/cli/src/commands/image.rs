@@ -80,6 +80,7 @@ pub(crate) fn run(settings: &Settings, args: &ImageArgs) -> Result<(), CliError>
         target: target.name.clone(),
         file_name: format!("{stem}.img"),
         mtime: settings.engine.source_date_epoch,
+        sparse: !args.dense,
     };
     let composed = hive_image::compose(layout, &inputs, &image, &options)?;
     let write = |name: String, text: String| -> Result<PathBuf, CliError> {
@@ -112,7 +113,7 @@ pub(crate) fn run(settings: &Settings, args: &ImageArgs) -> Result<(), CliError>
 
     let mib = |bytes: u64| format!("{}.{}", bytes >> 20, ((bytes & ((1 << 20) - 1)) * 10) >> 20);
     let mut text = format!(
-        "wrote `{}`: {} MiB, {} MiB used on disk (sparse)\n  manifest `{}`\n  SBOM `{}`\n  signed metadata `{}` ({} signature{})\n",
+        "wrote `{}`: {} MiB, {} MiB used on disk\n  manifest `{}`\n  SBOM `{}`\n  signed metadata `{}` ({} signature{})\n",
         image.display(),
         mib(composed.manifest.image.size),
         mib(composed.used),

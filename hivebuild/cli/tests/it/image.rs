@@ -1,6 +1,7 @@
 //! `hivebuild image`, `sign`, `verify`, `inspect`, `key` and `root`: reproducible images and
 //! the trust around them.
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -238,7 +239,6 @@ fn image_signatures_threshold_expiry_and_keys_are_enforced() {
     );
 
     // A key file others can read is refused before anything is signed.
-    use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(&a_key, std::fs::Permissions::from_mode(0o644)).unwrap();
     let output = image(
         &project,

@@ -226,7 +226,12 @@ fn qemu_rpi4_image_boots_its_kernel_and_device_tree_on_raspi4b() {
             "qemu_rpi4_image_boots_its_kernel_and_device_tree_on_raspi4b",
             "rpi4",
             &["kernel8.img", "bcm2711-rpi-4-b.dtb"],
-            &[&KERNEL[..1], &["board rpi4b_4gb, config release"], &KERNEL[1..]].concat(),
+            &[
+                &KERNEL[..1],
+                &["board rpi4b_4gb, config release"],
+                &KERNEL[1..],
+            ]
+            .concat(),
         );
     }
 }

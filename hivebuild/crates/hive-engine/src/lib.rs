@@ -42,6 +42,8 @@ pub enum EngineError {
     },
     #[error("source `{name}` is not in the store and `--offline` forbids fetching it")]
     Offline { name: String },
+    #[error("boot asset `{name}` is not in the store and `--offline` forbids downloading it")]
+    OfflineAsset { name: String },
     #[error("hash mismatch for source `{name}`: expected {expected}, got {actual}")]
     HashMismatch {
         name: String,
@@ -72,6 +74,9 @@ impl EngineError {
             Self::Offline { name } => Some(format!(
                 "give a local checkout with `--source {name}=PATH`, or run once with network"
             )),
+            Self::OfflineAsset { .. } => {
+                Some("run once with network: assets are kept in the store".into())
+            }
             Self::HashMismatch { .. } => Some(
                 "the upstream changed under its pin: check it, then `hivebuild lock --update`"
                     .into(),

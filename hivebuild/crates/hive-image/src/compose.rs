@@ -29,6 +29,9 @@ pub struct ComposeOptions {
     pub file_name: String,
     /// Timestamps of every FAT entry (`SOURCE_DATE_EPOCH`).
     pub mtime: u64,
+    /// Leave unwritten areas as holes (the default); `false` writes every byte, for media
+    /// or tools that cannot take sparse files.
+    pub sparse: bool,
 }
 
 /// A finished image.
@@ -157,7 +160,10 @@ pub fn compose(
                 PartitionKind::Raw => {
                     info.id = uuid_of(&id(&format!("partition:{}", partition.name))).to_string();
                     if let Some((bytes, source)) = &resolved.content {
-                        file.write_all_at(bytes, *offset)
+                        let mut window =
+                            Window::writable(&file, *offset, partition.size, &mut written);
+                        window
+                            .write_all(bytes)
                             .map_err(|error| ImageError::io(&temporary, error))?;
                         info.content = Some(ContentInfo {
                             size: bytes.len() as u64,
@@ -171,6 +177,10 @@ pub fn compose(
                 info.id = uuid_of(&id(&format!("partition:{}", partition.name))).to_string();
             }
             partitions.push(info);
+        }
+        if !options.sparse {
+            fill_holes(&file, layout.size, &written)
+                .map_err(|error| ImageError::io(&temporary, error))?;
         }
         file.sync_all()
             .map_err(|error| ImageError::io(&temporary, error))?;
@@ -282,6 +292,31 @@ fn write_table(
             Ok(guid.to_string())
         }
     }
+}
+
+/// Write zeros over every block nothing was written to, in runs.
+fn fill_holes(file: &File, size: u64, written: &BTreeSet<u64>) -> std::io::Result<()> {
+    const BLOCK: u64 = 4096;
+    let zeros = vec![0_u8; 1 << 20];
+    let mut block = 0;
+    let blocks = size.div_ceil(BLOCK);
+    while block < blocks {
+        if written.contains(&block) {
+            block += 1;
+            continue;
+        }
+        let run = (block..blocks)
+            .take_while(|b| !written.contains(b))
+            .take(zeros.len() / 4096)
+            .count() as u64;
+        let length = (run * BLOCK).min(size - block * BLOCK);
+        file.write_all_at(
+            &zeros[..usize::try_from(length).unwrap_or(0)],
+            block * BLOCK,
+        )?;
+        block += run;
+    }
+    Ok(())
 }
 
 /// A UUID (version 8, "custom") made of the first 16 bytes of a digest.

@@ -102,6 +102,7 @@ fn options() -> ComposeOptions {
         target: "test".into(),
         file_name: "demo-test.img".into(),
         mtime: 1_700_000_000,
+        sparse: true,
     }
 }
 
@@ -179,6 +180,20 @@ fn same_inputs_same_image_wherever_it_is_made() {
     .unwrap();
     assert_eq!(sha256(&image_a), sha256(&image_b));
     assert_eq!(first.manifest, second.manifest);
+    // Written densely, the bytes are the same; only the space taken differs.
+    let dense = b.path().join("dense.img");
+    let full = compose(
+        &layout(TableKind::Mbr),
+        &inputs(b.path()),
+        &dense,
+        &ComposeOptions {
+            sparse: false,
+            ..options()
+        },
+    )
+    .unwrap();
+    assert_eq!(sha256(&image_a), sha256(&dense));
+    assert!(full.used >= 100 << 20, "dense: {} bytes used", full.used);
     // Other content: other identifiers too.
     let mut other = inputs(b.path());
     std::fs::write(other.steps["kernel"].join("kernel.elf"), b"other kernel").unwrap();

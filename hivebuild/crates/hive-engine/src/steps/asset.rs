@@ -29,7 +29,7 @@ pub(crate) fn run(
 ) -> Result<(), EngineError> {
     let name = context.step.name.trim_start_matches("asset-").to_owned();
     if context.settings.offline {
-        return Err(EngineError::Offline { name });
+        return Err(EngineError::OfflineAsset { name });
     }
     let io_error = |path: &Path| {
         let path = path.to_owned();
