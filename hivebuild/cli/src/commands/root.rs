@@ -32,7 +32,7 @@ pub(crate) fn run(settings: &Settings, command: RootCommand) -> Result<(), CliEr
     let envelope = Envelope::new_signed(&root, &as_dyn(&signers))?;
     // Check it as a device will before writing it: by itself, and after the old root.
     match &previous {
-        Some(old) => old.update(&envelope, now).map(drop)?,
+        Some(old) => old.update(&envelope).map(drop)?,
         None => Root::trusted(&envelope, now).map(drop)?,
     }
     std::fs::write(&args.output, envelope.to_json())

@@ -89,7 +89,7 @@ fn image_is_bit_reproducible_across_folders_tz_and_umask() {
     crate::support::assert_success(&output);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
-        stdout.contains("256.0 MiB") && stdout.contains("MiB used on disk (sparse)"),
+        stdout.contains(": 256.0 MiB, ") && stdout.contains(" MiB used on disk"),
         "{stdout}"
     );
     for file in [
@@ -469,6 +469,85 @@ fn image_external_signer_and_python_tuf_accept_the_release() {
     assert_eq!(output.status.code(), Some(11));
     assert!(
         stderr(&output).contains("returned no valid signature"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn image_verify_walks_rotated_roots_and_refuses_a_bad_rotation() {
+    if !have(
+        "image_verify_walks_rotated_roots_and_refuses_a_bad_rotation",
+        BUILD_TOOLS,
+    ) {
+        return;
+    }
+    let project = Project::new();
+    let (a_key, a_pub) = key(&project, "a");
+    let (b_key, b_pub) = key(&project, "b");
+    let (c_key, c_pub) = key(&project, "c");
+    let (root_1, root_2) = (
+        project.root().join("root.json"),
+        project.root().join("root-2.json"),
+    );
+    ok(&mut project.hivebuild(&[
+        "root",
+        "init",
+        "--key",
+        a_pub.to_str().unwrap(),
+        "--key",
+        b_pub.to_str().unwrap(),
+        "--threshold",
+        "2",
+        "--sign-key",
+        a_key.to_str().unwrap(),
+        "--sign-key",
+        b_key.to_str().unwrap(),
+        "-o",
+        root_1.to_str().unwrap(),
+    ]));
+    ok(&mut project.hivebuild(&[
+        "root",
+        "rotate",
+        "--root",
+        root_1.to_str().unwrap(),
+        "--key",
+        c_pub.to_str().unwrap(),
+        "--sign-key",
+        a_key.to_str().unwrap(),
+        "--sign-key",
+        b_key.to_str().unwrap(),
+        "--sign-key",
+        c_key.to_str().unwrap(),
+        "-o",
+        root_2.to_str().unwrap(),
+    ]));
+    // A release signed by the new key, carrying the new root: a device that trusts version 1
+    // walks to version 2 and accepts it.
+    let out = project.root().join("out");
+    crate::support::assert_success(&image(
+        &project,
+        &out,
+        &["--sign-key", c_key.to_str().unwrap()],
+    ));
+    let output = verify(&project, &out, &root_1);
+    assert_eq!(
+        output.status.code(),
+        Some(10),
+        "without the new root, the new key is unknown"
+    );
+    std::fs::copy(&root_2, out.join("2.root.json")).unwrap();
+    crate::support::assert_success(&verify(&project, &out, &root_1));
+
+    // The same rotation with only the new key's signature: refused, the old threshold is missing.
+    let mut rotated = hive_sign::Envelope::parse(&std::fs::read(&root_2).unwrap()).unwrap();
+    let c_id = hive_sign::PublicKey::load(&c_pub).unwrap().keyid();
+    rotated.signatures.retain(|s| s.keyid == c_id);
+    std::fs::write(out.join("2.root.json"), rotated.to_json()).unwrap();
+    let output = verify(&project, &out, &root_1);
+    assert_eq!(output.status.code(), Some(10));
+    assert!(
+        stderr(&output).contains("role `root` needs 2 signature(s) by distinct keys, found 0"),
         "{}",
         stderr(&output)
     );

@@ -5,6 +5,7 @@
 //! DIR/<hive>-<target>.manifest.json   every partition and file, with hashes and origins
 //! DIR/<hive>-<target>.sbom.json       CycloneDX: components, sources, crates
 //! DIR/targets.json                    TUF targets metadata over the three, signed
+//! DIR/N.root.json                     newer trust roots, when the keys were rotated
 //! ```
 //!
 //! The image's entry in `targets.json` carries hivebuild's fields under `custom`: `hive`,
@@ -193,10 +194,20 @@ pub struct Verified {
     pub files: usize,
 }
 
-/// Check a release folder against a trusted root: signatures and threshold of the `targets`
-/// role, expiry, every artefact's length and sha256, and every file of the image.
+/// Check a release folder against a trusted root: first walk the newer roots the folder
+/// carries (`2.root.json`, `3.root.json`, ...; each signed by the threshold of the one before
+/// and of itself), then the signatures and threshold of the `targets` role, expiry, every
+/// artefact's length and sha256, and every file of the image.
 pub fn verify(dir: &Path, root: &Envelope, now: OffsetDateTime) -> Result<Verified, ReleaseError> {
-    let root = Root::trusted(root, now)?;
+    let mut root = Root::self_signed(root)?;
+    loop {
+        let next = dir.join(format!("{}.root.json", root.version + 1));
+        if !next.is_file() {
+            break;
+        }
+        root = root.update(&read_envelope(&next)?)?;
+    }
+    hive_sign::check_expiry("root", &root.expires, now)?;
     let envelope = read_envelope(&dir.join(TARGETS_FILE))?;
     envelope.verify_role(&root, "targets")?;
     let targets: Targets = envelope.signed_as("targets")?;

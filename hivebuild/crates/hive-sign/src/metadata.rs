@@ -252,17 +252,25 @@ impl Root {
         }
     }
 
-    /// Read a root that verifies against itself (a trust root taken on first use, or given).
+    /// Read a root that verifies against itself and has not expired.
     pub fn trusted(envelope: &Envelope, now: OffsetDateTime) -> Result<Self, VerifyError> {
-        let root: Root = envelope.signed_as("root")?;
-        envelope.verify_role(&root, "root")?;
+        let root = Self::self_signed(envelope)?;
         check_expiry("root", &root.expires, now)?;
         Ok(root)
     }
 
+    /// Read a root that verifies against itself, expired or not: the start of a rotation
+    /// chain, whose last root alone must be unexpired (TUF 1.0, 5.3).
+    pub fn self_signed(envelope: &Envelope) -> Result<Self, VerifyError> {
+        let root: Root = envelope.signed_as("root")?;
+        envelope.verify_role(&root, "root")?;
+        Ok(root)
+    }
+
     /// Move from this trusted root to `next`: it must be the next version and be signed by
-    /// the threshold of this root's root role and of its own.
-    pub fn update(&self, next: &Envelope, now: OffsetDateTime) -> Result<Self, VerifyError> {
+    /// the threshold of this root's root role and of its own. Expiry is the caller's to check,
+    /// on the last root of the chain.
+    pub fn update(&self, next: &Envelope) -> Result<Self, VerifyError> {
         let root: Root = next.signed_as("root")?;
         if root.version != self.version + 1 {
             return Err(VerifyError::RootVersion {
@@ -272,7 +280,6 @@ impl Root {
         }
         next.verify_role(self, "root")?;
         next.verify_role(&root, "root")?;
-        check_expiry("root", &root.expires, now)?;
         Ok(root)
     }
 }

@@ -92,18 +92,18 @@ fn rotation_needs_the_old_threshold_and_the_new() {
     // Signed by the new keys only: refused.
     let only_new = root_of(&new, 1, 2, &[&new[0]]);
     assert!(matches!(
-        trusted.update(&only_new, NOW),
+        trusted.update(&only_new),
         Err(VerifyError::Threshold { .. })
     ));
     // Signed by one old key (threshold 2) and the new: refused.
     let one_old = root_of(&new, 1, 2, &[&old[0], &new[0]]);
-    assert!(trusted.update(&one_old, NOW).is_err());
+    assert!(trusted.update(&one_old).is_err());
     // Both old keys and the new key: accepted, and only as the next version.
     let good = root_of(&new, 1, 2, &[&old[0], &old[1], &new[0]]);
-    assert_eq!(trusted.update(&good, NOW).unwrap().version, 2);
+    assert_eq!(trusted.update(&good).unwrap().version, 2);
     let skipped = root_of(&new, 1, 3, &[&old[0], &old[1], &new[0]]);
     assert_eq!(
-        trusted.update(&skipped, NOW).unwrap_err().to_string(),
+        trusted.update(&skipped).unwrap_err().to_string(),
         "new root is version 3; the next after the trusted version 1 is 2"
     );
 }
