@@ -5,12 +5,12 @@
 //!
 //! Run: `cargo bench -p hive-image --bench compose` (`-- --runs N`).
 
-
 #![expect(
     clippy::cast_possible_truncation,
     clippy::cast_precision_loss,
     reason = "a benchmark: byte patterns and MiB/s figures"
 )]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
