@@ -465,7 +465,6 @@ pub(crate) fn parse_assets(item: &Item, diagnostics: &mut Diagnostics) -> BTreeM
                 .label("not a sha256")
                 .help("`sha256sum PACKAGE.deb` after `apt-get download PACKAGE=VERSION`"),
             );
-            continue;
         }
         assets.insert(
             name.to_owned(),

@@ -107,6 +107,11 @@ pub fn load_target(root: &Path, name: &str, manifest: &Manifest) -> Result<Targe
     target::parse(&path, &text, root).map_err(ManifestError::Invalid)
 }
 
+/// Validate target-file text as if it were `path` in the project at `root`.
+pub fn parse_target(path: &Path, text: &str, root: &Path) -> Result<Target, ManifestError> {
+    target::parse(path, text, root).map_err(ManifestError::Invalid)
+}
+
 /// The nearest folder at or above `manifest`'s that holds a `targets/` folder.
 pub fn find_root(manifest: &Path) -> Result<PathBuf, ManifestError> {
     let absolute = std::path::absolute(manifest).map_err(|source| ManifestError::Read {

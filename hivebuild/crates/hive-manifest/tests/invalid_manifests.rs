@@ -15,7 +15,29 @@ fn project_root() -> PathBuf {
 
 #[test]
 fn every_invalid_manifest_reports_its_expected_diagnostics() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/invalid");
+    check_corpus("tests/invalid", 15, |name, text, root| {
+        hive_manifest::parse_manifest(Path::new(name), text, root).map(drop)
+    });
+}
+
+#[test]
+fn every_invalid_target_file_reports_its_expected_diagnostics() {
+    // Each case is a copy of `targets/rpi4.toml` with mistakes; its name must match the file.
+    check_corpus("tests/invalid-targets", 5, |name, text, root| {
+        let text = text.replace(
+            "name = \"rpi4\"",
+            &format!("name = \"{}\"", name.trim_end_matches(".toml")),
+        );
+        hive_manifest::parse_target(Path::new(name), &text, root).map(drop)
+    });
+}
+
+fn check_corpus(
+    folder: &str,
+    at_least: usize,
+    parse: impl Fn(&str, &str, &Path) -> Result<(), hive_manifest::ManifestError>,
+) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
     let root = project_root();
     let bless = std::env::var_os("HIVEBUILD_BLESS").is_some();
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -24,12 +46,16 @@ fn every_invalid_manifest_reports_its_expected_diagnostics() {
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     cases.sort();
-    assert!(cases.len() >= 15, "the corpus has {} cases", cases.len());
+    assert!(
+        cases.len() >= at_least,
+        "the corpus has {} cases",
+        cases.len()
+    );
     let mut failures = String::new();
     for case in &cases {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(case).unwrap();
-        let error = match hive_manifest::parse_manifest(Path::new(&name), &text, &root) {
+        let error = match parse(&name, &text, &root) {
             Ok(_) => {
                 let _ = writeln!(failures, "{name}: accepted, but it is invalid");
                 continue;
