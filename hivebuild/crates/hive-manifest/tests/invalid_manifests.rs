@@ -56,7 +56,7 @@ fn check_corpus(
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(case).unwrap();
         let error = match parse(&name, &text, &root) {
-            Ok(_) => {
+            Ok(()) => {
                 let _ = writeln!(failures, "{name}: accepted, but it is invalid");
                 continue;
             }
