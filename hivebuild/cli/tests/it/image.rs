@@ -39,6 +39,26 @@ fn key(project: &Project, name: &str) -> (PathBuf, PathBuf) {
     (prefix.with_extension("key"), prefix.with_extension("pub"))
 }
 
+/// `hivebuild root init` with these public keys and threshold, signed by these keys.
+fn root_init(project: &Project, publics: &[&Path], threshold: u32, signers: &[&Path], out: &Path) {
+    let mut args = vec![
+        "root".to_owned(),
+        "init".into(),
+        "--threshold".into(),
+        threshold.to_string(),
+        "-o".into(),
+        out.display().to_string(),
+    ];
+    for public in publics {
+        args.extend(["--key".into(), public.display().to_string()]);
+    }
+    for signer in signers {
+        args.extend(["--sign-key".into(), signer.display().to_string()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&mut project.hivebuild(&args));
+}
+
 fn verify(project: &Project, dir: &Path, root: &Path) -> std::process::Output {
     project
         .hivebuild(&[
@@ -132,22 +152,7 @@ fn image_signatures_threshold_expiry_and_keys_are_enforced() {
     let (b_key, b_pub) = key(&project, "b");
     let root = project.root().join("root.json");
     let root_arg = root.to_str().unwrap();
-    ok(&mut project.hivebuild(&[
-        "root",
-        "init",
-        "--key",
-        a_pub.to_str().unwrap(),
-        "--key",
-        b_pub.to_str().unwrap(),
-        "--threshold",
-        "2",
-        "--sign-key",
-        a_key.to_str().unwrap(),
-        "--sign-key",
-        b_key.to_str().unwrap(),
-        "-o",
-        root_arg,
-    ]));
+    root_init(&project, &[&a_pub, &b_pub], 2, &[&a_key, &b_key], &root);
 
     // One of two signatures: below the threshold.
     let out = project.root().join("out");
@@ -198,16 +203,7 @@ fn image_signatures_threshold_expiry_and_keys_are_enforced() {
     // A root of other keys: refused.
     let (c_key, c_pub) = key(&project, "c");
     let other_root = project.root().join("other-root.json");
-    ok(&mut project.hivebuild(&[
-        "root",
-        "init",
-        "--key",
-        c_pub.to_str().unwrap(),
-        "--sign-key",
-        c_key.to_str().unwrap(),
-        "-o",
-        other_root.to_str().unwrap(),
-    ]));
+    root_init(&project, &[&c_pub], 1, &[&c_key], &other_root);
     let output = verify(&project, &out, &other_root);
     assert_eq!(output.status.code(), Some(10));
     assert!(
@@ -276,22 +272,7 @@ fn image_root_rotation_needs_the_old_threshold_and_the_new() {
     let (b_key, b_pub) = key(&project, "b");
     let (c_key, c_pub) = key(&project, "c");
     let root = project.root().join("root.json");
-    ok(&mut project.hivebuild(&[
-        "root",
-        "init",
-        "--key",
-        a_pub.to_str().unwrap(),
-        "--key",
-        b_pub.to_str().unwrap(),
-        "--threshold",
-        "2",
-        "--sign-key",
-        a_key.to_str().unwrap(),
-        "--sign-key",
-        b_key.to_str().unwrap(),
-        "-o",
-        root.to_str().unwrap(),
-    ]));
+    root_init(&project, &[&a_pub, &b_pub], 2, &[&a_key, &b_key], &root);
     let rotate = |signers: &[&Path]| {
         let mut args = vec![
             "root".to_owned(),
@@ -420,16 +401,7 @@ fn image_external_signer_and_python_tuf_accept_the_release() {
     let project = Project::new();
     let (a_key, a_pub) = key(&project, "a");
     let root = project.root().join("root.json");
-    ok(&mut project.hivebuild(&[
-        "root",
-        "init",
-        "--key",
-        a_pub.to_str().unwrap(),
-        "--sign-key",
-        a_key.to_str().unwrap(),
-        "-o",
-        root.to_str().unwrap(),
-    ]));
+    root_init(&project, &[&a_pub], 1, &[&a_key], &root);
     let script = repo().join("hivebuild/cli/tests/it/ed25519_signer.py");
     let signer = format!("python3 {} {}", script.display(), a_key.display());
     let out = project.root().join("out");
@@ -490,22 +462,7 @@ fn image_verify_walks_rotated_roots_and_refuses_a_bad_rotation() {
         project.root().join("root.json"),
         project.root().join("root-2.json"),
     );
-    ok(&mut project.hivebuild(&[
-        "root",
-        "init",
-        "--key",
-        a_pub.to_str().unwrap(),
-        "--key",
-        b_pub.to_str().unwrap(),
-        "--threshold",
-        "2",
-        "--sign-key",
-        a_key.to_str().unwrap(),
-        "--sign-key",
-        b_key.to_str().unwrap(),
-        "-o",
-        root_1.to_str().unwrap(),
-    ]));
+    root_init(&project, &[&a_pub, &b_pub], 2, &[&a_key, &b_key], &root_1);
     ok(&mut project.hivebuild(&[
         "root",
         "rotate",
