@@ -34,17 +34,27 @@ pub(crate) fn run(settings: &Settings, args: &RunArgs) -> Result<(), CliError> {
         }
     };
 
-    let machine = hive_qemu::machine_for(&target);
     let mut images = vec![("kernel".to_owned(), output_of("kernel").join("kernel.elf"))];
     for name in manifest.skills.keys() {
         let step = format!("skill-{name}");
         images.push((step.clone(), output_of(&step).join("skill.elf")));
     }
     let timeout = Duration::from_secs(args.timeout);
+    let probe_cache = store.cache_dir().join("kvm-probe-v1.json");
     for (name, image) in &images {
+        let choice = hive_qemu::choose_accel(&target, image, None, Some(&probe_cache));
+        let machine =
+            hive_qemu::machine_for(&target, choice.accel).map_err(|error| CliError::Refused {
+                message: error.to_string(),
+                hint: Some(format!(
+                    "add a `[qemu]` section to `targets/{}.toml`",
+                    target.name
+                )),
+                code: exit_codes::BOOT_FAILED,
+            })?;
         note(format!(
-            "==> booting `{name}` on {} ({})",
-            machine.program, machine.description
+            "==> booting `{name}` on {} ({}: {})",
+            machine.program, machine.description, choice.reason
         ));
         let mut stdout = std::io::stdout();
         let boot = hive_qemu::boot(&machine, image, timeout, &mut |bytes| {

@@ -181,7 +181,7 @@ fn boot_from_image(test: &str, target: &str, files: &[&str], markers: &[&str]) {
     let definition =
         hive_manifest::load_manifest(&project.root().join("manifests/demo.toml")).unwrap();
     let target = hive_manifest::load_target(project.root(), target, &definition).unwrap();
-    let mut machine = hive_qemu::machine_for(&target);
+    let mut machine = hive_qemu::machine_for(&target, hive_qemu::Accel::Tcg).unwrap();
     if let Some(dtb) = taken.get(1) {
         machine
             .args

@@ -10,6 +10,7 @@ pub mod diagnostic;
 pub mod image;
 mod manifest;
 pub mod model;
+pub mod qemu;
 mod raw;
 pub mod target;
 pub mod units;

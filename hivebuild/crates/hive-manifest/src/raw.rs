@@ -206,3 +206,18 @@ pub(crate) struct AssetSection {
     pub arch: S<String>,
     pub sha256: S<String>,
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct QemuSection {
+    pub binary: S<String>,
+    pub machine: S<String>,
+    pub cpu: Option<String>,
+    pub memory: S<String>,
+    #[serde(default)]
+    pub console: u8,
+    pub accel: Option<S<String>>,
+    #[serde(default)]
+    pub args: Vec<String>,
+    pub powers_off: bool,
+}

@@ -20,6 +20,8 @@ pub struct Target {
     pub image: Option<crate::image::ImageLayout>,
     /// Boot assets the image takes files from (`[assets.NAME]`).
     pub assets: std::collections::BTreeMap<String, crate::image::Asset>,
+    /// How QEMU boots the target's images (`[qemu]`), if it can.
+    pub qemu: Option<crate::qemu::QemuConfig>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -61,8 +63,7 @@ pub struct CToolchain {
     pub packages: Vec<String>,
 }
 
-/// Sections a target file may have. `qemu` is reserved for the QEMU test stage and not read
-/// yet.
+/// Sections a target file may have.
 const SECTIONS: [&str; 6] = ["target", "rust", "c", "image", "assets", "qemu"];
 
 pub(crate) fn parse(file: &Path, text: &str, root: &Path) -> Result<Target, Box<Diagnostics>> {
@@ -77,7 +78,7 @@ pub(crate) fn parse(file: &Path, text: &str, root: &Path) -> Result<Target, Box<
             diagnostics.push(
                 Diagnostic::new(format!("unknown section `[{key}]` in a target file"), span)
                     .label("unknown section")
-                    .help("a target file has `[target]`, `[rust]`, `[c]`, `[image]`, `[assets]` and later `[qemu]`"),
+                    .help("a target file has `[target]`, `[rust]`, `[c]`, `[image]`, `[assets]` and `[qemu]`"),
             );
         }
     }
@@ -109,6 +110,9 @@ pub(crate) fn parse(file: &Path, text: &str, root: &Path) -> Result<Target, Box<
     let image = top
         .get("image")
         .and_then(|item| crate::image::parse_image(item, &known, &mut diagnostics));
+    let qemu = top
+        .get("qemu")
+        .and_then(|item| crate::qemu::parse_qemu(item, &mut diagnostics));
     let (Some(target), Some(rust), Some(c)) = (target, rust, c) else {
         return Err(Box::new(diagnostics));
     };
@@ -196,6 +200,7 @@ pub(crate) fn parse(file: &Path, text: &str, root: &Path) -> Result<Target, Box<
             },
             image,
             assets,
+            qemu,
         }),
         _ => Err(Box::new(diagnostics)),
     }

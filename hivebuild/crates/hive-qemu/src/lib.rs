@@ -11,79 +11,169 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use hive_manifest::Target;
-use hive_manifest::target::Arch;
 use hive_process::ProcessBuilder;
 
 /// A QEMU command line without the image.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Machine {
-    pub program: &'static str,
+    pub program: String,
     pub args: Vec<String>,
-    /// Whether the guest can power the machine off (microvm's debug-exit port, PSCI on
-    /// virt). A Raspberry Pi cannot: its boot ends at the deadline.
+    /// Whether the guest can power the machine off; if not, a boot ends at its deadline.
     pub powers_off: bool,
-    pub description: &'static str,
+    /// For reports: machine and accelerator.
+    pub description: String,
 }
 
-pub fn machine_for(target: &Target) -> Machine {
-    const COMMON: [&str; 4] = ["-nodefaults", "-no-user-config", "-display", "none"];
-    let (program, specific, powers_off, description): (_, &[&str], _, _) = match target.arch {
-        Arch::X86_64 => (
-            "qemu-system-x86_64",
-            &[
-                "-M",
-                "microvm,x-option-roms=off,pic=off",
-                "-bios",
-                "/usr/share/qemu/qboot.rom",
-                "-serial",
-                "stdio",
-                "-device",
-                "isa-debug-exit",
-                "-m",
-                "32M",
-                "-accel",
-                "tcg",
-            ],
-            true,
-            "microvm + qboot, TCG",
-        ),
-        // The console is the mini-UART, QEMU's second serial port.
-        Arch::Aarch64 if target.board.starts_with("rpi4") => (
-            "qemu-system-aarch64",
-            &["-M", "raspi4b", "-serial", "null", "-serial", "stdio"],
-            false,
-            "raspi4b, TCG",
-        ),
-        Arch::Aarch64 => (
-            "qemu-system-aarch64",
-            &[
-                "-M",
-                "virt",
-                "-cpu",
-                "cortex-a53",
-                "-m",
-                "256M",
-                "-serial",
-                "stdio",
-            ],
-            true,
-            "virt, Cortex-A53, TCG",
-        ),
-    };
-    Machine {
-        program,
-        args: COMMON
-            .iter()
-            .chain(specific)
-            .map(|arg| (*arg).to_owned())
-            .collect(),
-        powers_off,
-        description,
+/// The accelerator a boot uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Accel {
+    Kvm,
+    Tcg,
+}
+
+/// Which accelerator, and why: reports say both.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct AccelChoice {
+    pub accel: Accel,
+    pub reason: String,
+}
+
+/// The machine of a target's `[qemu]` section, with the chosen accelerator.
+pub fn machine_for(target: &Target, accel: Accel) -> Result<Machine, QemuError> {
+    let config = target.qemu.as_ref().ok_or_else(|| QemuError::NoConfig {
+        target: target.name.clone(),
+    })?;
+    let mut args: Vec<String> = vec!["-M".into(), config.machine.clone()];
+    if let Some(cpu) = &config.cpu {
+        args.extend(["-cpu".into(), cpu.clone()]);
     }
+    args.extend(["-m".into(), format!("{}M", config.memory >> 20)]);
+    args.extend(["-nodefaults", "-no-user-config", "-display", "none"].map(str::to_owned));
+    for _ in 0..config.console {
+        args.extend(["-serial".into(), "null".into()]);
+    }
+    args.extend(["-serial".into(), "stdio".into()]);
+    let accel_name = match accel {
+        Accel::Kvm => "kvm",
+        Accel::Tcg => "tcg",
+    };
+    args.extend(["-accel".into(), accel_name.into()]);
+    args.extend(config.args.iter().cloned());
+    let machine_name = config.machine.split(',').next().unwrap_or_default();
+    Ok(Machine {
+        program: config.binary.clone(),
+        args,
+        powers_off: config.powers_off,
+        description: format!("{machine_name}, {}", accel_name.to_uppercase()),
+    })
+}
+
+/// Choose the accelerator for booting `probe` (an image of this target): TCG or KVM as the
+/// target file says, or for `auto` KVM only when `/dev/kvm` is usable, the guest's
+/// architecture is the host's, and a probe boot under KVM prints `marker` (any output when
+/// none is given). Probe answers are cached in `cache` by QEMU binary and image.
+pub fn choose_accel(
+    target: &Target,
+    probe: &Path,
+    marker: Option<&str>,
+    cache: Option<&Path>,
+) -> AccelChoice {
+    let choice = |accel, reason: &str| AccelChoice {
+        accel,
+        reason: reason.to_owned(),
+    };
+    let Some(config) = &target.qemu else {
+        return choice(Accel::Tcg, "no [qemu] section");
+    };
+    match config.accel {
+        hive_manifest::qemu::Accel::Tcg => {
+            return choice(Accel::Tcg, "the target file asks for TCG");
+        }
+        hive_manifest::qemu::Accel::Kvm => {
+            return choice(Accel::Kvm, "the target file asks for KVM");
+        }
+        hive_manifest::qemu::Accel::Auto => {}
+    }
+    if std::env::consts::ARCH != target.arch.as_str() {
+        return choice(
+            Accel::Tcg,
+            "KVM runs guests of the host's architecture only",
+        );
+    }
+    if std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_err()
+    {
+        return choice(Accel::Tcg, "no usable /dev/kvm");
+    }
+    let key = format!(
+        "{}|{}|{}",
+        stamp(&config.binary),
+        image_digest(probe),
+        marker.unwrap_or("")
+    );
+    let mut cached: std::collections::BTreeMap<String, bool> = cache
+        .and_then(|file| std::fs::read(file).ok())
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default();
+    let works = if let Some(works) = cached.get(&key) {
+        *works
+    } else {
+        let works = machine_for(target, Accel::Kvm)
+            .ok()
+            .and_then(|machine| boot(&machine, probe, Duration::from_secs(5), &mut |_| {}).ok())
+            .is_some_and(|booted| match marker {
+                Some(marker) => booted.console.contains(marker),
+                None => !booted.console.trim().is_empty(),
+            });
+        cached.insert(key, works);
+        if let Some(file) = cache {
+            let _ = std::fs::write(file, serde_json::to_vec_pretty(&cached).unwrap_or_default());
+        }
+        works
+    };
+    if works {
+        choice(Accel::Kvm, "a probe boot under KVM worked")
+    } else {
+        choice(
+            Accel::Tcg,
+            "a probe boot under KVM did not reach its marker (nested KVM cannot run this guest here)",
+        )
+    }
+}
+
+fn stamp(program: &str) -> String {
+    let path = std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(program))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| program.into());
+    std::fs::metadata(&path).map_or_else(
+        |_| program.to_owned(),
+        |m| {
+            use std::os::unix::fs::MetadataExt as _;
+            format!("{}:{}:{}", path.display(), m.len(), m.mtime())
+        },
+    )
+}
+
+fn image_digest(path: &Path) -> String {
+    use sha2::Digest as _;
+    std::fs::read(path).map_or_else(
+        |_| "unreadable".to_owned(),
+        |bytes| format!("{:x}", sha2::Sha256::digest(bytes)),
+    )
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum QemuError {
+    #[error("target `{target}` has no `[qemu]` section: hivebuild does not know how to boot it")]
+    NoConfig { target: String },
     #[error("failed to start `{program}`")]
     Start {
         program: String,
@@ -110,14 +200,14 @@ pub fn boot(
     timeout: Duration,
     on_output: &mut dyn FnMut(&[u8]),
 ) -> Result<Boot, QemuError> {
-    let command = ProcessBuilder::new(machine.program)
+    let command = ProcessBuilder::new(&machine.program)
         .args(&machine.args)
         .arg("-kernel")
         .arg(image)
         .die_with_parent();
     let started = Instant::now();
     let mut child = command.spawn_piped().map_err(|source| QemuError::Start {
-        program: machine.program.to_owned(),
+        program: machine.program.clone(),
         source,
     })?;
     let mut stdout = child.stdout.take().expect("stdout is piped");
@@ -164,15 +254,16 @@ pub fn boot(
 
 #[cfg(test)]
 mod tests {
-    use hive_manifest::target::{CToolchain, CrateType, RustTarget};
+    use hive_manifest::qemu::QemuConfig;
+    use hive_manifest::target::{Arch, CToolchain, CrateType, RustTarget};
 
     use super::*;
 
-    fn target(arch: Arch, board: &str) -> Target {
+    fn target(arch: Arch, qemu: QemuConfig) -> Target {
         Target {
             name: "t".into(),
             arch,
-            board: board.into(),
+            board: "b".into(),
             description: String::new(),
             rust: RustTarget {
                 triple: String::new(),
@@ -185,39 +276,104 @@ mod tests {
             },
             image: None,
             assets: std::collections::BTreeMap::new(),
+            qemu: Some(qemu),
+        }
+    }
+
+    fn config(accel: hive_manifest::qemu::Accel, console: u8) -> QemuConfig {
+        QemuConfig {
+            binary: "qemu-system-x86_64".into(),
+            machine: "microvm,pic=off".into(),
+            cpu: Some("max".into()),
+            memory: 32 << 20,
+            console,
+            accel,
+            args: vec!["-device".into(), "isa-debug-exit".into()],
+            powers_off: true,
         }
     }
 
     #[test]
-    fn each_target_gets_its_machine() {
-        let microvm = machine_for(&target(Arch::X86_64, "microvm"));
-        assert_eq!(microvm.program, "qemu-system-x86_64");
-        assert!(
-            microvm
-                .args
-                .windows(2)
-                .any(|w| w == ["-device", "isa-debug-exit"]),
-            "guests can power off"
+    fn the_target_file_makes_the_command_line() {
+        let machine = machine_for(
+            &target(Arch::X86_64, config(hive_manifest::qemu::Accel::Tcg, 1)),
+            Accel::Kvm,
+        )
+        .unwrap();
+        assert_eq!(machine.program, "qemu-system-x86_64");
+        assert_eq!(
+            machine.args.join(" "),
+            "-M microvm,pic=off -cpu max -m 32M -nodefaults -no-user-config -display none -serial null -serial stdio \
+             -accel kvm -device isa-debug-exit"
         );
-        assert!(
-            microvm
-                .args
-                .iter()
-                .any(|a| a == "/usr/share/qemu/qboot.rom")
+        assert_eq!(machine.description, "microvm, KVM");
+        let mut bare = target(Arch::X86_64, config(hive_manifest::qemu::Accel::Tcg, 0));
+        bare.qemu = None;
+        assert_eq!(
+            machine_for(&bare, Accel::Tcg).unwrap_err().to_string(),
+            "target `t` has no `[qemu]` section: hivebuild does not know how to boot it"
         );
-        let virt = machine_for(&target(Arch::Aarch64, "qemu_virt_aarch64"));
-        assert!(virt.args.windows(2).any(|w| w == ["-M", "virt"]) && virt.powers_off);
-        let pi = machine_for(&target(Arch::Aarch64, "rpi4b_4gb"));
-        assert!(pi.args.windows(2).any(|w| w == ["-M", "raspi4b"]) && !pi.powers_off);
+    }
+
+    #[test]
+    fn kvm_only_when_asked_or_proven() {
+        let empty = tempfile::NamedTempFile::new().unwrap();
+        let tcg = choose_accel(
+            &target(Arch::X86_64, config(hive_manifest::qemu::Accel::Tcg, 0)),
+            empty.path(),
+            None,
+            None,
+        );
+        assert_eq!(
+            (tcg.accel, tcg.reason.as_str()),
+            (Accel::Tcg, "the target file asks for TCG")
+        );
+        let other = if std::env::consts::ARCH == "x86_64" {
+            Arch::Aarch64
+        } else {
+            Arch::X86_64
+        };
+        let foreign = choose_accel(
+            &target(other, config(hive_manifest::qemu::Accel::Auto, 0)),
+            empty.path(),
+            None,
+            None,
+        );
+        assert_eq!(
+            (foreign.accel, foreign.reason.as_str()),
+            (
+                Accel::Tcg,
+                "KVM runs guests of the host's architecture only"
+            )
+        );
+        // An image that cannot boot: whatever KVM there is, the probe falls back to TCG, and
+        // the answer is cached.
+        let cache = tempfile::tempdir().unwrap();
+        let file = cache.path().join("probe.json");
+        let host = if std::env::consts::ARCH == "x86_64" {
+            Arch::X86_64
+        } else {
+            Arch::Aarch64
+        };
+        let probed = choose_accel(
+            &target(host, config(hive_manifest::qemu::Accel::Auto, 0)),
+            empty.path(),
+            Some("ready"),
+            Some(&file),
+        );
+        assert_eq!(probed.accel, Accel::Tcg, "{}", probed.reason);
+        if probed.reason.starts_with("a probe boot") {
+            assert!(std::fs::read_to_string(&file).unwrap().contains("false"));
+        }
     }
 
     #[test]
     fn a_missing_qemu_is_an_error_not_a_hang() {
         let machine = Machine {
-            program: "qemu-system-none",
+            program: "qemu-system-none".into(),
             args: Vec::new(),
             powers_off: true,
-            description: "",
+            description: String::new(),
         };
         let error = boot(
             &machine,
@@ -234,10 +390,10 @@ mod tests {
         // `sh -c` as a stand-in for QEMU: prints, then hangs; it gets `-kernel IMAGE` as
         // positional parameters.
         let machine = Machine {
-            program: "sh",
+            program: "sh".into(),
             args: vec!["-c".into(), "echo booted; exec sleep 30".into()],
             powers_off: true,
-            description: "",
+            description: String::new(),
         };
         let mut seen = Vec::new();
         let boot = boot(
