@@ -56,6 +56,9 @@ pub(crate) enum Command {
     Build(BuildArgs),
     /// Build a hive, then boot its kernel and skills in QEMU with the console attached
     Run(RunArgs),
+    /// Boot the hive in QEMU and hold it to the manifest's `[tests]`
+    #[command(subcommand)]
+    Test(TestCommand),
     /// Pin the manifest's git and archive sources in `hive.lock`
     Lock(LockArgs),
     /// Build a hive and compose its signed disk image for one target
@@ -222,6 +225,24 @@ pub(crate) struct RunArgs {
     /// Stop each guest after this many seconds
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     pub(crate) timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TestCommand {
+    /// Boot the kernel and every skill; each must print its `[tests.smoke]` markers in order
+    Smoke(TestArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TestArgs {
+    #[command(flatten)]
+    pub(crate) target: TargetArgs,
+    /// Where reports and console transcripts go [default: test-reports/<hive>-<target>]
+    #[arg(long, value_name = "DIR")]
+    pub(crate) report_dir: Option<PathBuf>,
+    /// Also write JUnit XML here [default: <report dir>/<suite>.junit.xml]
+    #[arg(long, value_name = "FILE")]
+    pub(crate) junit: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

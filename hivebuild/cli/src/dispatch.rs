@@ -110,6 +110,7 @@ fn run(settings: &Settings, command: Command) -> Result<(), CliError> {
         Command::Plan(args) => crate::commands::plan::run(settings, &args),
         Command::Build(args) => crate::commands::build::run(settings, &args),
         Command::Run(args) => crate::commands::run::run(settings, &args),
+        Command::Test(command) => crate::commands::test::run(settings, command),
         Command::Lock(args) => crate::commands::lock::run(settings, &args),
         Command::Image(args) => crate::commands::image::run(settings, &args),
         Command::Sign(args) => crate::commands::sign::run(settings, &args),

@@ -26,3 +26,5 @@ pub(crate) const VERIFY_FAILED: u8 = 10;
 pub(crate) const KEY_FAILED: u8 = 11;
 /// An image could not be composed.
 pub(crate) const IMAGE_FAILED: u8 = 12;
+/// A QEMU test failed (a marker missing or late, a fail pattern seen).
+pub(crate) const TEST_FAILED: u8 = 13;

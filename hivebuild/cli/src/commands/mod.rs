@@ -12,6 +12,7 @@ pub(crate) mod run;
 pub(crate) mod sign;
 mod signing;
 pub(crate) mod store;
+pub(crate) mod test;
 pub(crate) mod verify;
 
 use std::path::Path;
@@ -92,4 +93,33 @@ pub(crate) fn record_root(
         store.set_root(id, &root)?;
     }
     Ok(())
+}
+
+/// The images a hive boots, in order: the kernel, then each skill (with its name).
+pub(crate) fn bootable_images(
+    manifest: &Manifest,
+    report: &hive_engine::BuildReport,
+) -> Vec<(String, std::path::PathBuf, Option<String>)> {
+    let output_of = |step: &str| {
+        report
+            .steps
+            .iter()
+            .find(|s| s.name == step)
+            .map(|s| s.path.clone())
+            .expect("the plan has this step")
+    };
+    let mut images = vec![(
+        "kernel".to_owned(),
+        output_of("kernel").join("kernel.elf"),
+        None,
+    )];
+    for name in manifest.skills.keys() {
+        let step = format!("skill-{name}");
+        images.push((
+            step.clone(),
+            output_of(&step).join("skill.elf"),
+            Some(name.clone()),
+        ));
+    }
+    images
 }

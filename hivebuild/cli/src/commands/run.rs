@@ -34,14 +34,10 @@ pub(crate) fn run(settings: &Settings, args: &RunArgs) -> Result<(), CliError> {
         }
     };
 
-    let mut images = vec![("kernel".to_owned(), output_of("kernel").join("kernel.elf"))];
-    for name in manifest.skills.keys() {
-        let step = format!("skill-{name}");
-        images.push((step.clone(), output_of(&step).join("skill.elf")));
-    }
+    let images = super::bootable_images(&manifest, &report);
     let timeout = Duration::from_secs(args.timeout);
     let probe_cache = store.cache_dir().join("kvm-probe-v1.json");
-    for (name, image) in &images {
+    for (name, image, _) in &images {
         let choice = hive_qemu::choose_accel(&target, image, None, Some(&probe_cache));
         let machine =
             hive_qemu::machine_for(&target, choice.accel).map_err(|error| CliError::Refused {
@@ -60,6 +56,7 @@ pub(crate) fn run(settings: &Settings, args: &RunArgs) -> Result<(), CliError> {
         let boot = hive_qemu::boot(&machine, image, timeout, &mut |bytes| {
             let _ = stdout.write_all(bytes);
             let _ = stdout.flush();
+            hive_qemu::Flow::Continue
         })
         .map_err(|error| CliError::Refused {
             message: format!(

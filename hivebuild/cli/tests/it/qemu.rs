@@ -191,7 +191,7 @@ fn boot_from_image(test: &str, target: &str, files: &[&str], markers: &[&str]) {
         &machine,
         &taken[0],
         std::time::Duration::from_secs(20),
-        &mut |_| {},
+        &mut |_| hive_qemu::Flow::Continue,
     )
     .unwrap();
     assert_markers(&booted.console, markers);
@@ -234,4 +234,105 @@ fn qemu_rpi4_image_boots_its_kernel_and_device_tree_on_raspi4b() {
             .concat(),
         );
     }
+}
+
+#[test]
+fn qemu_smoke_passes_and_writes_reports() {
+    let mut tools = BUILD_TOOLS.to_vec();
+    tools.push("qemu-system-x86_64");
+    if !have("qemu_smoke_passes_and_writes_reports", &tools) {
+        return;
+    }
+    let project = Project::new();
+    let reports = project.root().join("reports");
+    let junit = project.root().join("ci/smoke.xml");
+    std::fs::create_dir_all(junit.parent().unwrap()).unwrap();
+    let stdout = ok(&mut project.hivebuild(&[
+        "test",
+        "smoke",
+        "manifests/demo.toml",
+        "--target",
+        "x86_64",
+        "--report-dir",
+        reports.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]));
+    assert!(stdout.contains("smoke: 3 passed, 0 failed"), "{stdout}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("tests=\"3\"") && xml.contains("failures=\"0\""),
+        "{xml}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reports.join("smoke.json")).unwrap()).unwrap();
+    let cases = report["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 3);
+    for case in cases {
+        assert_eq!(case["passed"], true);
+        assert!(
+            ["kvm", "tcg"].contains(&case["accel"]["accel"].as_str().unwrap()),
+            "the report says which accelerator"
+        );
+        assert_eq!(
+            case["reached"].as_array().unwrap().len(),
+            if case["name"] == "kernel" { 4 } else { 2 }
+        );
+    }
+    let transcript = std::fs::read_to_string(reports.join("skill-net.console.log")).unwrap();
+    assert!(transcript.contains("net: ready"), "{transcript}");
+}
+
+#[test]
+fn qemu_smoke_names_a_missing_marker_and_a_panic() {
+    let mut tools = BUILD_TOOLS.to_vec();
+    tools.push("qemu-system-x86_64");
+    if !have("qemu_smoke_names_a_missing_marker_and_a_panic", &tools) {
+        return;
+    }
+    let project = Project::new();
+    // The kernel never says what the test waits for, and the PDF skill panics.
+    let demo = std::fs::read_to_string(project.root().join("manifests/demo.toml")).unwrap();
+    let broken = demo.replace(
+        "{ expect = \"police: ready\", within = \"5s\" }",
+        "{ expect = \"police: all skills up\", within = \"1s\" }",
+    );
+    project.write("manifests/broken.toml", &broken);
+    project.write(
+        "components/skills/pdf/main.c",
+        "#include \"console.h\"\nvoid skill_main(void)\n{\n    console_puts(\"Kernel panic - not syncing: test\\n\");\n}\n",
+    );
+    let reports = project.root().join("reports");
+    let output = project
+        .hivebuild(&[
+            "test",
+            "smoke",
+            "manifests/broken.toml",
+            "--target",
+            "x86_64",
+            "--report-dir",
+            reports.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(13), "{stdout}{stderr}");
+    // The stand-in kernel powers off after its last line: the marker can no longer come.
+    assert!(
+        stdout.contains("FAIL  kernel: the guest stopped (exit status 1) before `police: all skills up`\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("| police: ready"),
+        "the last console lines are shown: {stdout}"
+    );
+    assert!(stdout.contains("FAIL  skill-pdf: fail pattern `(?i)kernel panic` appeared: Kernel panic - not syncing: test"), "{stdout}");
+    assert!(stdout.contains("pass  skill-net"), "{stdout}");
+    assert!(
+        stderr.contains("error: 2 of 3 boots did not do what `[tests.smoke]` expects"),
+        "{stderr}"
+    );
+    let xml = std::fs::read_to_string(reports.join("smoke.junit.xml")).unwrap();
+    assert!(xml.contains("failures=\"2\""), "{xml}");
 }

@@ -24,8 +24,44 @@ pub struct Manifest {
     pub skills: BTreeMap<String, Skill>,
     pub update: Option<Update>,
     pub sources: BTreeMap<String, Source>,
-    /// `[tests]` is reserved for the QEMU test driver; present or not.
-    pub has_tests: bool,
+    /// What the QEMU tests expect (`[tests]`).
+    pub tests: Tests,
+}
+
+/// The `[tests]` section.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tests {
+    pub smoke: Option<Smoke>,
+}
+
+/// What a smoke test expects on the serial console of each image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Smoke {
+    /// Markers the kernel prints, in order.
+    pub kernel: Vec<Marker>,
+    /// Markers every skill prints, in order; `{skill}` stands for the skill's name.
+    pub skills: Vec<Marker>,
+    /// Patterns that fail a boot as soon as they appear.
+    pub fail: Vec<String>,
+}
+
+/// A regular expression to wait for, at most `within` after the marker before it (or the
+/// start of the boot).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Marker {
+    pub pattern: String,
+    pub within: Duration,
+}
+
+impl Marker {
+    /// The marker's pattern with `{skill}` replaced by a skill's (escaped) name.
+    #[must_use]
+    pub fn for_skill(&self, skill: &str) -> Self {
+        Self {
+            pattern: self.pattern.replace("{skill}", &regex::escape(skill)),
+            within: self.within,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

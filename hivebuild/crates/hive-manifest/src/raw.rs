@@ -221,3 +221,27 @@ pub(crate) struct QemuSection {
     pub args: Vec<String>,
     pub powers_off: bool,
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct TestsSection {
+    pub smoke: Option<SmokeSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct SmokeSection {
+    #[serde(default)]
+    pub kernel: Vec<MarkerSection>,
+    #[serde(default)]
+    pub skills: Vec<MarkerSection>,
+    #[serde(default)]
+    pub fail: Vec<S<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct MarkerSection {
+    pub expect: S<String>,
+    pub within: S<String>,
+}

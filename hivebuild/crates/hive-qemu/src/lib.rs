@@ -5,6 +5,9 @@
 //! `aarch64`, all TCG); the QEMU test-driver issue moves them into the target files' `[qemu]`
 //! section, with KVM where a probe boot shows it works.
 
+pub mod expect;
+pub mod report;
+
 use std::io::Read as _;
 use std::path::Path;
 use std::sync::mpsc;
@@ -124,7 +127,12 @@ pub fn choose_accel(
     } else {
         let works = machine_for(target, Accel::Kvm)
             .ok()
-            .and_then(|machine| boot(&machine, probe, Duration::from_secs(5), &mut |_| {}).ok())
+            .and_then(|machine| {
+                boot(&machine, probe, Duration::from_secs(5), &mut |_| {
+                    Flow::Continue
+                })
+                .ok()
+            })
             .is_some_and(|booted| match marker {
                 Some(marker) => booted.console.contains(marker),
                 None => !booted.console.trim().is_empty(),
@@ -186,19 +194,31 @@ pub enum QemuError {
 #[derive(Debug)]
 pub struct Boot {
     pub console: String,
+    /// What QEMU itself printed (warnings, errors), apart from the guest's console.
+    pub qemu_messages: String,
     /// QEMU's exit status, when it exited by itself.
     pub status: Option<i32>,
     pub timed_out: bool,
     pub duration: Duration,
 }
 
-/// Boot `image` (as `-kernel`) and pass console output to `on_output` as it comes. QEMU is
-/// killed at the deadline; it also dies with the calling thread (`PR_SET_PDEATHSIG`).
+/// What a console watcher wants after seeing output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// Stop the guest now (the watcher has its answer).
+    Stop,
+}
+
+/// Boot `image` (as `-kernel`) and pass console output to `on_output` as it comes (and an
+/// empty slice every 50 ms, so a watcher can keep its own deadlines). QEMU is killed at the
+/// deadline or when the watcher says stop; it also dies with the calling thread
+/// (`PR_SET_PDEATHSIG`).
 pub fn boot(
     machine: &Machine,
     image: &Path,
     timeout: Duration,
-    on_output: &mut dyn FnMut(&[u8]),
+    on_output: &mut dyn FnMut(&[u8]) -> Flow,
 ) -> Result<Boot, QemuError> {
     let command = ProcessBuilder::new(&machine.program)
         .args(&machine.args)
@@ -211,6 +231,12 @@ pub fn boot(
         source,
     })?;
     let mut stdout = child.stdout.take().expect("stdout is piped");
+    let mut stderr = child.stderr.take().expect("stderr is piped");
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
     let (sender, receiver) = mpsc::channel::<Vec<u8>>();
     let reader = std::thread::spawn(move || {
         let mut buffer = [0_u8; 4096];
@@ -222,12 +248,13 @@ pub fn boot(
     });
     let mut console = Vec::new();
     let mut timed_out = false;
+    let mut stopped = false;
     loop {
         let left = timeout.saturating_sub(started.elapsed());
-        match receiver.recv_timeout(left.min(Duration::from_millis(50))) {
+        let flow = match receiver.recv_timeout(left.min(Duration::from_millis(50))) {
             Ok(bytes) => {
-                on_output(&bytes);
                 console.extend_from_slice(&bytes);
+                on_output(&bytes)
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) if left.is_zero() => {
@@ -235,18 +262,27 @@ pub fn boot(
                 let _ = child.kill();
                 break;
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Timeout) => on_output(&[]),
+        };
+        if flow == Flow::Stop {
+            stopped = true;
+            let _ = child.kill();
+            break;
         }
     }
     let status = child.wait().ok().and_then(|s| s.code());
     let _ = reader.join();
-    for bytes in receiver.try_iter() {
-        on_output(&bytes);
-        console.extend_from_slice(&bytes);
+    let qemu_messages = errors.join().unwrap_or_default();
+    if !stopped {
+        for bytes in receiver.try_iter() {
+            console.extend_from_slice(&bytes);
+            on_output(&bytes);
+        }
     }
     Ok(Boot {
+        qemu_messages,
         console: String::from_utf8_lossy(&console).replace('\r', ""),
-        status: if timed_out { None } else { status },
+        status: if timed_out || stopped { None } else { status },
         timed_out,
         duration: started.elapsed(),
     })
@@ -379,7 +415,7 @@ mod tests {
             &machine,
             Path::new("/dev/null"),
             Duration::from_secs(1),
-            &mut |_| {},
+            &mut |_| Flow::Continue,
         )
         .unwrap_err();
         assert_eq!(error.to_string(), "failed to start `qemu-system-none`");
@@ -400,7 +436,10 @@ mod tests {
             &machine,
             Path::new("/dev/null"),
             Duration::from_millis(500),
-            &mut |b| seen.extend_from_slice(b),
+            &mut |b| {
+                seen.extend_from_slice(b);
+                Flow::Continue
+            },
         )
         .unwrap();
         assert!(boot.timed_out);

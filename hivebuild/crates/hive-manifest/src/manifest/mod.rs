@@ -18,7 +18,7 @@ use crate::caps::Capability;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::{Hive, Kernel, KernelConfig, Manifest};
 use crate::raw::{self, S, section};
-use crate::units::Size;
+use crate::units::{Size, parse_duration};
 use crate::{Component, is_identifier, parse_document};
 
 const SECTIONS: &str =
@@ -105,6 +105,11 @@ impl Checker<'_> {
             .and_then(|item| section::<raw::Update>(item, "update", &mut self.diagnostics))
             .map(|u| self.update(u));
 
+        let tests = match top.get("tests") {
+            None => Some(crate::model::Tests::default()),
+            Some(item) => section::<raw::TestsSection>(item, "tests", &mut self.diagnostics)
+                .map(|t| self.tests(t)),
+        };
         Some(Manifest {
             file: file.to_owned(),
             root: self.root.to_owned(),
@@ -115,7 +120,7 @@ impl Checker<'_> {
             skills,
             update,
             sources,
-            has_tests: top.contains_key("tests"),
+            tests: tests?,
         })
     }
 
@@ -239,6 +244,73 @@ impl Checker<'_> {
             );
         }
         config
+    }
+
+    fn tests(&mut self, raw: raw::TestsSection) -> crate::model::Tests {
+        let smoke = raw.smoke.map(|smoke| crate::model::Smoke {
+            kernel: self.markers(&smoke.kernel),
+            skills: self.markers(&smoke.skills),
+            fail: smoke
+                .fail
+                .iter()
+                .filter(|p| self.pattern(p, "skill"))
+                .map(|p| p.get_ref().clone())
+                .collect(),
+        });
+        crate::model::Tests { smoke }
+    }
+
+    fn markers(&mut self, raw: &[raw::MarkerSection]) -> Vec<crate::model::Marker> {
+        let mut markers = Vec::new();
+        for marker in raw {
+            let within = match parse_duration(marker.within.get_ref()) {
+                Ok(duration) => Some(duration),
+                Err(message) => {
+                    self.error(
+                        Diagnostic::new(
+                            format!("bad timeout `{}`: {message}", marker.within.get_ref()),
+                            marker.within.span(),
+                        )
+                        .label("not a duration")
+                        .help("write a duration such as `5s` or `500ms`"),
+                    );
+                    None
+                }
+            };
+            if self.pattern(&marker.expect, "skill")
+                && let Some(within) = within
+            {
+                markers.push(crate::model::Marker {
+                    pattern: marker.expect.get_ref().clone(),
+                    within,
+                });
+            }
+        }
+        markers
+    }
+
+    /// Whether `text` is a valid regular expression (with `{skill}` standing for a name).
+    fn pattern(&mut self, text: &S<String>, placeholder_name: &str) -> bool {
+        let probe = text.get_ref().replace("{skill}", placeholder_name);
+        match regex::Regex::new(&probe) {
+            Ok(_) => true,
+            Err(error) => {
+                let detail = error.to_string();
+                let last = detail
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim()
+                    .trim_start_matches("error: ")
+                    .to_owned();
+                self.error(
+                    Diagnostic::new(format!("`{}` is not a regular expression: {last}", text.get_ref()), text.span())
+                        .label("bad pattern")
+                        .help("markers are regular expressions: escape `|`, `(`, `[`, `.` and friends with `\\` to match them as they are"),
+                );
+                false
+            }
+        }
     }
 
     /// The sub-tables of `[skills]` or `[sources]`, by name, after checking the names.

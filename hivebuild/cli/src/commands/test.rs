@@ -1,0 +1,150 @@
+//! `hivebuild test smoke MANIFEST --target T`: boot every image of the hive and hold its
+//! console to the manifest's `[tests.smoke]` markers.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use hive_qemu::expect::{Checked, Expectation};
+use hive_qemu::report::{Case, Suite};
+use serde_json::json;
+
+use crate::cli::{TestArgs, TestCommand};
+use crate::dispatch::CliError;
+use crate::exit_codes;
+use crate::output::{CliReporter, print_result};
+use crate::settings::Settings;
+
+pub(crate) fn run(settings: &Settings, command: TestCommand) -> Result<(), CliError> {
+    let TestCommand::Smoke(args) = command;
+    smoke(settings, &args)
+}
+
+fn smoke(settings: &Settings, args: &TestArgs) -> Result<(), CliError> {
+    let (manifest, target) = super::load(&args.target.manifest, args.target.target.as_deref())?;
+    let smoke = manifest
+        .tests
+        .smoke
+        .clone()
+        .ok_or_else(|| CliError::Refused {
+            message: format!(
+                "`{}` has no `[tests.smoke]` section",
+                manifest.file.display()
+            ),
+            hint: Some("declare the console markers to expect; see docs/manifest.md#tests".into()),
+            code: exit_codes::TEST_FAILED,
+        })?;
+    let store = super::open_store(settings)?;
+    let plan = super::make_plan(settings, Some(&store), &manifest, &target)?;
+    let report = hive_engine::build(&plan, &store, &settings.engine, &CliReporter::new(settings))?;
+    super::record_root(&store, &manifest, &plan, &report)?;
+
+    let probe_cache = store.cache_dir().join("kvm-probe-v1.json");
+    let mut suite = Suite {
+        suite: "smoke".into(),
+        hive: manifest.hive.name.clone(),
+        target: target.name.clone(),
+        cases: Vec::new(),
+    };
+    for (name, image, skill) in super::bootable_images(&manifest, &report) {
+        let markers: Vec<(String, std::time::Duration)> = match &skill {
+            None => smoke
+                .kernel
+                .iter()
+                .map(|m| (m.pattern.clone(), m.within))
+                .collect(),
+            Some(skill) => smoke
+                .skills
+                .iter()
+                .map(|m| m.for_skill(skill))
+                .map(|m| (m.pattern, m.within))
+                .collect(),
+        };
+        let expectation = Expectation::new(&markers, &smoke.fail)
+            .expect("patterns were checked with the manifest");
+        let first = markers.first().map(|(pattern, _)| pattern.as_str());
+        let accel = hive_qemu::choose_accel(&target, &image, first, Some(&probe_cache));
+        let machine =
+            hive_qemu::machine_for(&target, accel.accel).map_err(|error| CliError::Refused {
+                message: error.to_string(),
+                hint: Some(format!(
+                    "add a `[qemu]` section to `targets/{}.toml`",
+                    target.name
+                )),
+                code: exit_codes::BOOT_FAILED,
+            })?;
+        let checked: Checked = hive_qemu::expect::check(&machine, &image, &expectation).map_err(|error| CliError::Refused {
+            message: format!("{error}"),
+            hint: Some("install QEMU: `ci/install-deps` (Debian), or your system's qemu-system packages".into()),
+            code: exit_codes::BOOT_FAILED,
+        })?;
+        suite.cases.push(Case {
+            name,
+            image,
+            machine: machine.description.clone(),
+            accel,
+            passed: checked.passed(),
+            checked,
+            transcript: None,
+        });
+    }
+    let dir = args.report_dir.clone().unwrap_or_else(|| {
+        PathBuf::from("test-reports").join(format!("{}-{}", manifest.hive.name, target.name))
+    });
+    let written = suite
+        .write(&dir, args.junit.as_deref())
+        .map_err(|error| CliError::Refused {
+            message: format!(
+                "failed to write the reports to `{}`: {error}",
+                dir.display()
+            ),
+            hint: None,
+            code: exit_codes::TEST_FAILED,
+        })?;
+
+    let mut text = String::new();
+    for case in &suite.cases {
+        match &case.checked.failure {
+            None => {
+                let _ = writeln!(
+                    text,
+                    "{:>6}  {} ({} ms, {})",
+                    "pass", case.name, case.checked.duration_ms, case.machine
+                );
+            }
+            Some(failure) => {
+                let _ = writeln!(text, "{:>6}  {}: {failure}", "FAIL", case.name);
+                let _ = writeln!(text, "        last console lines:");
+                for line in case.checked.tail(8).lines() {
+                    let _ = writeln!(text, "        | {line}");
+                }
+            }
+        }
+    }
+    let failed = suite.cases.iter().filter(|c| !c.passed).count();
+    let _ = writeln!(
+        text,
+        "smoke: {} passed, {failed} failed; report `{}`, JUnit `{}`",
+        suite.cases.len() - failed,
+        written.json.display(),
+        written.junit.display()
+    );
+    print_result(
+        settings,
+        &text,
+        &json!({"suite": "smoke", "passed": suite.passed(), "report": written.json, "junit": written.junit, "cases": suite.cases}),
+    );
+    if failed > 0 {
+        return Err(CliError::Refused {
+            message: format!(
+                "{failed} of {} boots did not do what `[tests.smoke]` expects",
+                suite.cases.len()
+            ),
+            hint: Some(format!(
+                "the whole console of each boot is in `{}`",
+                dir.display()
+            )),
+            code: exit_codes::TEST_FAILED,
+        });
+    }
+    Ok(())
+}
