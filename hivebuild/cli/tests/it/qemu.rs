@@ -320,7 +320,9 @@ fn qemu_smoke_names_a_missing_marker_and_a_panic() {
     assert_eq!(output.status.code(), Some(13), "{stdout}{stderr}");
     // The stand-in kernel powers off after its last line: the marker can no longer come.
     assert!(
-        stdout.contains("FAIL  kernel: the guest stopped (exit status 1) before `police: all skills up`\n"),
+        stdout.contains(
+            "FAIL  kernel: the guest stopped (exit status 1) before `police: all skills up`\n"
+        ),
         "{stdout}"
     );
     assert!(
@@ -335,4 +337,84 @@ fn qemu_smoke_names_a_missing_marker_and_a_panic() {
     );
     let xml = std::fs::read_to_string(reports.join("smoke.junit.xml")).unwrap();
     assert!(xml.contains("failures=\"2\""), "{xml}");
+}
+
+/// Children of `pid` running `program`, read from /proc.
+fn children_named(pid: u32, program: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...
+        let Some((comm, rest)) = stat.split_once(") ") else {
+            continue;
+        };
+        let parent = rest
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok());
+        if parent == Some(pid) && comm.ends_with(&program[..program.len().min(15)]) {
+            found.push(child);
+        }
+    }
+    found
+}
+
+#[test]
+fn qemu_no_guest_outlives_a_killed_driver() {
+    let mut tools = BUILD_TOOLS.to_vec();
+    tools.push("qemu-system-x86_64");
+    if !have("qemu_no_guest_outlives_a_killed_driver", &tools) {
+        return;
+    }
+    let project = Project::new();
+    // A target whose guests cannot power off (no debug-exit device): they run until stopped.
+    let x86 = std::fs::read_to_string(project.root().join("targets/x86_64.toml")).unwrap();
+    let hang = x86
+        .replace("name = \"x86_64\"", "name = \"hang\"")
+        .replace(
+            "args = [\"-bios\", \"/usr/share/qemu/qboot.rom\", \"-device\", \"isa-debug-exit\"]",
+            "args = [\"-bios\", \"/usr/share/qemu/qboot.rom\"]",
+        )
+        .replace("powers-off = true", "powers-off = false");
+    project.write("targets/hang.toml", &hang);
+    let demo = std::fs::read_to_string(project.root().join("manifests/demo.toml")).unwrap();
+    let manifest = demo
+        .replace(
+            "targets = [\"qemu-virt-aarch64\", \"rpi4\", \"x86_64\"]",
+            "targets = [\"hang\"]",
+        )
+        .replace("[kernel.overrides]\nrpi4 = \"release\"\n", "");
+    project.write("manifests/hang.toml", &manifest);
+    ok(&mut project.hivebuild(&["-q", "build", "manifests/hang.toml"]));
+
+    let mut driver = project
+        .hivebuild(&["-q", "run", "manifests/hang.toml", "--timeout", "120"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let guests = loop {
+        let guests = children_named(driver.id(), "qemu-system-x86_64");
+        if !guests.is_empty() || started.elapsed() > std::time::Duration::from_secs(30) {
+            break guests;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(!guests.is_empty(), "the driver never started QEMU");
+    driver.kill().unwrap(); // SIGKILL: no chance to clean up
+    driver.wait().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    for guest in guests {
+        let state = std::fs::read_to_string(format!("/proc/{guest}/stat")).unwrap_or_default();
+        assert!(
+            state.is_empty() || state.contains(") Z "),
+            "QEMU {guest} outlived its driver: {state}"
+        );
+    }
 }
