@@ -231,6 +231,17 @@ pub(crate) struct RunArgs {
 pub(crate) enum TestCommand {
     /// Boot the kernel and every skill; each must print its `[tests.smoke]` markers in order
     Smoke(TestArgs),
+    /// Time from spawn to ready, cold and warm, of a floor kernel, the kernel and every skill
+    BootLatency(LatencyArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LatencyArgs {
+    #[command(flatten)]
+    pub(crate) test: TestArgs,
+    /// Boots per image and mode
+    #[arg(long, default_value_t = 20)]
+    pub(crate) runs: usize,
 }
 
 #[derive(Debug, Args)]

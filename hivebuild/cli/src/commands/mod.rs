@@ -5,6 +5,7 @@ pub(crate) mod check;
 pub(crate) mod image;
 pub(crate) mod inspect;
 pub(crate) mod key;
+mod latency;
 pub(crate) mod lock;
 pub(crate) mod plan;
 pub(crate) mod root;

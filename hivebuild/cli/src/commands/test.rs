@@ -15,8 +15,10 @@ use crate::output::{CliReporter, print_result};
 use crate::settings::Settings;
 
 pub(crate) fn run(settings: &Settings, command: TestCommand) -> Result<(), CliError> {
-    let TestCommand::Smoke(args) = command;
-    smoke(settings, &args)
+    match command {
+        TestCommand::Smoke(args) => smoke(settings, &args),
+        TestCommand::BootLatency(args) => super::latency::run(settings, &args),
+    }
 }
 
 fn smoke(settings: &Settings, args: &TestArgs) -> Result<(), CliError> {

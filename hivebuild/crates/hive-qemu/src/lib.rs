@@ -6,6 +6,9 @@
 //! section, with KVM where a probe boot shows it works.
 
 pub mod expect;
+pub mod floor;
+pub mod latency;
+pub mod plot;
 pub mod report;
 
 use std::io::Read as _;
@@ -182,6 +185,8 @@ fn image_digest(path: &Path) -> String {
 pub enum QemuError {
     #[error("target `{target}` has no `[qemu]` section: hivebuild does not know how to boot it")]
     NoConfig { target: String },
+    #[error("QMP: {message}")]
+    Qmp { message: String },
     #[error("failed to start `{program}`")]
     Start {
         program: String,
@@ -220,72 +225,122 @@ pub fn boot(
     timeout: Duration,
     on_output: &mut dyn FnMut(&[u8]) -> Flow,
 ) -> Result<Boot, QemuError> {
-    let command = ProcessBuilder::new(&machine.program)
-        .args(&machine.args)
-        .arg("-kernel")
-        .arg(image)
-        .die_with_parent();
-    let started = Instant::now();
-    let mut child = command.spawn_piped().map_err(|source| QemuError::Start {
-        program: machine.program.clone(),
-        source,
-    })?;
-    let mut stdout = child.stdout.take().expect("stdout is piped");
-    let mut stderr = child.stderr.take().expect("stderr is piped");
-    let errors = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let (sender, receiver) = mpsc::channel::<Vec<u8>>();
-    let reader = std::thread::spawn(move || {
-        let mut buffer = [0_u8; 4096];
-        while let Ok(read) = stdout.read(&mut buffer) {
-            if read == 0 || sender.send(buffer[..read].to_vec()).is_err() {
+    Guest::spawn(machine, image, &[])?.watch(timeout, on_output)
+}
+
+/// A running QEMU whose console is being read. Killed when dropped.
+pub struct Guest {
+    child: std::process::Child,
+    console: mpsc::Receiver<Vec<u8>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+    errors: Option<std::thread::JoinHandle<String>>,
+    started: Instant,
+}
+
+impl Guest {
+    /// Start QEMU on `image` with `extra` arguments after the machine's.
+    pub fn spawn(machine: &Machine, image: &Path, extra: &[String]) -> Result<Self, QemuError> {
+        let command = ProcessBuilder::new(&machine.program)
+            .args(&machine.args)
+            .args(extra)
+            .arg("-kernel")
+            .arg(image)
+            .die_with_parent();
+        let started = Instant::now();
+        let mut child = command.spawn_piped().map_err(|source| QemuError::Start {
+            program: machine.program.clone(),
+            source,
+        })?;
+        let mut stdout = child.stdout.take().expect("stdout is piped");
+        let mut stderr = child.stderr.take().expect("stderr is piped");
+        let errors = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
+        let (sender, console) = mpsc::channel::<Vec<u8>>();
+        let reader = std::thread::spawn(move || {
+            let mut buffer = [0_u8; 4096];
+            while let Ok(read) = stdout.read(&mut buffer) {
+                if read == 0 || sender.send(buffer[..read].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(Self {
+            child,
+            console,
+            reader: Some(reader),
+            errors: Some(errors),
+            started,
+        })
+    }
+
+    /// Read the console until the guest stops, `on_output` says stop, or `timeout` (from
+    /// now) passes; then make sure QEMU is gone.
+    pub fn watch(
+        mut self,
+        timeout: Duration,
+        on_output: &mut dyn FnMut(&[u8]) -> Flow,
+    ) -> Result<Boot, QemuError> {
+        let watching = Instant::now();
+        let mut console = Vec::new();
+        let mut timed_out = false;
+        let mut stopped = false;
+        loop {
+            let left = timeout.saturating_sub(watching.elapsed());
+            let flow = match self
+                .console
+                .recv_timeout(left.min(Duration::from_millis(50)))
+            {
+                Ok(bytes) => {
+                    console.extend_from_slice(&bytes);
+                    on_output(&bytes)
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) if left.is_zero() => {
+                    timed_out = true;
+                    let _ = self.child.kill();
+                    break;
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => on_output(&[]),
+            };
+            if flow == Flow::Stop {
+                stopped = true;
+                let _ = self.child.kill();
                 break;
             }
         }
-    });
-    let mut console = Vec::new();
-    let mut timed_out = false;
-    let mut stopped = false;
-    loop {
-        let left = timeout.saturating_sub(started.elapsed());
-        let flow = match receiver.recv_timeout(left.min(Duration::from_millis(50))) {
-            Ok(bytes) => {
+        let status = self.child.wait().ok().and_then(|s| s.code());
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        let qemu_messages = self
+            .errors
+            .take()
+            .and_then(|e| e.join().ok())
+            .unwrap_or_default();
+        if !stopped {
+            for bytes in self.console.try_iter() {
                 console.extend_from_slice(&bytes);
-                on_output(&bytes)
+                on_output(&bytes);
             }
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) if left.is_zero() => {
-                timed_out = true;
-                let _ = child.kill();
-                break;
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => on_output(&[]),
-        };
-        if flow == Flow::Stop {
-            stopped = true;
-            let _ = child.kill();
-            break;
         }
+        Ok(Boot {
+            qemu_messages,
+            console: String::from_utf8_lossy(&console).replace('\r', ""),
+            status: if timed_out || stopped { None } else { status },
+            timed_out,
+            duration: self.started.elapsed(),
+        })
     }
-    let status = child.wait().ok().and_then(|s| s.code());
-    let _ = reader.join();
-    let qemu_messages = errors.join().unwrap_or_default();
-    if !stopped {
-        for bytes in receiver.try_iter() {
-            console.extend_from_slice(&bytes);
-            on_output(&bytes);
-        }
+}
+
+impl Drop for Guest {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
-    Ok(Boot {
-        qemu_messages,
-        console: String::from_utf8_lossy(&console).replace('\r', ""),
-        status: if timed_out || stopped { None } else { status },
-        timed_out,
-        duration: started.elapsed(),
-    })
 }
 
 #[cfg(test)]
