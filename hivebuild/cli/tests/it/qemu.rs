@@ -418,3 +418,95 @@ fn qemu_no_guest_outlives_a_killed_driver() {
         );
     }
 }
+
+#[test]
+fn qemu_boot_latency_reports_and_enforces_budgets() {
+    let mut tools = BUILD_TOOLS.to_vec();
+    tools.push("qemu-system-x86_64");
+    if !have("qemu_boot_latency_reports_and_enforces_budgets", &tools) {
+        return;
+    }
+    let project = Project::new();
+    let reports = project.root().join("reports");
+    let output = project
+        .hivebuild(&[
+            "test",
+            "boot-latency",
+            "manifests/demo.toml",
+            "--target",
+            "x86_64",
+            "--runs",
+            "3",
+            "--report-dir",
+            reports.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reports.join("boot-latency.json")).unwrap()).unwrap();
+    let images = report["images"].as_array().unwrap();
+    let names: Vec<&str> = images.iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["floor", "kernel", "skill-net", "skill-pdf"]);
+    for image in images {
+        for mode in ["cold", "warm"] {
+            let stats = &image[mode];
+            assert_eq!(stats["runs"], 3, "{image}");
+            let (min, median, max) = (
+                stats["min_ms"].as_f64().unwrap(),
+                stats["median_ms"].as_f64().unwrap(),
+                stats["max_ms"].as_f64().unwrap(),
+            );
+            assert!(0.0 < min && min <= median && median <= max, "{stats}");
+        }
+    }
+    assert_eq!(images[0]["warm_over_floor"], 1.0);
+    assert_eq!(images[2]["budget_ms"], 50.0);
+    // The exit status follows the verdicts in the report.
+    let all_within = images.iter().all(|i| i["within_budget"] == true);
+    assert_eq!(
+        output.status.code(),
+        Some(if all_within { 0 } else { 13 }),
+        "{stdout}"
+    );
+    assert!(
+        std::fs::read_to_string(reports.join("boot-latency.svg"))
+            .unwrap()
+            .contains("<svg")
+    );
+    assert!(
+        std::fs::read_to_string(reports.join("boot-latency.junit.xml"))
+            .unwrap()
+            .contains("tests=\"4\"")
+    );
+    assert!(
+        stdout.contains("skill-net") && stdout.contains("50 ms"),
+        "{stdout}"
+    );
+
+    // A budget no guest can meet fails the run and names the skill.
+    let demo = std::fs::read_to_string(project.root().join("manifests/demo.toml")).unwrap();
+    let strict = demo.replacen("boot-budget = \"50ms\"", "boot-budget = \"1us\"", 1);
+    project.write("manifests/strict.toml", &strict);
+    let output = project
+        .hivebuild(&[
+            "test",
+            "boot-latency",
+            "manifests/strict.toml",
+            "--target",
+            "x86_64",
+            "--runs",
+            "2",
+            "--report-dir",
+            reports.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(13));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("MISSED"));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("over budget or not ready: `skill-net`"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
