@@ -14,7 +14,7 @@ use serde_json::json;
 use super::signing::{as_dyn, development, expires_in, signers};
 use crate::cli::ImageArgs;
 use crate::dispatch::CliError;
-use crate::output::{CliReporter, print_result};
+use crate::output::print_result;
 use crate::settings::Settings;
 
 pub(crate) fn run(settings: &Settings, args: &ImageArgs) -> Result<(), CliError> {
@@ -39,10 +39,7 @@ pub(crate) fn run(settings: &Settings, args: &ImageArgs) -> Result<(), CliError>
         None
     };
 
-    let store = super::open_store(settings)?;
-    let plan = super::make_plan(settings, Some(&store), &manifest, &target)?;
-    let report = hive_engine::build(&plan, &store, &settings.engine, &CliReporter::new(settings))?;
-    super::record_root(&store, &manifest, &plan, &report)?;
+    let super::Built { plan, report, .. } = super::build(settings, &manifest, &target)?;
 
     let outputs: BTreeMap<String, PathBuf> = report
         .steps

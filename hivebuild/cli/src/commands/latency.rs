@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::cli::LatencyArgs;
 use crate::dispatch::CliError;
 use crate::exit_codes;
-use crate::output::{CliReporter, print_result};
+use crate::output::print_result;
 use crate::settings::Settings;
 
 #[derive(Serialize)]
@@ -46,27 +46,11 @@ fn failed(message: String) -> CliError {
 pub(crate) fn run(settings: &Settings, args: &LatencyArgs) -> Result<(), CliError> {
     let test = &args.test;
     let (manifest, target) = super::load(&test.target.manifest, test.target.target.as_deref())?;
-    let smoke = manifest
-        .tests
-        .smoke
-        .clone()
-        .ok_or_else(|| CliError::Refused {
-            message: format!(
-                "`{}` has no `[tests.smoke]` section: it says which marker means ready",
-                manifest.file.display()
-            ),
-            hint: Some(
-                "declare the console markers; the last one of each list is the ready marker".into(),
-            ),
-            code: exit_codes::TEST_FAILED,
-        })?;
+    let smoke = super::smoke_tests(&manifest)?;
     if args.runs == 0 {
         return Err(CliError::usage("`--runs 0`: nothing to measure"));
     }
-    let store = super::open_store(settings)?;
-    let plan = super::make_plan(settings, Some(&store), &manifest, &target)?;
-    let report = hive_engine::build(&plan, &store, &settings.engine, &CliReporter::new(settings))?;
-    super::record_root(&store, &manifest, &plan, &report)?;
+    let super::Built { store, report, .. } = super::build(settings, &manifest, &target)?;
 
     let scratch = tempfile::tempdir().map_err(|e| failed(format!("no scratch folder: {e}")))?;
     let floor = scratch.path().join("floor.elf");
@@ -92,20 +76,17 @@ pub(crate) fn run(settings: &Settings, args: &LatencyArgs) -> Result<(), CliErro
         images.push((name, image, marker, budget));
     }
 
-    let probe_cache = store.cache_dir().join("kvm-probe-v1.json");
     let mut measured: Vec<Measured> = Vec::new();
     for (name, image, marker, budget) in images {
         let pattern = Regex::new(&marker).expect("patterns were checked with the manifest");
-        let accel = hive_qemu::choose_accel(&target, &image, Some(&marker), Some(&probe_cache));
-        let machine =
-            hive_qemu::machine_for(&target, accel.accel).map_err(|e| failed(e.to_string()))?;
+        let (machine, accel) = super::machine_for_image(&target, &image, Some(&marker), &store)?;
         let timeout = Duration::from_secs(30);
         let (cold, cold_missed) =
             measure(Mode::Cold, &machine, &image, &pattern, args.runs, timeout)
-                .map_err(|e| failed(e.to_string()))?;
+                .map_err(|error| super::qemu_failed(&error))?;
         let (warm, warm_missed) =
             measure(Mode::Warm, &machine, &image, &pattern, args.runs, timeout)
-                .map_err(|e| failed(e.to_string()))?;
+                .map_err(|error| super::qemu_failed(&error))?;
         let (cold_stats, warm_stats) = (Stats::of(&cold), Stats::of(&warm));
         let budget_ms = budget.map(|b| b.as_secs_f64() * 1000.0);
         let missed = cold_missed + warm_missed;

@@ -96,6 +96,35 @@ pub(crate) fn record_root(
     Ok(())
 }
 
+/// What building a hive for a target leaves: the store, the plan, and each step's output.
+pub(crate) struct Built {
+    pub(crate) store: Store,
+    pub(crate) plan: Plan,
+    pub(crate) report: hive_engine::BuildReport,
+}
+
+/// Build a hive for a target (showing progress) and remember it as a gc root.
+pub(crate) fn build(
+    settings: &Settings,
+    manifest: &Manifest,
+    target: &Target,
+) -> Result<Built, CliError> {
+    let store = open_store(settings)?;
+    let plan = make_plan(settings, Some(&store), manifest, target)?;
+    let report = hive_engine::build(
+        &plan,
+        &store,
+        &settings.engine,
+        &crate::output::CliReporter::new(settings),
+    )?;
+    record_root(&store, manifest, &plan, &report)?;
+    Ok(Built {
+        store,
+        plan,
+        report,
+    })
+}
+
 /// The images a hive boots, in order: the kernel, then each skill (with its name).
 pub(crate) fn bootable_images(
     manifest: &Manifest,
@@ -103,11 +132,9 @@ pub(crate) fn bootable_images(
 ) -> Vec<(String, std::path::PathBuf, Option<String>)> {
     let output_of = |step: &str| {
         report
-            .steps
-            .iter()
-            .find(|s| s.name == step)
-            .map(|s| s.path.clone())
+            .output(step)
             .expect("the plan has this step")
+            .to_owned()
     };
     let mut images = vec![(
         "kernel".to_owned(),
@@ -123,4 +150,63 @@ pub(crate) fn bootable_images(
         ));
     }
     images
+}
+
+/// The QEMU machine that boots `image` of `target`, with the accelerator chosen for it
+/// (a KVM probe looks for `marker`; answers are cached in the store).
+pub(crate) fn machine_for_image(
+    target: &Target,
+    image: &Path,
+    marker: Option<&str>,
+    store: &Store,
+) -> Result<(hive_qemu::Machine, hive_qemu::AccelChoice), CliError> {
+    let choice = hive_qemu::choose_accel(
+        target,
+        image,
+        marker,
+        Some(&store.cache_dir().join("kvm-probe-v1.json")),
+    );
+    let machine =
+        hive_qemu::machine_for(target, choice.accel).map_err(|error| CliError::Refused {
+            message: error.to_string(),
+            hint: Some(format!(
+                "add a `[qemu]` section to `targets/{}.toml`",
+                target.name
+            )),
+            code: crate::exit_codes::BOOT_FAILED,
+        })?;
+    Ok((machine, choice))
+}
+
+/// A QEMU that could not be run.
+pub(crate) fn qemu_failed(error: &hive_qemu::QemuError) -> CliError {
+    let cause = std::error::Error::source(error)
+        .map(|cause| format!(": {cause}"))
+        .unwrap_or_default();
+    CliError::Refused {
+        message: format!("{error}{cause}"),
+        hint: Some(
+            "install QEMU: `ci/install-deps` (Debian), or your system's qemu-system packages"
+                .into(),
+        ),
+        code: crate::exit_codes::BOOT_FAILED,
+    }
+}
+
+/// The manifest's `[tests.smoke]`, which says what each image prints when it is ready.
+pub(crate) fn smoke_tests(manifest: &Manifest) -> Result<hive_manifest::model::Smoke, CliError> {
+    manifest
+        .tests
+        .smoke
+        .clone()
+        .ok_or_else(|| CliError::Refused {
+            message: format!(
+                "`{}` has no `[tests.smoke]` section",
+                manifest.file.display()
+            ),
+            hint: Some(
+                "declare the console markers each image prints; see docs/manifest.md#tests".into(),
+            ),
+            code: crate::exit_codes::TEST_FAILED,
+        })
 }

@@ -11,23 +11,15 @@ use hive_process::ProcessBuilder;
 use crate::cli::RunArgs;
 use crate::dispatch::CliError;
 use crate::exit_codes;
-use crate::output::CliReporter;
 use crate::settings::{Output, Settings};
 
 pub(crate) fn run(settings: &Settings, args: &RunArgs) -> Result<(), CliError> {
     let (manifest, target) = super::load(&args.target.manifest, args.target.target.as_deref())?;
-    let store = super::open_store(settings)?;
-    let plan = super::make_plan(settings, Some(&store), &manifest, &target)?;
-    let report = hive_engine::build(&plan, &store, &settings.engine, &CliReporter::new(settings))?;
-    super::record_root(&store, &manifest, &plan, &report)?;
-    let output_of = |step: &str| -> PathBuf {
-        report
-            .steps
-            .iter()
-            .find(|s| s.name == step)
-            .map(|s| s.path.clone())
-            .expect("the plan has this step")
-    };
+    let super::Built {
+        store,
+        plan,
+        report,
+    } = super::build(settings, &manifest, &target)?;
     let note = |text: String| {
         if settings.output != Output::Quiet {
             eprintln!("{text}");
@@ -36,18 +28,8 @@ pub(crate) fn run(settings: &Settings, args: &RunArgs) -> Result<(), CliError> {
 
     let images = super::bootable_images(&manifest, &report);
     let timeout = Duration::from_secs(args.timeout);
-    let probe_cache = store.cache_dir().join("kvm-probe-v1.json");
     for (name, image, _) in &images {
-        let choice = hive_qemu::choose_accel(&target, image, None, Some(&probe_cache));
-        let machine =
-            hive_qemu::machine_for(&target, choice.accel).map_err(|error| CliError::Refused {
-                message: error.to_string(),
-                hint: Some(format!(
-                    "add a `[qemu]` section to `targets/{}.toml`",
-                    target.name
-                )),
-                code: exit_codes::BOOT_FAILED,
-            })?;
+        let (machine, choice) = super::machine_for_image(&target, image, None, &store)?;
         note(format!(
             "==> booting `{name}` on {} ({}: {})",
             machine.program, machine.description, choice.reason
@@ -58,19 +40,7 @@ pub(crate) fn run(settings: &Settings, args: &RunArgs) -> Result<(), CliError> {
             let _ = stdout.flush();
             hive_qemu::Flow::Continue
         })
-        .map_err(|error| CliError::Refused {
-            message: format!(
-                "{error}: {}",
-                std::error::Error::source(&error)
-                    .map(ToString::to_string)
-                    .unwrap_or_default()
-            ),
-            hint: Some(
-                "install QEMU: `ci/install-deps` (Debian), or your system's qemu-system packages"
-                    .into(),
-            ),
-            code: exit_codes::BOOT_FAILED,
-        })?;
+        .map_err(|error| super::qemu_failed(&error))?;
         if boot.timed_out && machine.powers_off {
             return Err(CliError::Refused {
                 message: format!("`{name}` did not power off within {} s", args.timeout),
@@ -91,7 +61,7 @@ pub(crate) fn run(settings: &Settings, args: &RunArgs) -> Result<(), CliError> {
     if target.rust.crate_type == CrateType::Bin {
         let brain = plan
             .step("brain")
-            .and_then(|_| brain_binary(&output_of("brain")));
+            .and_then(|_| report.output("brain").and_then(brain_binary));
         if let Some(brain) = brain {
             note("==> running the hosted Brain".to_owned());
             let output = ProcessBuilder::new(&brain)

@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::cli::{TestArgs, TestCommand};
 use crate::dispatch::CliError;
 use crate::exit_codes;
-use crate::output::{CliReporter, print_result};
+use crate::output::print_result;
 use crate::settings::Settings;
 
 pub(crate) fn run(settings: &Settings, command: TestCommand) -> Result<(), CliError> {
@@ -23,24 +23,9 @@ pub(crate) fn run(settings: &Settings, command: TestCommand) -> Result<(), CliEr
 
 fn smoke(settings: &Settings, args: &TestArgs) -> Result<(), CliError> {
     let (manifest, target) = super::load(&args.target.manifest, args.target.target.as_deref())?;
-    let smoke = manifest
-        .tests
-        .smoke
-        .clone()
-        .ok_or_else(|| CliError::Refused {
-            message: format!(
-                "`{}` has no `[tests.smoke]` section",
-                manifest.file.display()
-            ),
-            hint: Some("declare the console markers to expect; see docs/manifest.md#tests".into()),
-            code: exit_codes::TEST_FAILED,
-        })?;
-    let store = super::open_store(settings)?;
-    let plan = super::make_plan(settings, Some(&store), &manifest, &target)?;
-    let report = hive_engine::build(&plan, &store, &settings.engine, &CliReporter::new(settings))?;
-    super::record_root(&store, &manifest, &plan, &report)?;
+    let smoke = super::smoke_tests(&manifest)?;
+    let super::Built { store, report, .. } = super::build(settings, &manifest, &target)?;
 
-    let probe_cache = store.cache_dir().join("kvm-probe-v1.json");
     let mut suite = Suite {
         suite: "smoke".into(),
         hive: manifest.hive.name.clone(),
@@ -64,21 +49,9 @@ fn smoke(settings: &Settings, args: &TestArgs) -> Result<(), CliError> {
         let expectation = Expectation::new(&markers, &smoke.fail)
             .expect("patterns were checked with the manifest");
         let first = markers.first().map(|(pattern, _)| pattern.as_str());
-        let accel = hive_qemu::choose_accel(&target, &image, first, Some(&probe_cache));
-        let machine =
-            hive_qemu::machine_for(&target, accel.accel).map_err(|error| CliError::Refused {
-                message: error.to_string(),
-                hint: Some(format!(
-                    "add a `[qemu]` section to `targets/{}.toml`",
-                    target.name
-                )),
-                code: exit_codes::BOOT_FAILED,
-            })?;
-        let checked: Checked = hive_qemu::expect::check(&machine, &image, &expectation).map_err(|error| CliError::Refused {
-            message: format!("{error}"),
-            hint: Some("install QEMU: `ci/install-deps` (Debian), or your system's qemu-system packages".into()),
-            code: exit_codes::BOOT_FAILED,
-        })?;
+        let (machine, accel) = super::machine_for_image(&target, &image, first, &store)?;
+        let checked: Checked = hive_qemu::expect::check(&machine, &image, &expectation)
+            .map_err(|error| super::qemu_failed(&error))?;
         suite.cases.push(Case {
             name,
             image,

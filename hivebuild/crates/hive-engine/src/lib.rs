@@ -122,6 +122,14 @@ pub struct BuildReport {
 }
 
 impl BuildReport {
+    /// The output folder of a step of this build.
+    pub fn output(&self, step: &str) -> Option<&Path> {
+        self.steps
+            .iter()
+            .find(|s| s.name == step)
+            .map(|s| s.path.as_path())
+    }
+
     pub fn built(&self) -> usize {
         self.steps.iter().filter(|s| s.built).count()
     }
