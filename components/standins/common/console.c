@@ -11,17 +11,28 @@
 #define AUX_MU_IO (*(volatile uint32_t *)(AUX_BASE + 0x40))
 #define AUX_MU_LSR (*(volatile uint32_t *)(AUX_BASE + 0x54))
 
+#define AUX_MU_CNTL (*(volatile uint32_t *)(AUX_BASE + 0x60))
+
 static void put_char(char c)
 {
     AUX_ENABLES |= 1u;
+    AUX_MU_CNTL = 3u; /* receiver and transmitter on */
     while (!(AUX_MU_LSR & (1u << 5))) {
     }
     AUX_MU_IO = (uint32_t)(unsigned char)c;
+}
+
+int console_getc(void)
+{
+    AUX_ENABLES |= 1u;
+    AUX_MU_CNTL = 3u;
+    return (AUX_MU_LSR & 1u) ? (int)(AUX_MU_IO & 0xffu) : -1;
 }
 #else
 /* The PL011 of QEMU virt. */
 #define UART_DR (*(volatile uint32_t *)(0x09000000ul + 0x00))
 #define UART_FR (*(volatile uint32_t *)(0x09000000ul + 0x18))
+#define UART_CR (*(volatile uint32_t *)(0x09000000ul + 0x30))
 
 static void put_char(char c)
 {
@@ -29,7 +40,21 @@ static void put_char(char c)
     }
     UART_DR = (uint32_t)(unsigned char)c;
 }
+
+int console_getc(void)
+{
+    UART_CR = 1u | (1u << 8) | (1u << 9); /* UART, transmit and receive enabled */
+    return (UART_FR & (1u << 4)) ? -1 : (int)(UART_DR & 0xffu);
+}
 #endif
+
+unsigned long long clock_us(void)
+{
+    uint64_t count, frequency;
+    __asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(count));
+    __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(frequency));
+    return count / (frequency / 1000000u);
+}
 
 void machine_off(unsigned code)
 {
@@ -62,6 +87,32 @@ static void put_char(char c)
     while (!(inb(0x3f8 + 5) & 0x20)) {
     }
     outb(0x3f8, (uint8_t)c);
+}
+
+int console_getc(void)
+{
+    return (inb(0x3f8 + 5) & 1) ? inb(0x3f8) : -1;
+}
+
+/* The PIT's channel 0 as a free-running 1.193182 MHz counter (mode 2, reload 65536),
+ * read by latching; no interrupts. */
+unsigned long long clock_us(void)
+{
+    static int started;
+    static uint16_t last;
+    static uint64_t ticks;
+    if (!started) {
+        outb(0x43, 0x34);
+        outb(0x40, 0);
+        outb(0x40, 0);
+        started = 1;
+    }
+    outb(0x43, 0x00);
+    uint16_t now = inb(0x40);
+    now |= (uint16_t)(inb(0x40) << 8);
+    ticks += (uint16_t)(last - now);
+    last = now;
+    return ticks * 1000000u / 1193182u;
 }
 
 void machine_off(unsigned code)

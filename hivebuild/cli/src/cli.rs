@@ -233,6 +233,9 @@ pub(crate) enum TestCommand {
     Smoke(TestArgs),
     /// Time from spawn to ready, cold and warm, of a floor kernel, the kernel and every skill
     BootLatency(LatencyArgs),
+    /// Crash skills through the console: the police must restart them (or stop them past
+    /// their limit) while the Brain's heartbeat goes on
+    Faults(TestArgs),
 }
 
 #[derive(Debug, Args)]

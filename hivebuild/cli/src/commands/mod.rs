@@ -2,6 +2,7 @@
 
 pub(crate) mod build;
 pub(crate) mod check;
+mod faults;
 pub(crate) mod image;
 pub(crate) mod inspect;
 pub(crate) mod key;

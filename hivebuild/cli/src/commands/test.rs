@@ -18,6 +18,7 @@ pub(crate) fn run(settings: &Settings, command: TestCommand) -> Result<(), CliEr
     match command {
         TestCommand::Smoke(args) => smoke(settings, &args),
         TestCommand::BootLatency(args) => super::latency::run(settings, &args),
+        TestCommand::Faults(args) => super::faults::run(settings, &args),
     }
 }
 

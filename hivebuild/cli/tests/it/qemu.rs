@@ -510,3 +510,76 @@ fn qemu_boot_latency_reports_and_enforces_budgets() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn qemu_faults_restart_a_crashed_skill_and_stop_it_past_its_limit() {
+    let mut tools = BUILD_TOOLS.to_vec();
+    tools.push("qemu-system-x86_64");
+    if !have(
+        "qemu_faults_restart_a_crashed_skill_and_stop_it_past_its_limit",
+        &tools,
+    ) {
+        return;
+    }
+    let project = Project::new();
+    let reports = project.root().join("reports");
+    let stdout = ok(&mut project.hivebuild(&[
+        "test",
+        "faults",
+        "manifests/demo.toml",
+        "--target",
+        "x86_64",
+        "--report-dir",
+        reports.to_str().unwrap(),
+    ]));
+    assert!(stdout.contains("pass  net-restart: restarts ["), "{stdout}");
+    assert!(
+        stdout.contains("pass  net-past-limit: restarts ["),
+        "{stdout}"
+    );
+    assert!(stdout.contains("faults: 2 passed, 0 failed"), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(reports.join("faults.json")).unwrap()).unwrap();
+    let past_limit = &report["scenarios"][1]["outcome"];
+    assert_eq!(
+        past_limit["restarts_ms"].as_array().unwrap().len(),
+        3,
+        "restart-limit 3: three restarts, then stopped"
+    );
+    let console =
+        std::fs::read_to_string(reports.join("faults-net-past-limit.console.log")).unwrap();
+    assert!(
+        console.contains("police: net stopped after 4 faults"),
+        "{console}"
+    );
+    let after = console.split("police: net stopped").nth(1).unwrap();
+    assert!(
+        after.contains("brain: heartbeat"),
+        "the Brain beats on after the skill is stopped: {console}"
+    );
+
+    // A Brain pause longer than allowed (the stand-in beats every 100 ms) fails the run.
+    let demo = std::fs::read_to_string(project.root().join("manifests/demo.toml")).unwrap();
+    project.write(
+        "manifests/impatient.toml",
+        &demo.replace("max-gap = \"1s\"", "max-gap = \"20ms\""),
+    );
+    let output = project
+        .hivebuild(&[
+            "test",
+            "faults",
+            "manifests/impatient.toml",
+            "--target",
+            "x86_64",
+            "--report-dir",
+            reports.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(13));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("FAIL  net-restart: the Brain's heartbeat"),
+        "{stdout}"
+    );
+}

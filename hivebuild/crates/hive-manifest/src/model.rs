@@ -32,6 +32,29 @@ pub struct Manifest {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tests {
     pub smoke: Option<Smoke>,
+    pub faults: Option<Faults>,
+}
+
+/// Fault injection: crash skills through a console command and watch the police and the
+/// Brain. Patterns may use `{skill}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Faults {
+    /// The skills to crash.
+    pub skills: Vec<String>,
+    /// What to type on the kernel's console to crash a skill.
+    pub command: String,
+    /// The skill is up, at boot and after a restart.
+    pub ready: String,
+    /// The police reports the skill's fault.
+    pub fault: String,
+    /// The police gave up on the skill (past its restart limit).
+    pub stopped: String,
+    /// The Brain is alive.
+    pub heartbeat: String,
+    /// From a crash to the skill's ready marker, at most.
+    pub restart_within: Duration,
+    /// The longest the Brain's heartbeat may pause.
+    pub max_gap: Duration,
 }
 
 /// What a smoke test expects on the serial console of each image.

@@ -226,6 +226,20 @@ pub(crate) struct QemuSection {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct TestsSection {
     pub smoke: Option<SmokeSection>,
+    pub faults: Option<FaultsSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct FaultsSection {
+    pub skills: Vec<S<String>>,
+    pub command: S<String>,
+    pub ready: S<String>,
+    pub fault: S<String>,
+    pub stopped: S<String>,
+    pub heartbeat: S<String>,
+    pub restart_within: S<String>,
+    pub max_gap: S<String>,
 }
 
 #[derive(Deserialize)]

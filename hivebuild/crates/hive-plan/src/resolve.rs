@@ -126,6 +126,7 @@ impl Builder<'_> {
                         "HIVE_CONFIG".into(),
                         manifest.kernel.config_for(&target.name).as_str().into(),
                     ),
+                    ("HIVE_SKILLS".into(), police_skills(manifest)),
                 ]),
                 c_compiler: cc.clone(),
             },
@@ -492,6 +493,23 @@ impl Builder<'_> {
     fn key_of(&self, step: &str) -> Option<Digest> {
         self.steps.iter().find(|s| s.name == step).map(|s| s.key)
     }
+}
+
+/// The skills the police keeps and how often it restarts each: `net:3,pdf:0`.
+fn police_skills(manifest: &Manifest) -> String {
+    manifest
+        .skills
+        .values()
+        .map(|skill| {
+            let limit = if skill.restart == hive_manifest::model::Restart::Never {
+                0
+            } else {
+                skill.restart_limit
+            };
+            format!("{}:{limit}", skill.name)
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn path_input(path: &Path) -> Result<SourceInput, PlanError> {

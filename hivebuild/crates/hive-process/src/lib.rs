@@ -184,11 +184,11 @@ impl ProcessBuilder {
         Err(self.failed(output.status, &combined, None))
     }
 
-    /// Start the program with stdin closed and stdout and stderr piped; the caller owns the
-    /// child (and must wait for it).
+    /// Start the program with stdin, stdout and stderr piped; the caller owns the child (and
+    /// must wait for it).
     pub fn spawn_piped(&self) -> std::io::Result<std::process::Child> {
         self.command()
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -6,6 +6,7 @@
 //! section, with KVM where a probe boot shows it works.
 
 pub mod expect;
+pub mod faults;
 pub mod floor;
 pub mod latency;
 pub mod plot;
@@ -231,6 +232,7 @@ pub fn boot(
 /// A running QEMU whose console is being read. Killed when dropped.
 pub struct Guest {
     child: std::process::Child,
+    input: Option<std::process::ChildStdin>,
     console: mpsc::Receiver<Vec<u8>>,
     reader: Option<std::thread::JoinHandle<()>>,
     errors: Option<std::thread::JoinHandle<String>>,
@@ -251,6 +253,7 @@ impl Guest {
             program: machine.program.clone(),
             source,
         })?;
+        let input = child.stdin.take();
         let mut stdout = child.stdout.take().expect("stdout is piped");
         let mut stderr = child.stderr.take().expect("stderr is piped");
         let errors = std::thread::spawn(move || {
@@ -269,11 +272,18 @@ impl Guest {
         });
         Ok(Self {
             child,
+            input,
             console,
             reader: Some(reader),
             errors: Some(errors),
             started,
         })
+    }
+
+    /// What is written here reaches the guest's console (QEMU's stdin). Take it before
+    /// `watch` to type commands while watching.
+    pub fn take_input(&mut self) -> Option<std::process::ChildStdin> {
+        self.input.take()
     }
 
     /// Read the console until the guest stops, `on_output` says stop, or `timeout` (from

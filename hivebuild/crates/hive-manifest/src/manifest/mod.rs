@@ -105,10 +105,11 @@ impl Checker<'_> {
             .and_then(|item| section::<raw::Update>(item, "update", &mut self.diagnostics))
             .map(|u| self.update(u));
 
-        let tests = match top.get("tests") {
+        let tests_item = top.get("tests");
+        let tests = match tests_item {
             None => Some(crate::model::Tests::default()),
             Some(item) => section::<raw::TestsSection>(item, "tests", &mut self.diagnostics)
-                .map(|t| self.tests(t)),
+                .map(|t| self.tests(t, &skill_names)),
         };
         Some(Manifest {
             file: file.to_owned(),
@@ -246,7 +247,11 @@ impl Checker<'_> {
         config
     }
 
-    fn tests(&mut self, raw: raw::TestsSection) -> crate::model::Tests {
+    fn tests(
+        &mut self,
+        raw: raw::TestsSection,
+        skill_names: &BTreeSet<String>,
+    ) -> crate::model::Tests {
         let smoke = raw.smoke.map(|smoke| crate::model::Smoke {
             kernel: self.markers(&smoke.kernel),
             skills: self.markers(&smoke.skills),
@@ -257,7 +262,65 @@ impl Checker<'_> {
                 .map(|p| p.get_ref().clone())
                 .collect(),
         });
-        crate::model::Tests { smoke }
+        let faults = raw
+            .faults
+            .and_then(|faults| self.faults(&faults, skill_names));
+        crate::model::Tests { smoke, faults }
+    }
+
+    fn faults(
+        &mut self,
+        raw: &raw::FaultsSection,
+        skill_names: &BTreeSet<String>,
+    ) -> Option<crate::model::Faults> {
+        for skill in &raw.skills {
+            if !skill_names.contains(skill.get_ref()) {
+                self.error(
+                    Diagnostic::new(
+                        format!(
+                            "fault injection names skill `{}`, which this hive does not have",
+                            skill.get_ref()
+                        ),
+                        skill.span(),
+                    )
+                    .label("no such skill")
+                    .help(format!(
+                        "crash one of `{}`",
+                        skill_names.iter().cloned().collect::<Vec<_>>().join("`, `")
+                    )),
+                );
+            }
+        }
+        let mut duration = |text: &S<String>| match parse_duration(text.get_ref()) {
+            Ok(duration) => Some(duration),
+            Err(message) => {
+                self.error(
+                    Diagnostic::new(
+                        format!("bad duration `{}`: {message}", text.get_ref()),
+                        text.span(),
+                    )
+                    .label("not a duration")
+                    .help("write a duration such as `2s` or `500ms`"),
+                );
+                None
+            }
+        };
+        let restart_within = duration(&raw.restart_within);
+        let max_gap = duration(&raw.max_gap);
+        // Every pattern is checked (and reported), not only up to the first bad one.
+        let checked = [&raw.ready, &raw.fault, &raw.stopped, &raw.heartbeat]
+            .map(|pattern| self.pattern(pattern, "skill"));
+        let patterns_ok = checked.iter().all(|ok| *ok);
+        Some(crate::model::Faults {
+            skills: raw.skills.iter().map(|s| s.get_ref().clone()).collect(),
+            command: raw.command.get_ref().clone(),
+            ready: raw.ready.get_ref().clone(),
+            fault: raw.fault.get_ref().clone(),
+            stopped: raw.stopped.get_ref().clone(),
+            heartbeat: raw.heartbeat.get_ref().clone(),
+            restart_within: restart_within?,
+            max_gap: max_gap.filter(|_| patterns_ok)?,
+        })
     }
 
     fn markers(&mut self, raw: &[raw::MarkerSection]) -> Vec<crate::model::Marker> {
