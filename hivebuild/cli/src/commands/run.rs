@@ -28,19 +28,24 @@ pub(crate) fn run(settings: &Settings, args: &RunArgs) -> Result<(), CliError> {
 
     let images = super::bootable_images(&manifest, &report);
     let timeout = Duration::from_secs(args.timeout);
+    let keyboard = keyboard();
     for (name, image, _) in &images {
         let (machine, choice) = super::machine_for_image(&target, image, None, &store)?;
         note(format!(
             "==> booting `{name}` on {} ({}: {})",
             machine.program, machine.description, choice.reason
         ));
+        let mut guest = hive_qemu::Guest::spawn(&machine, image, &[])
+            .map_err(|error| super::qemu_failed(&error))?;
+        *keyboard.lock().expect("keyboard") = guest.take_input();
         let mut stdout = std::io::stdout();
-        let boot = hive_qemu::boot(&machine, image, timeout, &mut |bytes| {
-            let _ = stdout.write_all(bytes);
-            let _ = stdout.flush();
-            hive_qemu::Flow::Continue
-        })
-        .map_err(|error| super::qemu_failed(&error))?;
+        let boot = guest
+            .watch(timeout, &mut |bytes| {
+                let _ = stdout.write_all(bytes);
+                let _ = stdout.flush();
+                hive_qemu::Flow::Continue
+            })
+            .map_err(|error| super::qemu_failed(&error))?;
         if boot.timed_out && machine.powers_off {
             return Err(CliError::Refused {
                 message: format!("`{name}` did not power off within {} s", args.timeout),
@@ -76,6 +81,25 @@ pub(crate) fn run(settings: &Settings, args: &RunArgs) -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// What is typed while a guest runs goes to its console (`crash net` to the stand-in
+/// police, say), a line at a time, through whichever guest input is in the slot.
+fn keyboard() -> std::sync::Arc<std::sync::Mutex<Option<std::process::ChildStdin>>> {
+    let slot = std::sync::Arc::new(std::sync::Mutex::new(None::<std::process::ChildStdin>));
+    let target = slot.clone();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if let Some(input) = target.lock().expect("keyboard").as_mut() {
+                let _ = input
+                    .write_all(format!("{line}\n").as_bytes())
+                    .and_then(|()| input.flush());
+            }
+        }
+    });
+    slot
 }
 
 /// The Brain's binary in its output folder (`bin/<name>`), if there is exactly one.

@@ -92,6 +92,14 @@ fn qemu_aarch64_demo_boots_on_virt() {
     }
     let project = Project::new();
     let console = run(&project, "qemu-virt-aarch64", "30");
+    let smoke = ok(&mut project.hivebuild(&[
+        "test",
+        "smoke",
+        "manifests/demo.toml",
+        "--target",
+        "qemu-virt-aarch64",
+    ]));
+    assert!(smoke.contains("smoke: 3 passed, 0 failed"), "{smoke}");
     assert_markers(&console, &[&KERNEL[..], &NET, &PDF].concat());
     assert!(
         console.contains("board qemu_virt_aarch64, config debug"),
@@ -123,6 +131,12 @@ fn qemu_rpi4_demo_boots_on_raspi4b() {
     let project = Project::new();
     // A Raspberry Pi cannot power itself off: each boot ends at the deadline.
     let console = run(&project, "rpi4", "4");
+    let smoke =
+        ok(&mut project.hivebuild(&["test", "smoke", "manifests/demo.toml", "--target", "rpi4"]));
+    assert!(
+        smoke.contains("smoke: 3 passed, 0 failed") && smoke.contains("raspi4b, TCG"),
+        "{smoke}"
+    );
     assert_markers(&console, &[&KERNEL[..], &NET, &PDF].concat());
     assert!(
         console.contains("board rpi4b_4gb, config release"),
