@@ -257,6 +257,10 @@ pub(crate) struct TestArgs {
     /// Also write JUnit XML here [default: <report dir>/<suite>.junit.xml]
     #[arg(long, value_name = "FILE")]
     pub(crate) junit: Option<PathBuf>,
+    /// Test the kernel of an existing release folder (`hivebuild image -o DIR`) instead of
+    /// building
+    #[arg(long, value_name = "DIR")]
+    pub(crate) image: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -50,19 +50,29 @@ pub(crate) fn run(settings: &Settings, args: &LatencyArgs) -> Result<(), CliErro
     if args.runs == 0 {
         return Err(CliError::usage("`--runs 0`: nothing to measure"));
     }
-    let super::Built { store, report, .. } = super::build(settings, &manifest, &target)?;
+    let to_test = super::images_to_test(settings, &manifest, &target, test.image.as_deref())?;
 
     let scratch = tempfile::tempdir().map_err(|e| failed(format!("no scratch folder: {e}")))?;
     let floor = scratch.path().join("floor.elf");
-    std::fs::write(&floor, hive_qemu::floor::floor_kernel(target.arch))
-        .map_err(|e| failed(format!("failed to write the floor kernel: {e}")))?;
-    let mut images: Vec<(String, PathBuf, String, Option<Duration>)> = vec![(
+    std::fs::write(
+        &floor,
+        hive_qemu::floor::floor_kernel(target.arch, &target.board),
+    )
+    .map_err(|e| failed(format!("failed to write the floor kernel: {e}")))?;
+    let mut images: Vec<(String, PathBuf, String, Option<Duration>, Vec<String>)> = vec![(
         "floor".into(),
         floor,
         regex::escape(hive_qemu::floor::FLOOR_MARKER),
         None,
+        Vec::new(),
     )];
-    for (name, image, skill) in super::bootable_images(&manifest, &report) {
+    for super::TestImage {
+        name,
+        path: image,
+        skill,
+        extra,
+    } in to_test.images
+    {
         let (marker, budget) = match &skill {
             None => (smoke.kernel.last().map(|m| m.pattern.clone()), None),
             Some(skill) => (
@@ -73,13 +83,15 @@ pub(crate) fn run(settings: &Settings, args: &LatencyArgs) -> Result<(), CliErro
         let marker = marker.ok_or_else(|| {
             CliError::usage(format!("`[tests.smoke]` has no marker for `{name}`"))
         })?;
-        images.push((name, image, marker, budget));
+        images.push((name, image, marker, budget, extra));
     }
 
     let mut measured: Vec<Measured> = Vec::new();
-    for (name, image, marker, budget) in images {
+    for (name, image, marker, budget, extra) in images {
         let pattern = Regex::new(&marker).expect("patterns were checked with the manifest");
-        let (machine, accel) = super::machine_for_image(&target, &image, Some(&marker), &store)?;
+        let (mut machine, accel) =
+            super::machine_for_image(&target, &image, Some(&marker), &to_test.store)?;
+        machine.args.extend(extra);
         let timeout = Duration::from_secs(30);
         let (cold, cold_missed) =
             measure(Mode::Cold, &machine, &image, &pattern, args.runs, timeout)

@@ -211,3 +211,101 @@ pub(crate) fn smoke_tests(manifest: &Manifest) -> Result<hive_manifest::model::S
             code: crate::exit_codes::TEST_FAILED,
         })
 }
+
+/// One image a test boots, with the QEMU arguments it needs besides the machine's.
+pub(crate) struct TestImage {
+    pub(crate) name: String,
+    pub(crate) path: std::path::PathBuf,
+    pub(crate) skill: Option<String>,
+    pub(crate) extra: Vec<String>,
+}
+
+/// What a test boots: the images of a build, or with `--image` the kernel (and device tree)
+/// taken from a release folder's boot partition. Keeps the store (for the KVM probe cache)
+/// and any scratch folder alive.
+pub(crate) struct ToTest {
+    pub(crate) store: Store,
+    pub(crate) images: Vec<TestImage>,
+    _scratch: Option<tempfile::TempDir>,
+}
+
+pub(crate) fn images_to_test(
+    settings: &Settings,
+    manifest: &Manifest,
+    target: &Target,
+    release: Option<&Path>,
+) -> Result<ToTest, CliError> {
+    let Some(release) = release else {
+        let Built { store, report, .. } = build(settings, manifest, target)?;
+        let images = bootable_images(manifest, &report)
+            .into_iter()
+            .map(|(name, path, skill)| TestImage {
+                name,
+                path,
+                skill,
+                extra: Vec::new(),
+            })
+            .collect();
+        return Ok(ToTest {
+            store,
+            images,
+            _scratch: None,
+        });
+    };
+    let refused = |message: String| CliError::Refused {
+        message,
+        hint: None,
+        code: crate::exit_codes::TEST_FAILED,
+    };
+    let stem = format!("{}-{}", manifest.hive.name, target.name);
+    let manifest_path = release.join(format!("{stem}.manifest.json"));
+    let bytes = std::fs::read(&manifest_path)
+        .map_err(|e| refused(format!("failed to read `{}`: {e}", manifest_path.display())))?;
+    let image_manifest: hive_image::ImageManifest =
+        serde_json::from_slice(&bytes).map_err(|e| {
+            refused(format!(
+                "`{}` is not an image manifest: {e}",
+                manifest_path.display()
+            ))
+        })?;
+    let image = release.join(&image_manifest.image.file);
+    let qemu = target
+        .qemu
+        .as_ref()
+        .ok_or_else(|| refused(format!("target `{}` has no `[qemu]` section", target.name)))?;
+    let kernel_file = qemu
+        .image_kernel
+        .as_deref()
+        .ok_or_else(|| CliError::Refused {
+            message: format!(
+                "target `{}` does not say which file of its image is the kernel",
+                target.name
+            ),
+            hint: Some("set `image-kernel` in its `[qemu]` section".into()),
+            code: crate::exit_codes::TEST_FAILED,
+        })?;
+    let scratch = tempfile::tempdir().map_err(|e| refused(format!("no scratch folder: {e}")))?;
+    let take = |file: &str| -> Result<std::path::PathBuf, CliError> {
+        let bytes = hive_image::extract(&image, &image_manifest, "boot", file)?;
+        let path = scratch.path().join(file);
+        std::fs::write(&path, bytes)
+            .map_err(|e| refused(format!("failed to write `{}`: {e}", path.display())))?;
+        Ok(path)
+    };
+    let kernel = take(kernel_file)?;
+    let mut extra = Vec::new();
+    if let Some(dtb) = &qemu.image_dtb {
+        extra = vec!["-dtb".to_owned(), take(dtb)?.display().to_string()];
+    }
+    let images = vec![TestImage {
+        name: "kernel".into(),
+        path: kernel,
+        skill: None,
+        extra,
+    }];
+    Ok(ToTest {
+        store: open_store(settings)?,
+        images,
+        _scratch: Some(scratch),
+    })
+}

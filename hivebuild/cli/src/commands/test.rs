@@ -25,7 +25,7 @@ pub(crate) fn run(settings: &Settings, command: TestCommand) -> Result<(), CliEr
 fn smoke(settings: &Settings, args: &TestArgs) -> Result<(), CliError> {
     let (manifest, target) = super::load(&args.target.manifest, args.target.target.as_deref())?;
     let smoke = super::smoke_tests(&manifest)?;
-    let super::Built { store, report, .. } = super::build(settings, &manifest, &target)?;
+    let to_test = super::images_to_test(settings, &manifest, &target, args.image.as_deref())?;
 
     let mut suite = Suite {
         suite: "smoke".into(),
@@ -33,7 +33,13 @@ fn smoke(settings: &Settings, args: &TestArgs) -> Result<(), CliError> {
         target: target.name.clone(),
         cases: Vec::new(),
     };
-    for (name, image, skill) in super::bootable_images(&manifest, &report) {
+    for super::TestImage {
+        name,
+        path: image,
+        skill,
+        extra,
+    } in to_test.images
+    {
         let markers: Vec<(String, std::time::Duration)> = match &skill {
             None => smoke
                 .kernel
@@ -50,7 +56,9 @@ fn smoke(settings: &Settings, args: &TestArgs) -> Result<(), CliError> {
         let expectation = Expectation::new(&markers, &smoke.fail)
             .expect("patterns were checked with the manifest");
         let first = markers.first().map(|(pattern, _)| pattern.as_str());
-        let (machine, accel) = super::machine_for_image(&target, &image, first, &store)?;
+        let (mut machine, accel) =
+            super::machine_for_image(&target, &image, first, &to_test.store)?;
+        machine.args.extend(extra);
         let checked: Checked = hive_qemu::expect::check(&machine, &image, &expectation)
             .map_err(|error| super::qemu_failed(&error))?;
         suite.cases.push(Case {

@@ -597,3 +597,67 @@ fn qemu_faults_restart_a_crashed_skill_and_stop_it_past_its_limit() {
         "{stdout}"
     );
 }
+
+#[test]
+fn qemu_tests_take_the_kernel_from_an_existing_image() {
+    let mut tools = BUILD_TOOLS.to_vec();
+    tools.push("qemu-system-x86_64");
+    if !have("qemu_tests_take_the_kernel_from_an_existing_image", &tools) {
+        return;
+    }
+    let project = Project::new();
+    let release = project.root().join("release");
+    ok(&mut project.hivebuild(&[
+        "-q",
+        "image",
+        "manifests/demo.toml",
+        "--target",
+        "x86_64",
+        "-o",
+        release.to_str().unwrap(),
+    ]));
+    let reports = project.root().join("reports");
+    let args = |suite: &'static str| {
+        vec![
+            "test",
+            suite,
+            "manifests/demo.toml",
+            "--target",
+            "x86_64",
+            "--image",
+            release.to_str().unwrap(),
+            "--report-dir",
+            reports.to_str().unwrap(),
+        ]
+    };
+    let smoke = ok(&mut project.hivebuild(&args("smoke")));
+    assert!(
+        smoke.contains("pass  kernel") && smoke.contains("smoke: 1 passed, 0 failed"),
+        "{smoke}"
+    );
+    let faults = ok(&mut project.hivebuild(&args("faults")));
+    assert!(faults.contains("faults: 2 passed, 0 failed"), "{faults}");
+    // An image whose kernel was changed after it was made is what gets tested.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(release.join("demo-x86_64.manifest.json")).unwrap())
+            .unwrap();
+    let boot = &manifest["partitions"][0];
+    let image = release.join("demo-x86_64.img");
+    let mut bytes = std::fs::read(&image).unwrap();
+    let start = usize::try_from(boot["offset"].as_u64().unwrap()).unwrap();
+    let end = start + usize::try_from(boot["size"].as_u64().unwrap()).unwrap();
+    let at = start
+        + bytes[start..end]
+            .windows(13)
+            .position(|w| w == b"police: ready")
+            .expect("the kernel's text");
+    bytes[at..at + 13].copy_from_slice(b"police: READY");
+    std::fs::write(&image, bytes).unwrap();
+    let output = project.hivebuild(&args("smoke")).output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(13),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}

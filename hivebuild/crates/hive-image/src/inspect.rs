@@ -238,3 +238,34 @@ impl Inspection {
         out
     }
 }
+
+/// The bytes of `path` in the FAT partition named `partition` of an image, found through
+/// the image's manifest.
+pub fn extract(
+    image: &Path,
+    manifest: &ImageManifest,
+    partition: &str,
+    path: &str,
+) -> Result<Vec<u8>, ImageError> {
+    let not_found = |message: String| ImageError::NotAnImage {
+        path: image.to_owned(),
+        message,
+    };
+    let info = manifest
+        .partitions
+        .iter()
+        .find(|p| p.name == partition && p.kind == "fat32")
+        .ok_or_else(|| not_found(format!("the manifest has no FAT partition `{partition}`")))?;
+    let file = File::open(image).map_err(|error| ImageError::io(image, error))?;
+    let files = crate::fat::read_all(Window::read_only(&file, info.offset, info.size)).map_err(
+        |error| ImageError::Fat {
+            partition: partition.to_owned(),
+            error,
+        },
+    )?;
+    files
+        .into_iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(path))
+        .map(|(_, bytes)| bytes)
+        .ok_or_else(|| not_found(format!("partition `{partition}` has no `{path}`")))
+}

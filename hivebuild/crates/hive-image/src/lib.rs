@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 pub use compose::{ComposeOptions, Composed, compose};
 pub use inputs::Inputs;
-pub use inspect::{FoundFile, FoundPartition, Inspection, inspect, verify};
+pub use inspect::{FoundFile, FoundPartition, Inspection, extract, inspect, verify};
 pub use manifest::ImageManifest;
 
 #[derive(Debug, thiserror::Error)]

@@ -9,6 +9,8 @@
 //! accel = "auto"              # auto: KVM when a probe boot shows it works here, else TCG | kvm | tcg
 //! args = ["-bios", "/usr/share/qemu/qboot.rom", "-device", "isa-debug-exit"]
 //! powers-off = true           # the guest can stop the machine (isa-debug-exit, PSCI)
+//! image-kernel = "kernel.elf"  # with `--image`: the kernel file in the image's boot partition
+//! image-dtb = "board.dtb"      # ... and the device tree to pass with `-dtb`, if any
 //! ```
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -29,6 +31,10 @@ pub struct QemuConfig {
     pub args: Vec<String>,
     /// Whether the guest can power the machine off; if not, a boot ends at its deadline.
     pub powers_off: bool,
+    /// Testing a built image: the kernel's file in its `boot` partition.
+    pub image_kernel: Option<String>,
+    /// ... and the device tree to pass with `-dtb`.
+    pub image_dtb: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,5 +112,7 @@ pub(crate) fn parse_qemu(
         accel: accel?,
         args: raw.args,
         powers_off: raw.powers_off,
+        image_kernel: raw.image_kernel,
+        image_dtb: raw.image_dtb,
     })
 }

@@ -220,6 +220,10 @@ pub(crate) struct QemuSection {
     #[serde(default)]
     pub args: Vec<String>,
     pub powers_off: bool,
+    #[serde(default)]
+    pub image_kernel: Option<String>,
+    #[serde(default)]
+    pub image_dtb: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -56,10 +56,35 @@ fn aarch64() -> (u64, Vec<u8>, Option<u32>) {
     (ENTRY, code, None)
 }
 
-/// The floor kernel for an architecture, as the bytes of an ELF file.
-pub fn floor_kernel(arch: Arch) -> Vec<u8> {
+/// `aarch64` on a Raspberry Pi 4 (QEMU raspi4b): all cores start here, so park all but the
+/// first; write to the mini-UART's data register at `0xfe21_5040`; no PSCI: wait forever.
+fn rpi4() -> (u64, Vec<u8>, Option<u32>) {
+    const ENTRY: u64 = 0x8_0000;
+    let words: [u32; 13] = [
+        0xd538_00a0, //  0: mrs x0, mpidr_el1
+        0x9240_1c00, //  1: and x0, x0, #0xff
+        0xb500_0120, //  2: cbnz x0, park (word 11)
+        0xd2bf_c421, //  3: movz x1, #0xfe21, lsl #16
+        0xf28a_0801, //  4: movk x1, #0x5040
+        0x1000_0102, //  5: adr x2, message (word 13)
+        0x3840_1443, //  6: loop: ldrb w3, [x2], #1
+        0x3400_0063, //  7: cbz w3, done
+        0x3900_0023, //  8: strb w3, [x1]
+        0x17ff_fffd, //  9: b loop
+        0x1400_0000, // 10: done: b .
+        0xd503_205f, // 11: park: wfe
+        0x17ff_ffff, // 12: b park
+    ];
+    let mut code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    code.extend_from_slice(MESSAGE);
+    (ENTRY, code, None)
+}
+
+/// The floor kernel for an architecture and board, as the bytes of an ELF file.
+pub fn floor_kernel(arch: Arch, board: &str) -> Vec<u8> {
     let (entry, code, pvh_entry) = match arch {
         Arch::X86_64 => x86_64(),
+        Arch::Aarch64 if board.starts_with("rpi4") => rpi4(),
         Arch::Aarch64 => aarch64(),
     };
     let machine: u16 = match arch {

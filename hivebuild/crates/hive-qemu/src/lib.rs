@@ -391,6 +391,8 @@ mod tests {
             accel,
             args: vec!["-device".into(), "isa-debug-exit".into()],
             powers_off: true,
+            image_kernel: None,
+            image_dtb: None,
         }
     }
 
