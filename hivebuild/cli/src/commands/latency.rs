@@ -35,6 +35,15 @@ struct Measured {
     samples: (Vec<f64>, Vec<f64>),
 }
 
+/// An image to time: its ready marker, budget and QEMU arguments besides the machine's.
+struct Timed {
+    name: String,
+    image: PathBuf,
+    marker: String,
+    budget: Option<Duration>,
+    extra: Vec<String>,
+}
+
 fn failed(message: String) -> CliError {
     CliError::Refused {
         message,
@@ -59,13 +68,13 @@ pub(crate) fn run(settings: &Settings, args: &LatencyArgs) -> Result<(), CliErro
         hive_qemu::floor::floor_kernel(target.arch, &target.board),
     )
     .map_err(|e| failed(format!("failed to write the floor kernel: {e}")))?;
-    let mut images: Vec<(String, PathBuf, String, Option<Duration>, Vec<String>)> = vec![(
-        "floor".into(),
-        floor,
-        regex::escape(hive_qemu::floor::FLOOR_MARKER),
-        None,
-        Vec::new(),
-    )];
+    let mut images = vec![Timed {
+        name: "floor".into(),
+        image: floor,
+        marker: regex::escape(hive_qemu::floor::FLOOR_MARKER),
+        budget: None,
+        extra: Vec::new(),
+    }];
     for super::TestImage {
         name,
         path: image,
@@ -83,11 +92,24 @@ pub(crate) fn run(settings: &Settings, args: &LatencyArgs) -> Result<(), CliErro
         let marker = marker.ok_or_else(|| {
             CliError::usage(format!("`[tests.smoke]` has no marker for `{name}`"))
         })?;
-        images.push((name, image, marker, budget, extra));
+        images.push(Timed {
+            name,
+            image,
+            marker,
+            budget,
+            extra,
+        });
     }
 
     let mut measured: Vec<Measured> = Vec::new();
-    for (name, image, marker, budget, extra) in images {
+    for Timed {
+        name,
+        image,
+        marker,
+        budget,
+        extra,
+    } in images
+    {
         let pattern = Regex::new(&marker).expect("patterns were checked with the manifest");
         let (mut machine, accel) =
             super::machine_for_image(&target, &image, Some(&marker), &to_test.store)?;
