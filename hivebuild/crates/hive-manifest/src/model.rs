@@ -153,6 +153,8 @@ pub struct Brain {
     pub caps: Vec<Capability>,
     /// Cargo features to enable (checked against the package when it is built).
     pub features: Vec<String>,
+    /// seL4 scheduling priority (0–253; the police has 254).
+    pub priority: u8,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,6 +193,8 @@ pub struct Skill {
     pub restart_limit: u32,
     pub lazy: bool,
     pub boot_budget: Option<Duration>,
+    /// seL4 scheduling priority (0–253).
+    pub priority: u8,
 }
 
 #[derive(Clone, Debug)]
@@ -212,3 +216,12 @@ pub enum Source {
 pub const DEFAULT_SKILL_MEMORY: Size = Size(16 << 20);
 pub const DEFAULT_BRAIN_MEMORY: Size = Size(256 << 20);
 pub const DEFAULT_RESTART_LIMIT: u32 = 3;
+/// Priorities: the police above the Brain above the skills, unless the manifest says.
+pub const POLICE_PRIORITY: u8 = 254;
+pub const DEFAULT_BRAIN_PRIORITY: u8 = 200;
+pub const DEFAULT_SKILL_PRIORITY: u8 = 100;
+/// Microkit's limits: protection domains in a system, children of one parent, channel ids
+/// of one protection domain.
+pub const MAX_PDS: usize = 63;
+pub const MAX_CHILDREN: usize = 62;
+pub const MAX_CHANNELS: usize = 63;

@@ -45,6 +45,7 @@ pub(crate) struct Platform {
 pub(crate) struct Brain {
     pub path: S<String>,
     pub memory: Option<S<String>>,
+    pub priority: Option<S<u32>>,
     #[serde(default)]
     pub features: Vec<String>,
     #[serde(default)]
@@ -64,6 +65,7 @@ pub(crate) struct Skill {
     #[serde(default)]
     pub lazy: bool,
     pub boot_budget: Option<S<String>>,
+    pub priority: Option<S<u32>>,
 }
 
 #[derive(Deserialize)]

@@ -64,6 +64,20 @@ impl Checker<'_> {
                 ),
                 _ => {}
             }
+            let channels = caps.iter().filter(|(c, _)| c.kind() == "channel").count();
+            if capability.kind() == "channel" && channels == crate::model::MAX_CHANNELS - 1 {
+                self.error(
+                    Diagnostic::new(
+                        format!(
+                            "{component} has more than {} channels",
+                            crate::model::MAX_CHANNELS - 1
+                        ),
+                        text.span(),
+                    )
+                    .label("over Microkit's limit")
+                    .help("a protection domain has 63 channel ids, and one is kept for the police"),
+                );
+            }
             caps.push((capability, text.span()));
         }
         let result = caps.iter().map(|(c, _)| c.clone()).collect();

@@ -29,11 +29,13 @@ impl Checker<'_> {
         }
         let memory = self.size(raw.memory.as_ref(), DEFAULT_BRAIN_MEMORY);
         let caps = self.capabilities(Component::Brain, &raw.caps, granted);
+        let priority = self.priority(raw.priority.as_ref(), crate::model::DEFAULT_BRAIN_PRIORITY);
         Some(Brain {
             path: path?,
             memory: memory?,
             caps,
             features: raw.features.clone(),
+            priority: priority?,
         })
     }
 
@@ -128,6 +130,7 @@ impl Checker<'_> {
             },
         };
         let caps = self.capabilities(Component::Skill(name.clone()), &raw.caps, granted);
+        let priority = self.priority(raw.priority.as_ref(), crate::model::DEFAULT_SKILL_PRIORITY);
         Some(Skill {
             name,
             build: build?,
@@ -139,6 +142,7 @@ impl Checker<'_> {
                 .map_or(DEFAULT_RESTART_LIMIT, S::into_inner),
             lazy: raw.lazy,
             boot_budget: boot_budget?,
+            priority: priority?,
         })
     }
 

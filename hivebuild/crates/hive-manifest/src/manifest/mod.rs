@@ -90,6 +90,18 @@ impl Checker<'_> {
         let raw_brain = self.required::<raw::Brain>(top, "brain");
         let raw_skills = self.raw_skills(top.get("skills"));
         let skill_names: BTreeSet<String> = raw_skills.keys().cloned().collect();
+        // Microkit: at most 63 protection domains; the police and the Brain are two of them.
+        let most = crate::model::MAX_PDS - 2;
+        if raw_skills.len() > most
+            && let Some((name, (_, span))) =
+                raw_skills.iter().max_by_key(|(_, (_, span))| span.start)
+        {
+            self.error(
+                Diagnostic::new(format!("this hive has {} skills; a hive holds at most {most}", raw_skills.len()), span.clone())
+                    .label(format!("`{name}`, the last one declared"))
+                    .help("a Microkit system holds 63 protection domains, and the police and the Brain are two of them"),
+            );
+        }
 
         let mut granted = Vec::new();
         let brain = raw_brain.and_then(|b| self.brain(&b, &mut granted));
@@ -350,6 +362,25 @@ impl Checker<'_> {
             }
         }
         markers
+    }
+
+    /// A priority below the police's, or the default.
+    fn priority(&mut self, raw: Option<&S<u32>>, default: u8) -> Option<u8> {
+        let Some(raw) = raw else { return Some(default) };
+        match u8::try_from(*raw.get_ref()) {
+            Ok(priority) if priority < crate::model::POLICE_PRIORITY => Some(priority),
+            _ => {
+                self.error(
+                    Diagnostic::new(
+                        format!("priority {} is out of range", raw.get_ref()),
+                        raw.span(),
+                    )
+                    .label("0 to 253")
+                    .help("seL4 priorities go up to 254, which is the police's; give 0 to 253"),
+                );
+                None
+            }
+        }
     }
 
     /// Whether `text` is a valid regular expression (with `{skill}` standing for a name).
