@@ -52,6 +52,8 @@ pub(crate) enum Command {
     Check(ManifestArgs),
     /// Show the build plan for one target
     Plan(PlanArgs),
+    /// Show who may touch what: the capability graph, or the generated seL4 system description
+    Caps(CapsArgs),
     /// Build a hive for one target (steps already in the store are skipped)
     Build(BuildArgs),
     /// Build a hive, then boot its kernel and skills in QEMU with the console attached
@@ -207,6 +209,22 @@ pub(crate) struct PlanArgs {
     pub(crate) target: TargetArgs,
     #[arg(long, value_enum, default_value = "text")]
     pub(crate) format: PlanFormat,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum CapsFormat {
+    Text,
+    Dot,
+    /// The Microkit system description (`.system` XML)
+    System,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CapsArgs {
+    /// The hive manifest
+    pub(crate) manifest: PathBuf,
+    #[arg(long, value_enum, default_value = "text")]
+    pub(crate) format: CapsFormat,
 }
 
 #[derive(Debug, Args)]

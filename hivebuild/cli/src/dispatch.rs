@@ -108,6 +108,7 @@ fn run(settings: &Settings, command: Command) -> Result<(), CliError> {
     match command {
         Command::Check(args) => crate::commands::check::run(settings, &args),
         Command::Plan(args) => crate::commands::plan::run(settings, &args),
+        Command::Caps(args) => crate::commands::caps::run(&args),
         Command::Build(args) => crate::commands::build::run(settings, &args),
         Command::Run(args) => crate::commands::run::run(settings, &args),
         Command::Test(command) => crate::commands::test::run(settings, command),

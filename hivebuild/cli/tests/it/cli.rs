@@ -229,3 +229,9 @@ fn cli_missing_rust_std_says_how_to_get_it() {
     );
     assert!(stderr.contains("rustc-web rust-web-src"), "{stderr}");
 }
+
+#[test]
+fn cli_caps_shows_who_may_touch_what() {
+    let _guard = filters().bind_to_scope();
+    assert_cmd_snapshot!(in_repo(&["caps", "manifests/demo.toml"]));
+}
