@@ -38,7 +38,7 @@ fn nodes(manifest: &Manifest) -> Vec<Node<'_>> {
     nodes
 }
 
-fn of_kind<'c>(caps: &'c [Capability], kind: &str) -> Vec<String> {
+fn of_kind(caps: &[Capability], kind: &str) -> Vec<String> {
     caps.iter()
         .filter(|c| c.kind() == kind)
         .map(|c| {
