@@ -6,6 +6,13 @@ use std::process::Command;
 
 use crate::support::{BUILD_TOOLS, Project, have, ok};
 
+/// A copy of the project, if building and booting for `x86_64` can be tested here.
+fn x86_64_project(test: &str) -> Option<Project> {
+    let mut tools = BUILD_TOOLS.to_vec();
+    tools.push("qemu-system-x86_64");
+    have(test, &tools).then(Project::new)
+}
+
 fn assert_markers(console: &str, markers: &[&str]) {
     let mut rest = console;
     for marker in markers {
@@ -53,12 +60,9 @@ fn aarch64_tools(test: &str) -> bool {
 
 #[test]
 fn qemu_x86_64_demo_boots_on_microvm() {
-    let mut tools = BUILD_TOOLS.to_vec();
-    tools.push("qemu-system-x86_64");
-    if !have("qemu_x86_64_demo_boots_on_microvm", &tools) {
+    let Some(project) = x86_64_project("qemu_x86_64_demo_boots_on_microvm") else {
         return;
-    }
-    let project = Project::new();
+    };
     let console = run(&project, "x86_64", "20");
     assert_markers(
         &console,
@@ -252,12 +256,9 @@ fn qemu_rpi4_image_boots_its_kernel_and_device_tree_on_raspi4b() {
 
 #[test]
 fn qemu_smoke_passes_and_writes_reports() {
-    let mut tools = BUILD_TOOLS.to_vec();
-    tools.push("qemu-system-x86_64");
-    if !have("qemu_smoke_passes_and_writes_reports", &tools) {
+    let Some(project) = x86_64_project("qemu_smoke_passes_and_writes_reports") else {
         return;
-    }
-    let project = Project::new();
+    };
     let reports = project.root().join("reports");
     let junit = project.root().join("ci/smoke.xml");
     std::fs::create_dir_all(junit.parent().unwrap()).unwrap();
@@ -299,12 +300,9 @@ fn qemu_smoke_passes_and_writes_reports() {
 
 #[test]
 fn qemu_smoke_names_a_missing_marker_and_a_panic() {
-    let mut tools = BUILD_TOOLS.to_vec();
-    tools.push("qemu-system-x86_64");
-    if !have("qemu_smoke_names_a_missing_marker_and_a_panic", &tools) {
+    let Some(project) = x86_64_project("qemu_smoke_names_a_missing_marker_and_a_panic") else {
         return;
-    }
-    let project = Project::new();
+    };
     // The kernel never says what the test waits for, and the PDF skill panics.
     let demo = std::fs::read_to_string(project.root().join("manifests/demo.toml")).unwrap();
     let broken = demo.replace(
@@ -377,12 +375,9 @@ fn children_named(pid: u32, program: &str) -> Vec<u32> {
 
 #[test]
 fn qemu_no_guest_outlives_a_killed_driver() {
-    let mut tools = BUILD_TOOLS.to_vec();
-    tools.push("qemu-system-x86_64");
-    if !have("qemu_no_guest_outlives_a_killed_driver", &tools) {
+    let Some(project) = x86_64_project("qemu_no_guest_outlives_a_killed_driver") else {
         return;
-    }
-    let project = Project::new();
+    };
     // A target whose guests cannot power off (no debug-exit device): they run until stopped.
     let x86 = std::fs::read_to_string(project.root().join("targets/x86_64.toml")).unwrap();
     let hang = x86
@@ -432,12 +427,9 @@ fn qemu_no_guest_outlives_a_killed_driver() {
 
 #[test]
 fn qemu_boot_latency_reports_and_enforces_budgets() {
-    let mut tools = BUILD_TOOLS.to_vec();
-    tools.push("qemu-system-x86_64");
-    if !have("qemu_boot_latency_reports_and_enforces_budgets", &tools) {
+    let Some(project) = x86_64_project("qemu_boot_latency_reports_and_enforces_budgets") else {
         return;
-    }
-    let project = Project::new();
+    };
     let reports = project.root().join("reports");
     let output = project
         .hivebuild(&[
@@ -597,12 +589,9 @@ fn qemu_faults_restart_a_crashed_skill_and_stop_it_past_its_limit() {
 
 #[test]
 fn qemu_tests_take_the_kernel_from_an_existing_image() {
-    let mut tools = BUILD_TOOLS.to_vec();
-    tools.push("qemu-system-x86_64");
-    if !have("qemu_tests_take_the_kernel_from_an_existing_image", &tools) {
+    let Some(project) = x86_64_project("qemu_tests_take_the_kernel_from_an_existing_image") else {
         return;
-    }
-    let project = Project::new();
+    };
     let release = project.root().join("release");
     ok(&mut project.hivebuild(&[
         "-q",

@@ -74,6 +74,24 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// A component's program, its memory, and (as comments) what Microkit cannot grant yet.
+fn component_body(out: &mut String, indent: &str, name: &str, caps: &[Capability]) {
+    let _ = writeln!(out, "{indent}<program_image path=\"{name}.elf\" />");
+    let _ = writeln!(
+        out,
+        "{indent}<map mr=\"{name}_memory\" vaddr=\"{MEMORY_VADDR:#x}\" perms=\"rw\" setvar_vaddr=\"memory\" />"
+    );
+    for capability in caps
+        .iter()
+        .filter(|c| !matches!(c, Capability::Channel { .. }))
+    {
+        let _ = writeln!(
+            out,
+            "{indent}<!-- granted {capability}: not a Microkit object yet -->"
+        );
+    }
+}
+
 /// The Microkit system description of a hive.
 pub fn system_xml(manifest: &Manifest) -> String {
     let ids = channel_ids(manifest);
@@ -119,21 +137,7 @@ pub fn system_xml(manifest: &Manifest) -> String {
             "        <protection_domain name=\"{name}\" priority=\"{}\" id=\"{child}\">",
             skill.priority
         );
-        let _ = writeln!(out, "            <program_image path=\"{name}.elf\" />");
-        let _ = writeln!(
-            out,
-            "            <map mr=\"{name}_memory\" vaddr=\"{MEMORY_VADDR:#x}\" perms=\"rw\" setvar_vaddr=\"memory\" />"
-        );
-        for capability in skill
-            .caps
-            .iter()
-            .filter(|c| !matches!(c, Capability::Channel { .. }))
-        {
-            let _ = writeln!(
-                out,
-                "            <!-- granted {capability}: not a Microkit object yet -->"
-            );
-        }
+        component_body(&mut out, "            ", &name, &skill.caps);
         out.push_str("        </protection_domain>\n");
     }
     out.push_str("    </protection_domain>\n\n");
@@ -142,22 +146,7 @@ pub fn system_xml(manifest: &Manifest) -> String {
         "    <protection_domain name=\"brain\" priority=\"{}\">",
         manifest.brain.priority
     );
-    out.push_str("        <program_image path=\"brain.elf\" />\n");
-    let _ = writeln!(
-        out,
-        "        <map mr=\"brain_memory\" vaddr=\"{MEMORY_VADDR:#x}\" perms=\"rw\" setvar_vaddr=\"memory\" />"
-    );
-    for capability in manifest
-        .brain
-        .caps
-        .iter()
-        .filter(|c| !matches!(c, Capability::Channel { .. }))
-    {
-        let _ = writeln!(
-            out,
-            "        <!-- granted {capability}: not a Microkit object yet -->"
-        );
-    }
+    component_body(&mut out, "        ", "brain", &manifest.brain.caps);
     out.push_str("    </protection_domain>\n");
     // Each pair once, in name order.
     for (owner, peers) in &ids {
