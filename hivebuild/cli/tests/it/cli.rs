@@ -117,34 +117,21 @@ fn cli_plan_as_dot_and_json() {
     }
     let _guard = filters().bind_to_scope();
     let store = tempfile::tempdir().unwrap();
-    assert_cmd_snapshot!(
-        hivebuild()
-            .current_dir(repo())
-            .arg("--store")
-            .arg(store.path())
-            .args([
-                "plan",
-                "manifests/demo.toml",
-                "--target",
-                "x86_64",
-                "--format",
-                "dot"
-            ])
-    );
-    let json = crate::support::ok(
-        hivebuild()
-            .current_dir(repo())
-            .arg("--store")
-            .arg(store.path())
-            .args([
-                "plan",
-                "manifests/demo.toml",
-                "--target",
-                "x86_64",
-                "--format",
-                "json",
-            ]),
-    );
+    let plan = |format: &str| {
+        let mut command = hivebuild();
+        command.current_dir(repo()).arg("--store").arg(store.path());
+        command.args([
+            "plan",
+            "manifests/demo.toml",
+            "--target",
+            "x86_64",
+            "--format",
+            format,
+        ]);
+        command
+    };
+    assert_cmd_snapshot!(plan("dot"));
+    let json = crate::support::ok(&mut plan("json"));
     let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
     let steps = plan["steps"].as_array().unwrap();
     let names: Vec<&str> = steps.iter().map(|s| s["name"].as_str().unwrap()).collect();
