@@ -63,3 +63,23 @@ pub extern "C" fn hive_brain_tick() -> u64 {
     static BEATS: AtomicU64 = AtomicU64::new(0);
     BEATS.fetch_add(1, Ordering::Relaxed) + 1
 }
+
+/// Entry point for the protection domain: decode a message a skill left in its mailbox.
+/// Returns the message's tag, or 0 when it does not decode.
+///
+/// # Safety
+/// `bytes` must point at `length` readable bytes (the mailbox page of `channel`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn hive_brain_message(_channel: u32, bytes: *const u8, length: u32) -> u32 {
+    let mut copy = [0u8; 64];
+    let length = (length as usize).min(copy.len());
+    for (i, slot) in copy.iter_mut().enumerate().take(length) {
+        // SAFETY: the caller guarantees `length` readable bytes; the skill may write the
+        // page concurrently, hence the volatile reads.
+        *slot = unsafe { bytes.add(i).read_volatile() };
+    }
+    match crate::protocol::Message::decode(&copy[..length]) {
+        Ok(message) => u32::from(message.tag()),
+        Err(_) => 0,
+    }
+}

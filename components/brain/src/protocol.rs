@@ -41,6 +41,19 @@ const CRASH: u8 = 6;
 const ERROR: u8 = 7;
 
 impl Message {
+    /// The message's tag byte (the first byte on the wire).
+    pub fn tag(&self) -> u8 {
+        match self {
+            Self::Ping(_) => PING,
+            Self::Pong(_) => PONG,
+            Self::Ready => READY,
+            Self::Job(_) => JOB,
+            Self::Done(_) => DONE,
+            Self::Crash => CRASH,
+            Self::Error(_) => ERROR,
+        }
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
         match self {
@@ -109,6 +122,31 @@ mod tests {
         ] {
             assert_eq!(Message::decode(&message.encode()), Ok(message));
         }
+    }
+
+    /// Skills in C take the tags from `components/pd-base/include/hive_protocol.h`.
+    #[test]
+    fn c_header_agrees() {
+        let header = include_str!("../../pd-base/include/hive_protocol.h");
+        let defined = |name: &str| -> u8 {
+            let line = header
+                .lines()
+                .find(|l| l.starts_with(&alloc::format!("#define HIVE_MSG_{name} ")))
+                .unwrap_or_else(|| panic!("HIVE_MSG_{name} is not in hive_protocol.h"));
+            line.rsplit(' ').next().unwrap().parse().unwrap()
+        };
+        for (name, tag) in [
+            ("PING", PING),
+            ("PONG", PONG),
+            ("READY", READY),
+            ("JOB", JOB),
+            ("DONE", DONE),
+            ("CRASH", CRASH),
+            ("ERROR", ERROR),
+        ] {
+            assert_eq!(defined(name), tag, "HIVE_MSG_{name}");
+        }
+        assert_eq!(Message::Ready.tag(), Message::Ready.encode()[0]);
     }
 
     #[test]
