@@ -225,6 +225,10 @@ pub(crate) struct CapsArgs {
     pub(crate) manifest: PathBuf,
     #[arg(long, value_enum, default_value = "text")]
     pub(crate) format: CapsFormat,
+    /// With `--format system`: the seL4 target whose board it is for (default: the hive's
+    /// first `system = "microkit"` target)
+    #[arg(long, short)]
+    pub(crate) target: Option<String>,
 }
 
 #[derive(Debug, Args)]

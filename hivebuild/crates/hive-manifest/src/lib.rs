@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 pub use caps::Capability;
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use model::{Manifest, Skill, SkillBuild, Source};
-pub use target::Target;
+pub use target::{SystemKind, Target};
 
 /// Why a manifest or target file could not be loaded.
 #[derive(Debug, thiserror::Error)]

@@ -143,6 +143,23 @@ pub struct Platform {
     pub skill_base: String,
     /// A Make project for the host tool that packs the system image.
     pub packer: String,
+    /// `[platform.microkit]`: what builds the targets whose system is seL4 through Microkit.
+    pub microkit: Option<Microkit>,
+}
+
+/// The sources of the seL4 platform (names of `[sources.*]` entries).
+#[derive(Clone, Debug)]
+pub struct Microkit {
+    /// The seL4 kernel.
+    pub sel4: String,
+    /// Microkit: its SDK build, tool, loader, monitor and libmicrokit.
+    pub microkit: String,
+    /// rust-sel4, the git dependency of Microkit's tool and capDL initialiser.
+    pub rust_sel4: String,
+    /// A Make project that builds protection domains (goals `police`, `brain`, `skill`).
+    pub pd_base: String,
+    /// The police's app folder.
+    pub police: String,
 }
 
 #[derive(Clone, Debug)]
@@ -220,8 +237,12 @@ pub const DEFAULT_RESTART_LIMIT: u32 = 3;
 pub const POLICE_PRIORITY: u8 = 254;
 pub const DEFAULT_BRAIN_PRIORITY: u8 = 200;
 pub const DEFAULT_SKILL_PRIORITY: u8 = 100;
-/// Microkit's limits: protection domains in a system, children of one parent, channel ids
-/// of one protection domain.
+/// Microkit's limits: protection domains in a system, and ids (children, channels,
+/// interrupts) of one protection domain: 0–61.
 pub const MAX_PDS: usize = 63;
-pub const MAX_CHILDREN: usize = 62;
-pub const MAX_CHANNELS: usize = 63;
+pub const MAX_IDS: usize = 62;
+/// What that leaves a hive (hive-sel4 assigns the ids): the police's ids are the Brain's
+/// channel (0), one per skill (1–60) and the console's interrupt (61); a skill's are the
+/// police's (0), the Brain's (1) and one per other peer.
+pub const MAX_SKILLS: usize = MAX_IDS - 2;
+pub const MAX_CHANNELS: usize = MAX_IDS - 2;

@@ -38,6 +38,17 @@ pub(crate) struct Platform {
     pub kernel: S<String>,
     pub skill_base: S<String>,
     pub packer: S<String>,
+    pub microkit: Option<Microkit>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct Microkit {
+    pub sel4: S<String>,
+    pub microkit: S<String>,
+    pub rust_sel4: S<String>,
+    pub pd_base: S<String>,
+    pub police: S<String>,
 }
 
 #[derive(Deserialize)]
@@ -91,6 +102,7 @@ pub(crate) struct TargetSection {
     pub name: S<String>,
     pub arch: S<String>,
     pub board: S<String>,
+    pub system: Option<S<String>>,
     pub description: Option<String>,
 }
 

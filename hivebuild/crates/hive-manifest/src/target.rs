@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::parse_document;
-use crate::raw::{self, section};
+use crate::raw::{self, S, section};
 
 /// A validated target file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,6 +13,8 @@ pub struct Target {
     pub arch: Arch,
     /// The board name the kernel build knows (Microkit's, for seL4 targets).
     pub board: String,
+    /// What the hive's system is built with on this target.
+    pub system: SystemKind,
     pub description: String,
     pub rust: RustTarget,
     pub c: CToolchain,
@@ -22,6 +24,24 @@ pub struct Target {
     pub assets: std::collections::BTreeMap<String, crate::image::Asset>,
     /// How QEMU boots the target's images (`[qemu]`), if it can.
     pub qemu: Option<crate::qemu::QemuConfig>,
+}
+
+/// How a target's system is built: `[target] system`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SystemKind {
+    /// The in-repo stand-ins: a CMake kernel, skills on a skill base, a packer (the default).
+    Standins,
+    /// seL4 through Microkit: the Microkit SDK, protection domains, the Microkit tool.
+    Microkit,
+}
+
+impl SystemKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Standins => "standins",
+            Self::Microkit => "microkit",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -183,11 +203,34 @@ pub(crate) fn parse(file: &Path, text: &str, root: &Path) -> Result<Target, Box<
             .help(format!("use a `{}-...` triple", arch.as_str())),
         );
     }
-    match (arch, crate_type, diagnostics.is_empty()) {
-        (Some(arch), Some(crate_type), true) => Ok(Target {
+    let system = match target.system.as_ref().map(|s| s.get_ref().as_str()) {
+        None | Some("standins") => Some(SystemKind::Standins),
+        Some("microkit") if arch == Some(Arch::Aarch64) => Some(SystemKind::Microkit),
+        Some("microkit") => {
+            let span = target.system.as_ref().map(S::span).unwrap_or_default();
+            diagnostics.push(
+                Diagnostic::new("seL4 through Microkit is built for aarch64 targets only", span)
+                    .label("not for this arch")
+                    .help("use `system = \"standins\"` here, or `arch = \"aarch64\"`"),
+            );
+            None
+        }
+        Some(other) => {
+            let span = target.system.as_ref().map(S::span).unwrap_or_default();
+            diagnostics.push(
+                Diagnostic::new(format!("unknown system `{other}`"), span)
+                    .label("unknown system")
+                    .help("use `standins` or `microkit`"),
+            );
+            None
+        }
+    };
+    match (arch, crate_type, system, diagnostics.is_empty()) {
+        (Some(arch), Some(crate_type), Some(system), true) => Ok(Target {
             name: target.name.into_inner(),
             arch,
             board: target.board.into_inner(),
+            system,
             description: target.description.unwrap_or_default(),
             rust: RustTarget {
                 triple: rust.triple.into_inner(),

@@ -58,7 +58,7 @@ pub fn to_text(manifest: &Manifest) -> String {
     let skills: Vec<&str> = manifest.skills.keys().map(String::as_str).collect();
     let _ = writeln!(
         out,
-        "  police: fault handler of {}; channel to brain",
+        "  police: fault handler and control channel of {}; channel to brain; console input",
         if skills.is_empty() {
             "nothing".to_owned()
         } else {

@@ -1,20 +1,28 @@
 //! The seL4 side of a hive: the Microkit system description (`.system` XML) generated from
-//! the manifest's capabilities, and the capability graph for least-privilege review.
+//! the manifest's capabilities and the board, and the capability graph for least-privilege
+//! review.
 //!
-//! The rules, in one place:
+//! The rules, in one place (the protection domains in `components/` follow the same
+//! conventions, written down for C in `components/pd-base/include/hive_protocol.h`):
 //! - the **police** is a protection domain at priority 254 and the parent (fault handler) of
-//!   every skill, which are its children with ids 0, 1, ... in name order;
-//! - the **Brain** is its own protection domain (priority 200 unless the manifest says);
-//!   skills default to 100;
+//!   every skill, which are its children with ids 0, 1, ... in name order; it maps the
+//!   board's console UART and takes its receive interrupt;
+//! - the **Brain** is its own protection domain (priority 200 unless the manifest says),
+//!   with a scheduling budget of [`BRAIN_BUDGET_US`] per [`HEARTBEAT_US`]: its heartbeat;
+//!   skills default to priority 100 and get [`SKILL_QUANTUM_US`] time slices;
 //! - each component's `memory` is a memory region of that size mapped read-write at
-//!   `0x2000_0000`, its address given to the program in the variable `memory`;
-//! - each two-sided `channel:` capability is a channel; the police and the Brain share one
-//!   more, for fault reports; channel ids are assigned per protection domain in the order of
-//!   the peers' names, id 0 of the Brain being the police's;
+//!   [`MEMORY_VADDR`], its address in the program's variable `hive_memory`;
+//! - channel ids: the police's are the Brain's channel (0), one per skill (1 + child id) and
+//!   the console interrupt ([`CONSOLE_IRQ_ID`]); the Brain's are the police's (0) and one per
+//!   skill it holds `channel:` to (1 + that skill's child id); a skill's are the police's (0,
+//!   its control channel), the Brain's (1) and its other peers' (2, 3, ... in name order);
+//! - each Brain–skill channel has a 4 KiB mailbox, mapped in the skill at [`MAILBOX_VADDR`]
+//!   and in the Brain at [`MAILBOX_VADDR`] + id × 4 KiB;
 //! - `net:`, `store:` and `device:` capabilities are listed in the description as comments:
 //!   Microkit has nothing to grant them with yet (the network skill's driver and the Brain's
 //!   store enforce them when they exist).
 
+pub mod board;
 pub mod graph;
 
 use std::collections::BTreeMap;
@@ -23,48 +31,80 @@ use std::fmt::Write as _;
 use hive_manifest::model::POLICE_PRIORITY;
 use hive_manifest::{Capability, Manifest};
 
+pub use board::{Board, BoardError, Console, Uart, boards_file, load_board};
+
 /// Where every component's memory is mapped.
 pub const MEMORY_VADDR: u64 = 0x2000_0000;
+/// Where mailboxes are mapped (in the Brain, one page per channel id from here).
+pub const MAILBOX_VADDR: u64 = 0x3000_0000;
+pub const MAILBOX_SIZE: u64 = 0x1000;
+/// Where the police maps the console UART's page.
+pub const CONSOLE_VADDR: u64 = 0x3000_0000;
+/// The police's id for the console's receive interrupt (Microkit's last id).
+pub const CONSOLE_IRQ_ID: u32 = 61;
+/// The Brain's period and budget, in microseconds: it beats once per period.
+pub const HEARTBEAT_US: u64 = 100_000;
+pub const BRAIN_BUDGET_US: u64 = 2_000;
+/// A skill's time slice among skills of its priority (budget = period), in microseconds.
+/// Microkit's default (1 ms) cuts console lines of skills booting together into pieces.
+pub const SKILL_QUANTUM_US: u64 = 50_000;
 
 /// Protection domain → (peer → channel id).
 pub type ChannelIds = BTreeMap<String, BTreeMap<String, u32>>;
 
-/// Channel ids, deterministically: per protection domain, in the order of the peers' names;
-/// the Brain's id 0 and the police's are their shared channel.
+/// Channel ids, by the rules above.
 pub fn channel_ids(manifest: &Manifest) -> ChannelIds {
-    let mut peers: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    peers
-        .entry("police".into())
-        .or_default()
-        .push("brain".into());
-    peers
-        .entry("brain".into())
-        .or_default()
-        .push("police".into());
-    let mut add = |owner: &str, caps: &[Capability]| {
-        for capability in caps {
-            if let Capability::Channel { peer } = capability {
-                peers
-                    .entry(owner.to_owned())
-                    .or_default()
-                    .push(peer.clone());
-            }
-        }
-    };
-    add("brain", &manifest.brain.caps);
-    for skill in manifest.skills.values() {
-        add(&skill.name, &skill.caps);
+    let child: BTreeMap<&str, u32> = manifest
+        .skills
+        .keys()
+        .map(String::as_str)
+        .zip(0..)
+        .collect();
+    let mut ids = ChannelIds::new();
+    let police = ids.entry("police".into()).or_default();
+    police.insert("brain".into(), 0);
+    for (name, id) in &child {
+        police.insert((*name).to_owned(), 1 + id);
     }
-    peers
-        .into_iter()
-        .map(|(owner, mut list)| {
-            // The police first, then the others by name.
-            list.sort_by_key(|peer| (peer != "police", peer.clone()));
-            list.dedup();
-            let ids = list.into_iter().zip(0..).collect();
-            (owner, ids)
-        })
-        .collect()
+    let brain = ids.entry("brain".into()).or_default();
+    brain.insert("police".into(), 0);
+    for capability in &manifest.brain.caps {
+        if let Capability::Channel { peer } = capability
+            && let Some(id) = child.get(peer.as_str())
+        {
+            brain.insert(peer.clone(), 1 + id);
+        }
+    }
+    for skill in manifest.skills.values() {
+        let mut peers: Vec<&str> = skill
+            .caps
+            .iter()
+            .filter_map(|c| match c {
+                Capability::Channel { peer } if peer != "brain" => Some(peer.as_str()),
+                _ => None,
+            })
+            .collect();
+        peers.sort_unstable();
+        peers.dedup();
+        let own = ids.entry(skill.name.clone()).or_default();
+        own.insert("police".into(), 0);
+        if ids_of_brain_channel(manifest, &skill.name) {
+            own.insert("brain".into(), 1);
+        }
+        for (peer, id) in peers.into_iter().zip(2..) {
+            own.insert(peer.to_owned(), id);
+        }
+    }
+    ids
+}
+
+/// Whether the Brain and skill `name` share a channel (granted on both sides).
+fn ids_of_brain_channel(manifest: &Manifest, name: &str) -> bool {
+    manifest
+        .brain
+        .caps
+        .iter()
+        .any(|c| matches!(c, Capability::Channel { peer } if peer == name))
 }
 
 fn escape(text: &str) -> String {
@@ -79,7 +119,7 @@ fn component_body(out: &mut String, indent: &str, name: &str, caps: &[Capability
     let _ = writeln!(out, "{indent}<program_image path=\"{name}.elf\" />");
     let _ = writeln!(
         out,
-        "{indent}<map mr=\"{name}_memory\" vaddr=\"{MEMORY_VADDR:#x}\" perms=\"rw\" setvar_vaddr=\"memory\" />"
+        "{indent}<map mr=\"{name}_memory\" vaddr=\"{MEMORY_VADDR:#x}\" perms=\"rw\" setvar_vaddr=\"hive_memory\" />"
     );
     for capability in caps
         .iter()
@@ -92,16 +132,22 @@ fn component_body(out: &mut String, indent: &str, name: &str, caps: &[Capability
     }
 }
 
-/// The Microkit system description of a hive.
-pub fn system_xml(manifest: &Manifest) -> String {
+fn mailbox(skill: &str) -> String {
+    format!("mailbox_brain_{}", escape(skill))
+}
+
+/// The Microkit system description of a hive on a board.
+pub fn system_xml(manifest: &Manifest, board: &Board) -> String {
     let ids = channel_ids(manifest);
+    let brain_ids = &ids["brain"];
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<!-- Generated by hivebuild from {} (hive `{}` {}). -->",
+        "<!-- Generated by hivebuild from {} (hive `{}` {}) for board {}. -->",
         escape(&manifest.file.display().to_string()),
         manifest.hive.name,
-        manifest.hive.version
+        manifest.hive.version,
+        escape(&board.name),
     );
     out.push_str("<system>\n");
     let _ = writeln!(
@@ -117,12 +163,30 @@ pub fn system_xml(manifest: &Manifest) -> String {
             skill.memory.0
         );
     }
+    for skill in brain_ids.keys().filter(|peer| *peer != "police") {
+        let _ = writeln!(
+            out,
+            "    <memory_region name=\"{}\" size=\"{MAILBOX_SIZE:#x}\" />",
+            mailbox(skill)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "    <memory_region name=\"console\" size=\"0x1000\" phys_addr=\"{:#x}\" />",
+        board.console.page
+    );
     out.push('\n');
     let _ = writeln!(
         out,
         "    <protection_domain name=\"police\" priority=\"{POLICE_PRIORITY}\">"
     );
     out.push_str("        <program_image path=\"police.elf\" />\n");
+    let _ = writeln!(
+        out,
+        "        <!-- the console's receive side ({}) -->\n        <map mr=\"console\" vaddr=\"{CONSOLE_VADDR:#x}\" perms=\"rw\" cached=\"false\" setvar_vaddr=\"console_regs\" />\n        <irq irq=\"{}\" id=\"{CONSOLE_IRQ_ID}\" />",
+        board.console.uart.as_str(),
+        board.console.irq
+    );
     for (child, skill) in manifest.skills.values().enumerate() {
         let name = escape(&skill.name);
         let _ = writeln!(
@@ -134,29 +198,42 @@ pub fn system_xml(manifest: &Manifest) -> String {
         );
         let _ = writeln!(
             out,
-            "        <protection_domain name=\"{name}\" priority=\"{}\" id=\"{child}\">",
+            "        <protection_domain name=\"{name}\" priority=\"{}\" id=\"{child}\" budget=\"{SKILL_QUANTUM_US}\" period=\"{SKILL_QUANTUM_US}\">",
             skill.priority
         );
         component_body(&mut out, "            ", &name, &skill.caps);
+        if brain_ids.contains_key(&skill.name) {
+            let _ = writeln!(
+                out,
+                "            <map mr=\"{}\" vaddr=\"{MAILBOX_VADDR:#x}\" perms=\"rw\" />",
+                mailbox(&skill.name)
+            );
+        }
         out.push_str("        </protection_domain>\n");
     }
     out.push_str("    </protection_domain>\n\n");
     let _ = writeln!(
         out,
-        "    <protection_domain name=\"brain\" priority=\"{}\">",
+        "    <protection_domain name=\"brain\" priority=\"{}\" budget=\"{BRAIN_BUDGET_US}\" period=\"{HEARTBEAT_US}\">",
         manifest.brain.priority
     );
     component_body(&mut out, "        ", "brain", &manifest.brain.caps);
+    for (skill, id) in brain_ids.iter().filter(|(peer, _)| *peer != "police") {
+        let _ = writeln!(
+            out,
+            "        <map mr=\"{}\" vaddr=\"{:#x}\" perms=\"rw\" />",
+            mailbox(skill),
+            MAILBOX_VADDR + u64::from(*id) * MAILBOX_SIZE
+        );
+    }
     out.push_str("    </protection_domain>\n");
-    // Each pair once, in name order.
+    // Each pair once, in name order; a pair exists when both ends have an id for it.
     for (owner, peers) in &ids {
         for (peer, id) in peers {
+            let Some(back) = ids.get(peer).and_then(|p| p.get(owner)) else {
+                continue;
+            };
             if owner < peer {
-                let back = ids
-                    .get(peer)
-                    .and_then(|p| p.get(owner))
-                    .copied()
-                    .unwrap_or_default();
                 let _ = write!(
                     out,
                     "\n    <channel>\n        <end pd=\"{}\" id=\"{id}\" />\n        <end pd=\"{}\" id=\"{back}\" />\n    </channel>\n",

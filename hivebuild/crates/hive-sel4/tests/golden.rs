@@ -25,6 +25,14 @@ fn golden(name: &str, actual: &str) {
     );
 }
 
+fn board(name: &str) -> hive_sel4::Board {
+    hive_sel4::load_board(&hive_sel4::boards_file(&repo()), name).unwrap()
+}
+
+fn virt() -> hive_sel4::Board {
+    board("qemu_virt_aarch64")
+}
+
 fn manifest(name: &str, text: &str) -> hive_manifest::Manifest {
     hive_manifest::parse_manifest(Path::new(name), text, &repo()).unwrap()
 }
@@ -37,7 +45,11 @@ const HEAD: &str = "[hive]\nname = \"edge\"\nversion = \"1.0.0\"\ntargets = [\"q
 fn the_demo() {
     let text = std::fs::read_to_string(repo().join("manifests/demo.toml")).unwrap();
     let demo = manifest("manifests/demo.toml", &text);
-    golden("demo.system", &hive_sel4::system_xml(&demo));
+    golden("demo.system", &hive_sel4::system_xml(&demo, &virt()));
+    golden(
+        "demo-rpi4.system",
+        &hive_sel4::system_xml(&demo, &board("rpi4b_1gb")),
+    );
     golden("demo.caps.txt", &hive_sel4::graph::to_text(&demo));
     golden("demo.caps.dot", &hive_sel4::graph::to_dot(&demo));
 }
@@ -47,7 +59,7 @@ fn a_hive_without_skills() {
     let text = format!("{HEAD}[brain]\npath = \"components/brain\"\n");
     golden(
         "no-skills.system",
-        &hive_sel4::system_xml(&manifest("no-skills.toml", &text)),
+        &hive_sel4::system_xml(&manifest("no-skills.toml", &text), &virt()),
     );
 }
 
@@ -60,16 +72,21 @@ fn skills_that_talk_to_each_other_with_their_own_priorities() {
     );
     let hive = manifest("peers.toml", &text);
     let ids = hive_sel4::channel_ids(&hive);
-    // Per protection domain, by peer name; the Brain's 0 is the police's.
-    assert_eq!(
-        ids["brain"]
+    // The Brain's ids follow the skills' child ids; a skill's are the police's, the Brain's,
+    // then its other peers'.
+    let of = |pd: &str| {
+        ids[pd]
             .iter()
             .map(|(p, i)| (p.as_str(), *i))
-            .collect::<Vec<_>>(),
-        [("alpha", 1), ("police", 0), ("zeta", 2)]
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of("brain"), [("alpha", 1), ("police", 0), ("zeta", 2)]);
+    assert_eq!(
+        of("police"),
+        [("alpha", 1), ("brain", 0), ("zeta", 2)]
     );
-    assert_eq!(ids["alpha"]["brain"], 0);
-    assert_eq!(ids["alpha"]["zeta"], 1);
-    golden("peers.system", &hive_sel4::system_xml(&hive));
+    assert_eq!(of("alpha"), [("brain", 1), ("police", 0), ("zeta", 2)]);
+    assert_eq!(of("zeta"), [("alpha", 2), ("brain", 1), ("police", 0)]);
+    golden("peers.system", &hive_sel4::system_xml(&hive, &virt()));
     golden("peers.caps.txt", &hive_sel4::graph::to_text(&hive));
 }

@@ -65,17 +65,17 @@ impl Checker<'_> {
                 _ => {}
             }
             let channels = caps.iter().filter(|(c, _)| c.kind() == "channel").count();
-            if capability.kind() == "channel" && channels == crate::model::MAX_CHANNELS - 1 {
+            if capability.kind() == "channel" && channels == crate::model::MAX_CHANNELS {
                 self.error(
                     Diagnostic::new(
                         format!(
                             "{component} has more than {} channels",
-                            crate::model::MAX_CHANNELS - 1
+                            crate::model::MAX_CHANNELS
                         ),
                         text.span(),
                     )
                     .label("over Microkit's limit")
-                    .help("a protection domain has 63 channel ids, and one is kept for the police"),
+                    .help("a protection domain has 62 channel ids (Microkit's 0–61), and two are kept for the police and the Brain"),
                 );
             }
             caps.push((capability, text.span()));

@@ -90,8 +90,9 @@ impl Checker<'_> {
         let raw_brain = self.required::<raw::Brain>(top, "brain");
         let raw_skills = self.raw_skills(top.get("skills"));
         let skill_names: BTreeSet<String> = raw_skills.keys().cloned().collect();
-        // Microkit: at most 63 protection domains; the police and the Brain are two of them.
-        let most = crate::model::MAX_PDS - 2;
+        // Microkit: the police's ids (0–61) hold the Brain's channel, one per skill and the
+        // console's interrupt.
+        let most = crate::model::MAX_SKILLS;
         if raw_skills.len() > most
             && let Some((name, (_, span))) =
                 raw_skills.iter().max_by_key(|(_, (_, span))| span.start)
@@ -99,7 +100,7 @@ impl Checker<'_> {
             self.error(
                 Diagnostic::new(format!("this hive has {} skills; a hive holds at most {most}", raw_skills.len()), span.clone())
                     .label(format!("`{name}`, the last one declared"))
-                    .help("a Microkit system holds 63 protection domains, and the police and the Brain are two of them"),
+                    .help("the police, parent of every skill, has 62 ids (Microkit's 0–61): one per skill, one for the Brain's channel and one for the console"),
             );
         }
 

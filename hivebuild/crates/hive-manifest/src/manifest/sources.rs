@@ -6,7 +6,7 @@ use toml_edit::Item;
 
 use super::Checker;
 use crate::diagnostic::Diagnostic;
-use crate::model::{Platform, Source};
+use crate::model::{Microkit, Platform, Source};
 use crate::raw::{self, S, section};
 
 impl Checker<'_> {
@@ -112,10 +112,30 @@ impl Checker<'_> {
         let kernel = resolve(&raw.kernel, "kernel");
         let skill_base = resolve(&raw.skill_base, "skill base");
         let packer = resolve(&raw.packer, "packer");
+        let microkit = match &raw.microkit {
+            None => Some(None),
+            Some(m) => {
+                let sel4 = resolve(&m.sel4, "seL4 kernel");
+                let microkit = resolve(&m.microkit, "Microkit SDK");
+                let rust_sel4 = resolve(&m.rust_sel4, "rust-sel4 (for the Microkit SDK)");
+                let pd_base = resolve(&m.pd_base, "protection-domain base");
+                let police = resolve(&m.police, "police");
+                (|| {
+                    Some(Some(Microkit {
+                        sel4: sel4?,
+                        microkit: microkit?,
+                        rust_sel4: rust_sel4?,
+                        pd_base: pd_base?,
+                        police: police?,
+                    }))
+                })()
+            }
+        };
         Some(Platform {
             kernel: kernel?,
             skill_base: skill_base?,
             packer: packer?,
+            microkit: microkit?,
         })
     }
 }
