@@ -14,7 +14,6 @@ uintptr_t console_regs;
 #define UARTDR 0x000
 #define UARTFR 0x018
 #define UARTIMSC 0x038
-#define UARTICR 0x044
 #define FR_RXFE (1u << 4)
 #define IM_RX (1u << 4)
 #define IM_RT (1u << 6)
@@ -24,10 +23,12 @@ static inline void uart_enable_receive(void)
     REG(UARTIMSC) |= IM_RX | IM_RT;
 }
 
+/* Reading the data register clears the receive interrupts once the FIFO is empty; writing
+ * UARTICR here instead would race with a byte arriving just after the empty check, whose
+ * interrupt it would clear unseen. */
 static inline int uart_getc(void)
 {
     if (REG(UARTFR) & FR_RXFE) {
-        REG(UARTICR) = IM_RX | IM_RT;
         return -1;
     }
     return (int)(REG(UARTDR) & 0xff);

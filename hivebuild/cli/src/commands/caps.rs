@@ -26,15 +26,20 @@ pub(crate) fn microkit_board(
     target: Option<&str>,
 ) -> Result<hive_sel4::Board, CliError> {
     let names: Vec<&String> = match target {
-        Some(name) => vec![manifest.hive.targets.iter().find(|t| *t == name).ok_or_else(
-            || {
-                CliError::usage(format!(
-                    "`{name}` is not a target of hive `{}` (`{}`)",
-                    manifest.hive.name,
-                    manifest.hive.targets.join("`, `")
-                ))
-            },
-        )?],
+        Some(name) => vec![
+            manifest
+                .hive
+                .targets
+                .iter()
+                .find(|t| *t == name)
+                .ok_or_else(|| {
+                    CliError::usage(format!(
+                        "`{name}` is not a target of hive `{}` (`{}`)",
+                        manifest.hive.name,
+                        manifest.hive.targets.join("`, `")
+                    ))
+                })?,
+        ],
         None => manifest.hive.targets.iter().collect(),
     };
     for name in names {
@@ -52,7 +57,9 @@ pub(crate) fn microkit_board(
         message: format!(
             "no target of hive `{}` builds its system with Microkit{}",
             manifest.hive.name,
-            target.map(|t| format!(" (`{t}` uses the stand-ins)")).unwrap_or_default()
+            target
+                .map(|t| format!(" (`{t}` uses the stand-ins)"))
+                .unwrap_or_default()
         ),
         hint: Some("a target file says `system = \"microkit\"` in its `[target]`".into()),
         code: crate::exit_codes::USAGE,

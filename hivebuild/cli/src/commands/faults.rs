@@ -35,10 +35,7 @@ pub(crate) fn run(settings: &Settings, args: &TestArgs) -> Result<(), CliError> 
         })?;
     let smoke = super::smoke_tests(&manifest)?;
     let super::Built { store, report, .. } = super::build(settings, &manifest, &target)?;
-    let kernel = report
-        .output("kernel")
-        .expect("the plan has a kernel")
-        .join("kernel.elf");
+    let kernel = super::system_image(&target, &report);
     let first = smoke.kernel.first().map(|m| m.pattern.as_str());
     let (machine, accel) = super::machine_for_image(&target, &kernel, first, &store)?;
     let boot_within = smoke

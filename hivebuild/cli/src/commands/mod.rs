@@ -20,7 +20,7 @@ pub(crate) mod verify;
 
 use std::path::Path;
 
-use hive_manifest::{Manifest, Target};
+use hive_manifest::{Manifest, SystemKind, Target};
 use hive_plan::{Lock, Plan, PlanOptions, Probe};
 use hive_store::Store;
 
@@ -54,10 +54,11 @@ pub(crate) fn make_plan(
 ) -> Result<Plan, CliError> {
     let lock = Lock::load(&manifest.root)?;
     let probe = Probe::new(store.map(|s| s.cache_dir().join("toolchains-v1.json")));
+    let overrides = source_overrides(settings, manifest)?;
     let options = PlanOptions {
         target,
         lock: &lock,
-        overrides: &settings.overrides,
+        overrides: &overrides,
         probe: &probe,
         source_date_epoch: settings.engine.source_date_epoch,
         rustc: settings.rustc.clone(),
@@ -65,6 +66,35 @@ pub(crate) fn make_plan(
     let plan = hive_plan::plan(manifest, &options);
     probe.save();
     Ok(plan?)
+}
+
+/// `--source NAME=PATH`, and for the sources not named there `HIVEBUILD_<NAME>_SRC=PATH`
+/// (`rust-sel4` → `HIVEBUILD_RUST_SEL4_SRC`): local folders used instead of the declared
+/// sources.
+pub(crate) fn source_overrides(
+    settings: &Settings,
+    manifest: &Manifest,
+) -> Result<std::collections::BTreeMap<String, std::path::PathBuf>, CliError> {
+    let mut overrides = settings.overrides.clone();
+    for name in manifest.sources.keys() {
+        if overrides.contains_key(name) {
+            continue;
+        }
+        let var = hive_plan::source_env_var(name);
+        let Some(path) = std::env::var_os(&var) else {
+            continue;
+        };
+        let path = std::path::absolute(&path)
+            .map_err(|_| CliError::usage(format!("`{var}` is not a usable path")))?;
+        if !path.is_dir() {
+            return Err(CliError::usage(format!(
+                "`{var}={}` is not a folder",
+                path.display()
+            )));
+        }
+        overrides.insert(name.clone(), path);
+    }
+    Ok(overrides)
 }
 
 pub(crate) fn open_store(settings: &Settings) -> Result<Store, CliError> {
@@ -127,29 +157,58 @@ pub(crate) fn build(
     })
 }
 
-/// The images a hive boots, in order: the kernel, then each skill (with its name).
+/// The image that boots the hive's system: the stand-in kernel, or Microkit's loader
+/// image (seL4, the monitor and every protection domain).
+pub(crate) fn system_image(
+    target: &Target,
+    report: &hive_engine::BuildReport,
+) -> std::path::PathBuf {
+    match target.system {
+        SystemKind::Standins => report
+            .output("kernel")
+            .expect("the plan has a kernel")
+            .join("kernel.elf"),
+        SystemKind::Microkit => report
+            .output("system")
+            .expect("the plan has a system")
+            .join("loader.img"),
+    }
+}
+
+/// The boots that test a hive, in order: the system, then each skill — in an image of its
+/// own (stand-ins), or within the system's boot (seL4: its protection domains).
 pub(crate) fn bootable_images(
     manifest: &Manifest,
+    target: &Target,
     report: &hive_engine::BuildReport,
-) -> Vec<(String, std::path::PathBuf, Option<String>)> {
-    let output_of = |step: &str| {
-        report
-            .output(step)
-            .expect("the plan has this step")
-            .to_owned()
-    };
-    let mut images = vec![(
-        "kernel".to_owned(),
-        output_of("kernel").join("kernel.elf"),
-        None,
-    )];
+) -> Vec<TestImage> {
+    let system = system_image(target, report);
+    let mut images = vec![TestImage {
+        name: "kernel".to_owned(),
+        path: system.clone(),
+        skill: None,
+        in_system: false,
+        extra: Vec::new(),
+    }];
     for name in manifest.skills.keys() {
         let step = format!("skill-{name}");
-        images.push((
-            step.clone(),
-            output_of(&step).join("skill.elf"),
-            Some(name.clone()),
-        ));
+        let (path, in_system) = match target.system {
+            SystemKind::Standins => (
+                report
+                    .output(&step)
+                    .expect("the plan has this step")
+                    .join("skill.elf"),
+                false,
+            ),
+            SystemKind::Microkit => (system.clone(), true),
+        };
+        images.push(TestImage {
+            name: step,
+            path,
+            skill: Some(name.clone()),
+            in_system,
+            extra: Vec::new(),
+        });
     }
     images
 }
@@ -213,11 +272,14 @@ pub(crate) fn smoke_tests(manifest: &Manifest) -> Result<hive_manifest::model::S
         })
 }
 
-/// One image a test boots, with the QEMU arguments it needs besides the machine's.
+/// One boot a test makes, with the QEMU arguments it needs besides the machine's.
 pub(crate) struct TestImage {
     pub(crate) name: String,
     pub(crate) path: std::path::PathBuf,
+    /// The skill this boot is about (None: the system itself).
     pub(crate) skill: Option<String>,
+    /// The skill runs inside the system's image (seL4): expect the system's markers first.
+    pub(crate) in_system: bool,
     pub(crate) extra: Vec<String>,
 }
 
@@ -238,15 +300,7 @@ pub(crate) fn images_to_test(
 ) -> Result<ToTest, CliError> {
     let Some(release) = release else {
         let Built { store, report, .. } = build(settings, manifest, target)?;
-        let images = bootable_images(manifest, &report)
-            .into_iter()
-            .map(|(name, path, skill)| TestImage {
-                name,
-                path,
-                skill,
-                extra: Vec::new(),
-            })
-            .collect();
+        let images = bootable_images(manifest, target, &report);
         return Ok(ToTest {
             store,
             images,
@@ -298,12 +352,25 @@ pub(crate) fn images_to_test(
     if let Some(dtb) = &qemu.image_dtb {
         extra = vec!["-dtb".to_owned(), take(dtb)?.display().to_string()];
     }
-    let images = vec![TestImage {
+    let mut images = vec![TestImage {
         name: "kernel".into(),
-        path: kernel,
+        path: kernel.clone(),
         skill: None,
-        extra,
+        in_system: false,
+        extra: extra.clone(),
     }];
+    // seL4: the skills are protection domains of the same image.
+    if target.system == SystemKind::Microkit {
+        for name in manifest.skills.keys() {
+            images.push(TestImage {
+                name: format!("skill-{name}"),
+                path: kernel.clone(),
+                skill: Some(name.clone()),
+                in_system: true,
+                extra: extra.clone(),
+            });
+        }
+    }
     Ok(ToTest {
         store: open_store(settings)?,
         images,

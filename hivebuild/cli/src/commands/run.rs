@@ -26,10 +26,15 @@ pub(crate) fn run(settings: &Settings, args: &RunArgs) -> Result<(), CliError> {
         }
     };
 
-    let images = super::bootable_images(&manifest, &report);
+    // Each image once: on seL4 the skills boot within the system's image.
+    let images: Vec<(String, PathBuf)> = super::bootable_images(&manifest, &target, &report)
+        .into_iter()
+        .filter(|image| !image.in_system)
+        .map(|image| (image.name, image.path))
+        .collect();
     let timeout = Duration::from_secs(args.timeout);
     let keyboard = keyboard();
-    for (name, image, _) in &images {
+    for (name, image) in &images {
         let (machine, choice) = super::machine_for_image(&target, image, None, &store)?;
         note(format!(
             "==> booting `{name}` on {} ({}: {})",

@@ -37,21 +37,25 @@ fn smoke(settings: &Settings, args: &TestArgs) -> Result<(), CliError> {
         name,
         path: image,
         skill,
+        in_system,
         extra,
     } in to_test.images
     {
+        let system = smoke.kernel.iter().map(|m| (m.pattern.clone(), m.within));
         let markers: Vec<(String, std::time::Duration)> = match &skill {
-            None => smoke
-                .kernel
-                .iter()
-                .map(|m| (m.pattern.clone(), m.within))
-                .collect(),
-            Some(skill) => smoke
-                .skills
-                .iter()
-                .map(|m| m.for_skill(skill))
-                .map(|m| (m.pattern, m.within))
-                .collect(),
+            None => system.collect(),
+            Some(skill) => {
+                let own = smoke
+                    .skills
+                    .iter()
+                    .map(|m| m.for_skill(skill))
+                    .map(|m| (m.pattern, m.within));
+                if in_system {
+                    system.chain(own).collect()
+                } else {
+                    own.collect()
+                }
+            }
         };
         let expectation = Expectation::new(&markers, &smoke.fail)
             .expect("patterns were checked with the manifest");

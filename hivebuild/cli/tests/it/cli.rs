@@ -192,13 +192,13 @@ fn cli_missing_rust_std_says_how_to_get_it() {
         "[target]\nname = \"odd\"\narch = \"aarch64\"\nboard = \"odd\"\n\n[rust]\ntriple = \"aarch64-unknown-uefi\"\n\
          crate-type = \"staticlib\"\n\n[c]\ncross-prefix = \"\"\n",
     );
-    let demo = std::fs::read_to_string(project.root().join("manifests/demo.toml")).unwrap();
+    let demo = std::fs::read_to_string(project.root().join("manifests/standins.toml")).unwrap();
     let odd = demo
         .replace(
-            "targets = [\"qemu-virt-aarch64\", \"rpi4\", \"x86_64\"]",
+            "targets = [\"standins-virt-aarch64\", \"standins-rpi4\", \"x86_64\"]",
             "targets = [\"odd\"]",
         )
-        .replace("[kernel.overrides]\nrpi4 = \"release\"\n", "");
+        .replace("[kernel.overrides]\nstandins-rpi4 = \"release\"\n", "");
     project.write("manifests/odd.toml", &odd);
     let output = project
         .hivebuild(&["plan", "manifests/odd.toml"])

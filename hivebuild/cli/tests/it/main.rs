@@ -5,7 +5,9 @@
 //! - `build_`: builds of a copy of the demo project (need gcc, make, cmake, ninja, cargo);
 //! - `sources_`: lock, fetch, `--offline`, `--source` (need git);
 //! - `qemu_`: boots what was built (need qemu-system-x86 and qemu-system-arm);
-//! - `nix_`: NAR hashes against Nix's own `nix-hash` (need nix-bin).
+//! - `nix_`: NAR hashes against Nix's own `nix-hash` (need nix-bin);
+//! - `sel4_`: Microkit targets: plans and platform files; with the upstream sources given,
+//!   the real images, booted.
 //!
 //! A test whose tools are missing says so and passes, unless `HIVEBUILD_REQUIRE_TOOLS=1`
 //! is set (CI sets it: there, every tool is installed and every test must run).
@@ -15,5 +17,6 @@ mod cli;
 mod image;
 mod nix;
 mod qemu;
+mod sel4;
 mod sources;
 mod support;

@@ -41,7 +41,7 @@ fn run(project: &Project, target: &str, timeout: &str) -> String {
     ok(&mut project.hivebuild(&[
         "-q",
         "run",
-        "manifests/demo.toml",
+        "manifests/standins.toml",
         "--target",
         target,
         "--timeout",
@@ -79,7 +79,7 @@ fn qemu_x86_64_demo_boots_on_microvm() {
     let system = ok(&mut project.hivebuild(&[
         "store",
         "path",
-        "manifests/demo.toml",
+        "manifests/standins.toml",
         "--target",
         "x86_64",
         "system",
@@ -95,13 +95,13 @@ fn qemu_aarch64_demo_boots_on_virt() {
         return;
     }
     let project = Project::new();
-    let console = run(&project, "qemu-virt-aarch64", "30");
+    let console = run(&project, "standins-virt-aarch64", "30");
     let smoke = ok(&mut project.hivebuild(&[
         "test",
         "smoke",
-        "manifests/demo.toml",
+        "manifests/standins.toml",
         "--target",
-        "qemu-virt-aarch64",
+        "standins-virt-aarch64",
     ]));
     assert!(smoke.contains("smoke: 3 passed, 0 failed"), "{smoke}");
     assert_markers(&console, &[&KERNEL[..], &NET, &PDF].concat());
@@ -113,9 +113,9 @@ fn qemu_aarch64_demo_boots_on_virt() {
     let brain = ok(&mut project.hivebuild(&[
         "store",
         "path",
-        "manifests/demo.toml",
+        "manifests/standins.toml",
         "--target",
-        "qemu-virt-aarch64",
+        "standins-virt-aarch64",
         "brain",
     ]));
     let symbols = ok(Command::new("aarch64-linux-gnu-nm")
@@ -134,9 +134,14 @@ fn qemu_rpi4_demo_boots_on_raspi4b() {
     }
     let project = Project::new();
     // A Raspberry Pi cannot power itself off: each boot ends at the deadline.
-    let console = run(&project, "rpi4", "4");
-    let smoke =
-        ok(&mut project.hivebuild(&["test", "smoke", "manifests/demo.toml", "--target", "rpi4"]));
+    let console = run(&project, "standins-rpi4", "4");
+    let smoke = ok(&mut project.hivebuild(&[
+        "test",
+        "smoke",
+        "manifests/standins.toml",
+        "--target",
+        "standins-rpi4",
+    ]));
     assert!(
         smoke.contains("smoke: 3 passed, 0 failed") && smoke.contains("raspi4b, TCG"),
         "{smoke}"
@@ -166,7 +171,7 @@ fn boot_from_image(test: &str, target: &str, files: &[&str], markers: &[&str]) {
     ok(&mut project.hivebuild(&[
         "-q",
         "image",
-        "manifests/demo.toml",
+        "manifests/standins.toml",
         "--target",
         target,
         "-o",
@@ -197,7 +202,7 @@ fn boot_from_image(test: &str, target: &str, files: &[&str], markers: &[&str]) {
         })
         .collect();
     let definition =
-        hive_manifest::load_manifest(&project.root().join("manifests/demo.toml")).unwrap();
+        hive_manifest::load_manifest(&project.root().join("manifests/standins.toml")).unwrap();
     let target = hive_manifest::load_target(project.root(), target, &definition).unwrap();
     let mut machine = hive_qemu::machine_for(&target, hive_qemu::Accel::Tcg).unwrap();
     if let Some(dtb) = taken.get(1) {
@@ -230,7 +235,7 @@ fn qemu_virt_image_boots_its_kernel_on_virt() {
     if aarch64_tools("qemu_virt_image_boots_its_kernel_on_virt") {
         boot_from_image(
             "qemu_virt_image_boots_its_kernel_on_virt",
-            "qemu-virt-aarch64",
+            "standins-virt-aarch64",
             &["kernel.elf"],
             &KERNEL,
         );
@@ -242,7 +247,7 @@ fn qemu_rpi4_image_boots_its_kernel_and_device_tree_on_raspi4b() {
     if aarch64_tools("qemu_rpi4_image_boots_its_kernel_and_device_tree_on_raspi4b") {
         boot_from_image(
             "qemu_rpi4_image_boots_its_kernel_and_device_tree_on_raspi4b",
-            "rpi4",
+            "standins-rpi4",
             &["kernel8.img", "bcm2711-rpi-4-b.dtb"],
             &[
                 &KERNEL[..1],
@@ -265,7 +270,7 @@ fn qemu_smoke_passes_and_writes_reports() {
     let stdout = ok(&mut project.hivebuild(&[
         "test",
         "smoke",
-        "manifests/demo.toml",
+        "manifests/standins.toml",
         "--target",
         "x86_64",
         "--report-dir",
@@ -304,7 +309,7 @@ fn qemu_smoke_names_a_missing_marker_and_a_panic() {
         return;
     };
     // The kernel never says what the test waits for, and the PDF skill panics.
-    let demo = std::fs::read_to_string(project.root().join("manifests/demo.toml")).unwrap();
+    let demo = std::fs::read_to_string(project.root().join("manifests/standins.toml")).unwrap();
     let broken = demo.replace(
         "{ expect = \"police: ready\", within = \"5s\" }",
         "{ expect = \"police: all skills up\", within = \"1s\" }",
@@ -388,13 +393,13 @@ fn qemu_no_guest_outlives_a_killed_driver() {
         )
         .replace("powers-off = true", "powers-off = false");
     project.write("targets/hang.toml", &hang);
-    let demo = std::fs::read_to_string(project.root().join("manifests/demo.toml")).unwrap();
+    let demo = std::fs::read_to_string(project.root().join("manifests/standins.toml")).unwrap();
     let manifest = demo
         .replace(
-            "targets = [\"qemu-virt-aarch64\", \"rpi4\", \"x86_64\"]",
+            "targets = [\"standins-virt-aarch64\", \"standins-rpi4\", \"x86_64\"]",
             "targets = [\"hang\"]",
         )
-        .replace("[kernel.overrides]\nrpi4 = \"release\"\n", "");
+        .replace("[kernel.overrides]\nstandins-rpi4 = \"release\"\n", "");
     project.write("manifests/hang.toml", &manifest);
     ok(&mut project.hivebuild(&["-q", "build", "manifests/hang.toml"]));
 
@@ -435,7 +440,7 @@ fn qemu_boot_latency_reports_and_enforces_budgets() {
         .hivebuild(&[
             "test",
             "boot-latency",
-            "manifests/demo.toml",
+            "manifests/standins.toml",
             "--target",
             "x86_64",
             "--runs",
@@ -488,7 +493,7 @@ fn qemu_boot_latency_reports_and_enforces_budgets() {
     );
 
     // A budget no guest can meet fails the run and names the skill.
-    let demo = std::fs::read_to_string(project.root().join("manifests/demo.toml")).unwrap();
+    let demo = std::fs::read_to_string(project.root().join("manifests/standins.toml")).unwrap();
     let strict = demo.replacen("boot-budget = \"50ms\"", "boot-budget = \"1us\"", 1);
     project.write("manifests/strict.toml", &strict);
     let output = project
@@ -529,7 +534,7 @@ fn qemu_faults_restart_a_crashed_skill_and_stop_it_past_its_limit() {
     let stdout = ok(&mut project.hivebuild(&[
         "test",
         "faults",
-        "manifests/demo.toml",
+        "manifests/standins.toml",
         "--target",
         "x86_64",
         "--report-dir",
@@ -562,7 +567,7 @@ fn qemu_faults_restart_a_crashed_skill_and_stop_it_past_its_limit() {
     );
 
     // A Brain pause longer than allowed (the stand-in beats every 100 ms) fails the run.
-    let demo = std::fs::read_to_string(project.root().join("manifests/demo.toml")).unwrap();
+    let demo = std::fs::read_to_string(project.root().join("manifests/standins.toml")).unwrap();
     project.write(
         "manifests/impatient.toml",
         &demo.replace("max-gap = \"1s\"", "max-gap = \"20ms\""),
@@ -596,7 +601,7 @@ fn qemu_tests_take_the_kernel_from_an_existing_image() {
     ok(&mut project.hivebuild(&[
         "-q",
         "image",
-        "manifests/demo.toml",
+        "manifests/standins.toml",
         "--target",
         "x86_64",
         "-o",
@@ -607,7 +612,7 @@ fn qemu_tests_take_the_kernel_from_an_existing_image() {
         vec![
             "test",
             suite,
-            "manifests/demo.toml",
+            "manifests/standins.toml",
             "--target",
             "x86_64",
             "--image",

@@ -118,7 +118,11 @@ fn sources_lock_fetch_and_refuse_a_wrong_hash() {
     crate::support::assert_success(&build(&project, &["--offline"]));
 
     // A lock whose hash does not match what the upstream has is refused, naming both.
-    let pinned = lock.lines().find(|l| l.starts_with("nar-hash")).unwrap();
+    let upstream_at = lock.find("[sources.upstream]").unwrap();
+    let pinned = lock[upstream_at..]
+        .lines()
+        .find(|l| l.starts_with("nar-hash"))
+        .unwrap();
     let wrong = lock.replacen(
         pinned,
         "nar-hash = \"sha256:1b8m03r63zqhnjf7l5wnldhh7c134ap5vpj0850ymkq1iyzicy5s\"",

@@ -50,9 +50,16 @@ impl Project {
             .prefix("hivebuild-it-")
             .tempdir()
             .unwrap();
-        for folder in ["targets", "components", "unikraft-templates", "manifests"] {
+        for folder in [
+            "targets",
+            "components",
+            "unikraft-templates",
+            "manifests",
+            "sel4-platform",
+        ] {
             copy_dir(&repo().join(folder), &dir.path().join(folder));
         }
+        std::fs::copy(repo().join("hive.lock"), dir.path().join("hive.lock")).unwrap();
         let store = dir.path().join("store");
         Self { dir, store }
     }
@@ -81,7 +88,12 @@ impl Project {
 
 pub(crate) fn hivebuild() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hivebuild"));
-    command.env_remove("HIVEBUILD_STORE").env("NO_COLOR", "1");
+    command
+        .env_remove("HIVEBUILD_STORE")
+        .env_remove("HIVEBUILD_SEL4_SRC")
+        .env_remove("HIVEBUILD_MICROKIT_SRC")
+        .env_remove("HIVEBUILD_RUST_SEL4_SRC")
+        .env("NO_COLOR", "1");
     command
 }
 

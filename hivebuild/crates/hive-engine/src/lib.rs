@@ -72,7 +72,12 @@ impl EngineError {
     pub fn hint(&self) -> Option<String> {
         match self {
             Self::Offline { name } => Some(format!(
-                "give a local checkout with `--source {name}=PATH`, or run once with network"
+                "give a local checkout with `--source {name}=PATH` (or `{}=PATH`), or run once with network",
+                hive_plan::source_env_var(name)
+            )),
+            Self::Fetch { name, .. } => Some(format!(
+                "without network, give a local checkout with `--source {name}=PATH` (or `{}=PATH`)",
+                hive_plan::source_env_var(name)
             )),
             Self::OfflineAsset { .. } => {
                 Some("run once with network: assets are kept in the store".into())

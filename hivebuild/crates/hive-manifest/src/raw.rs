@@ -45,7 +45,8 @@ pub(crate) struct Platform {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct Microkit {
     pub sel4: S<String>,
-    pub microkit: S<String>,
+    #[serde(rename = "microkit")]
+    pub sdk: S<String>,
     pub rust_sel4: S<String>,
     pub pd_base: S<String>,
     pub police: S<String>,

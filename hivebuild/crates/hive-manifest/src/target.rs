@@ -29,7 +29,7 @@ pub struct Target {
 /// How a target's system is built: `[target] system`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SystemKind {
-    /// The in-repo stand-ins: a CMake kernel, skills on a skill base, a packer (the default).
+    /// The in-repo stand-ins: a `CMake` kernel, skills on a skill base, a packer (the default).
     Standins,
     /// seL4 through Microkit: the Microkit SDK, protection domains, the Microkit tool.
     Microkit,
@@ -209,9 +209,12 @@ pub(crate) fn parse(file: &Path, text: &str, root: &Path) -> Result<Target, Box<
         Some("microkit") => {
             let span = target.system.as_ref().map(S::span).unwrap_or_default();
             diagnostics.push(
-                Diagnostic::new("seL4 through Microkit is built for aarch64 targets only", span)
-                    .label("not for this arch")
-                    .help("use `system = \"standins\"` here, or `arch = \"aarch64\"`"),
+                Diagnostic::new(
+                    "seL4 through Microkit is built for aarch64 targets only",
+                    span,
+                )
+                .label("not for this arch")
+                .help("use `system = \"standins\"` here, or `arch = \"aarch64\"`"),
             );
             None
         }

@@ -28,6 +28,12 @@ pub enum PlanError {
     Tools(Vec<ToolError>),
     #[error("`--source {name}=...` names no source of this hive (it has `{}`)", known.join("`, `"))]
     UnknownOverride { name: String, known: Vec<String> },
+    #[error(
+        "target `{target}` builds its system with Microkit, but the manifest has no `[platform.microkit]`"
+    )]
+    NoMicrokitPlatform { target: String },
+    #[error("target `{target}`: {message}")]
+    Board { target: String, message: String },
     #[error("source `{name}` is not in `hive.lock`")]
     NotLocked { name: String },
     #[error("source `{name}` changed in the manifest since `hive.lock` was written")]
@@ -250,6 +256,15 @@ fn find_cycle(pending: &[Step]) -> Vec<String> {
         };
         current = next;
     }
+}
+
+/// The environment variable that gives a local folder for source `name`, as
+/// `--source NAME=PATH` does: `rust-sel4` → `HIVEBUILD_RUST_SEL4_SRC`.
+pub fn source_env_var(name: &str) -> String {
+    format!(
+        "HIVEBUILD_{}_SRC",
+        name.to_ascii_uppercase().replace(['-', '.'], "_")
+    )
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use hive_manifest::model::SkillBuild;
 use hive_manifest::target::CrateType;
-use hive_manifest::{Manifest, Source, Target};
+use hive_manifest::{Manifest, Source, SystemKind, Target};
 use serde_json::json;
 
 use crate::hash::{Digest, hash_tree, store_name};
@@ -23,6 +23,8 @@ use crate::lock::{Lock, LockedSource};
 use crate::step::{Arg, SourceInput, Step, StepKind};
 use crate::toolchain::{Probe, ToolError};
 use crate::{Plan, PlanError};
+
+mod microkit;
 
 /// Version of the key encoding; bump it when the meaning of a key changes.
 pub const KEY_VERSION: u32 = 1;
@@ -75,6 +77,9 @@ struct Builder<'a> {
     missing_tools: Vec<ToolError>,
 }
 
+/// A skill's app for a make step: the `APP` variable, the sources and the steps it adds.
+type SkillApp = (Arg, Vec<(String, SourceInput)>, Vec<String>);
+
 /// What a step needs before it gets its key.
 struct Draft {
     name: String,
@@ -82,6 +87,8 @@ struct Draft {
     sources: BTreeMap<String, SourceInput>,
     deps: Vec<String>,
     tools: Vec<(&'static str, String, Option<String>)>,
+    /// Tools found by a probe of their own: role, path, version.
+    fixed_tools: Vec<(&'static str, PathBuf, String)>,
 }
 
 impl Draft {
@@ -92,6 +99,7 @@ impl Draft {
             sources: BTreeMap::new(),
             deps: Vec::new(),
             tools: Vec::new(),
+            fixed_tools: Vec::new(),
         }
     }
 
@@ -110,6 +118,9 @@ impl Builder<'_> {
     fn build_steps(&mut self) -> Result<(), PlanError> {
         let manifest = self.manifest;
         let target = self.options.target;
+        if target.system == SystemKind::Microkit {
+            return self.microkit_steps();
+        }
         let cc = format!("{}gcc", target.c.cross_prefix);
         let cc_hint = Some(format!("apt install {}", target.c.packages.join(" ")));
 
@@ -169,44 +180,8 @@ impl Builder<'_> {
                     Arg::text(&target.c.cross_prefix),
                 ),
             ]);
-            let mut step_sources = Vec::new();
-            let mut deps = Vec::new();
-            match &skill.build {
-                SkillBuild::Template(template) => {
-                    let app = format!("app-{name}");
-                    let template_source = format!("template-{template}");
-                    let mut render = Draft::new(
-                        app.clone(),
-                        StepKind::Render {
-                            template: template_source.clone(),
-                            context: render_context(manifest, target, skill),
-                        },
-                    );
-                    let dir = manifest.root.join("unikraft-templates").join(template);
-                    render.sources.insert(template_source, path_input(&dir)?);
-                    self.finish(render);
-                    vars.insert(
-                        "APP".into(),
-                        Arg::Output {
-                            prefix: String::new(),
-                            step: app.clone(),
-                            path: String::new(),
-                        },
-                    );
-                    deps.push(app);
-                }
-                SkillBuild::Path(path) => {
-                    let app = format!("app-{name}");
-                    vars.insert(
-                        "APP".into(),
-                        Arg::Source {
-                            prefix: String::new(),
-                            name: app.clone(),
-                        },
-                    );
-                    step_sources.push((app, path_input(&manifest.root.join(path))?));
-                }
-            }
+            let (app, step_sources, deps) = self.skill_app(name, skill)?;
+            vars.insert("APP".into(), app);
             let mut draft = Draft::new(
                 format!("skill-{name}"),
                 StepKind::Make {
@@ -350,6 +325,49 @@ impl Builder<'_> {
         })
     }
 
+    /// A skill's app folder as a make variable: a rendered template (a step of its own) or
+    /// the skill's folder (a source). Returns the variable, the sources and the deps it adds.
+    fn skill_app(
+        &mut self,
+        name: &str,
+        skill: &hive_manifest::Skill,
+    ) -> Result<SkillApp, PlanError> {
+        let manifest = self.manifest;
+        let app = format!("app-{name}");
+        match &skill.build {
+            SkillBuild::Template(template) => {
+                let template_source = format!("template-{template}");
+                let mut render = Draft::new(
+                    app.clone(),
+                    StepKind::Render {
+                        template: template_source.clone(),
+                        context: render_context(manifest, self.options.target, skill),
+                    },
+                );
+                let dir = manifest.root.join("unikraft-templates").join(template);
+                render.sources.insert(template_source, path_input(&dir)?);
+                self.finish(render);
+                let arg = Arg::Output {
+                    prefix: String::new(),
+                    step: app.clone(),
+                    path: String::new(),
+                };
+                Ok((arg, Vec::new(), vec![app]))
+            }
+            SkillBuild::Path(path) => {
+                let arg = Arg::Source {
+                    prefix: String::new(),
+                    name: app.clone(),
+                };
+                Ok((
+                    arg,
+                    vec![(app, path_input(&manifest.root.join(path))?)],
+                    Vec::new(),
+                ))
+            }
+        }
+    }
+
     /// Make `name` an input of the draft: a path is hashed now; git and archive sources get
     /// a fetch step (once) whose output the draft reads.
     fn add_source(&mut self, draft: &mut Draft, name: &str) -> Result<(), PlanError> {
@@ -441,6 +459,10 @@ impl Builder<'_> {
                     }
                 }
             }
+        }
+        for (role, path, version) in draft.fixed_tools {
+            toolchain.insert(role.to_owned(), version);
+            programs.insert(role.to_owned(), path);
         }
         if let StepKind::Render { .. } = draft.kind {
             toolchain.insert("minijinja".into(), "minijinja 2".into());

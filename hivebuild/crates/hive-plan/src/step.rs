@@ -68,6 +68,24 @@ pub enum StepKind {
     },
     /// Run a program from another step's output.
     Tool { program: Arg, args: Vec<Arg> },
+    /// The Microkit SDK, built from the seL4, Microkit and rust-sel4 sources for some boards
+    /// and configurations: the host tool with one Rust toolchain (`host-cargo`), the
+    /// run-time parts with another (`cargo`, with `build_std` when it has no prebuilt core).
+    /// Microkit's git dependency on rust-sel4 is pointed at the `rust_sel4` source.
+    #[serde(rename_all = "kebab-case")]
+    MicrokitSdk {
+        microkit: String,
+        sel4: String,
+        rust_sel4: String,
+        boards: Vec<String>,
+        configs: Vec<String>,
+        host_triple: String,
+        build_std: Vec<String>,
+        /// The rust-sel4 commit Microkit's `Cargo.lock` must name, when the source is pinned.
+        rust_sel4_commit: Option<String>,
+    },
+    /// Write a file the plan computed (the system description).
+    Write { file: String, contents: String },
     /// A boot asset: files of a Debian package pinned by version and the sha256 of its `.deb`.
     Asset {
         package: String,
@@ -89,6 +107,8 @@ impl StepKind {
             Self::Cmake { .. } => "cmake",
             Self::Tool { .. } => "tool",
             Self::Asset { .. } => "asset",
+            Self::MicrokitSdk { .. } => "microkit-sdk",
+            Self::Write { .. } => "write",
         }
     }
 }

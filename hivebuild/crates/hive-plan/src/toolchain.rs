@@ -28,6 +28,10 @@ pub enum ToolError {
     },
     #[error("no Rust toolchain here has a standard library for `{triple}` (get one: {hint})")]
     NoRustStd { triple: String, hint: String },
+    #[error("no Python 3 here can import {modules} (install them: {hint})")]
+    NoPythonModules { modules: String, hint: String },
+    #[error("libclang was not found (install it: {hint})")]
+    NoLibclang { hint: String },
     #[error("failed to ask `{program}` for its version")]
     Query {
         program: String,
@@ -223,6 +227,93 @@ pub fn find_rust(
             ),
         }),
     }
+}
+
+/// A Python 3 that can import `modules`: its real executable (not a shim: steps run with a
+/// clean environment) and its version. Asked every time, not cached: installing the modules
+/// must take effect at once.
+pub fn find_python(
+    probe: &Probe,
+    modules: &[&str],
+    hint: &str,
+) -> Result<(PathBuf, String), ToolError> {
+    let script = format!(
+        "import sys, {}; print(sys.executable); print(sys.version.split()[0])",
+        modules.join(", ")
+    );
+    for candidate in ["python3"]
+        .iter()
+        .filter_map(|p| probe.which(p))
+        .chain([PathBuf::from("/usr/bin/python3")])
+    {
+        let Ok(output) = ProcessBuilder::new(&candidate)
+            .args(["-c", &script])
+            .output()
+        else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&output.stdout);
+        let mut lines = text.lines();
+        if let (Some(executable), Some(version)) = (lines.next(), lines.next())
+            && Path::new(executable).is_file()
+        {
+            return Ok((PathBuf::from(executable), format!("Python {version}")));
+        }
+    }
+    Err(ToolError::NoPythonModules {
+        modules: modules.join(", "),
+        hint: hint.to_owned(),
+    })
+}
+
+/// The folder of a `libclang.so` (bindgen's `LIBCLANG_PATH`): `LIBCLANG_PATH` itself when
+/// set, else the newest LLVM's on Debian.
+pub fn find_libclang() -> Result<(PathBuf, String), ToolError> {
+    let has = |dir: &Path| -> Option<String> {
+        let entries = std::fs::read_dir(dir).ok()?;
+        let mut names: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| {
+                n.starts_with("libclang") && !n.starts_with("libclang-cpp") && n.contains(".so")
+            })
+            .collect();
+        names.sort();
+        names.pop()
+    };
+    if let Some(dir) = std::env::var_os("LIBCLANG_PATH").map(PathBuf::from)
+        && let Some(name) = has(&dir)
+    {
+        return Ok((dir, name));
+    }
+    let mut llvm: Vec<PathBuf> = std::fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("llvm-"))
+        })
+        .map(|p| p.join("lib"))
+        .collect();
+    llvm.sort_by_key(|p| {
+        p.parent()
+            .and_then(|d| d.file_name())
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.trim_start_matches("llvm-").parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    for dir in llvm.iter().rev() {
+        if let Some(name) = has(dir) {
+            return Ok((dir.clone(), format!("{}/{name}", dir.display())));
+        }
+    }
+    Err(ToolError::NoLibclang {
+        hint: "`apt install libclang-dev`, or set LIBCLANG_PATH to the folder of libclang.so"
+            .into(),
+    })
 }
 
 #[cfg(test)]

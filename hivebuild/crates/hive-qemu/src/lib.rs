@@ -365,6 +365,7 @@ mod tests {
             name: "t".into(),
             arch,
             board: "b".into(),
+            system: hive_manifest::SystemKind::Standins,
             description: String::new(),
             rust: RustTarget {
                 triple: String::new(),

@@ -74,7 +74,10 @@ struct RawFile {
     version: u32,
     boards: BTreeMap<String, RawBoard>,
     #[serde(default)]
-    #[allow(dead_code, reason = "documented in the file; configs are checked by the manifest")]
+    #[allow(
+        dead_code,
+        reason = "documented in the file; configs are checked by the manifest"
+    )]
     configs: BTreeMap<String, String>,
 }
 

@@ -81,10 +81,7 @@ fn skills_that_talk_to_each_other_with_their_own_priorities() {
             .collect::<Vec<_>>()
     };
     assert_eq!(of("brain"), [("alpha", 1), ("police", 0), ("zeta", 2)]);
-    assert_eq!(
-        of("police"),
-        [("alpha", 1), ("brain", 0), ("zeta", 2)]
-    );
+    assert_eq!(of("police"), [("alpha", 1), ("brain", 0), ("zeta", 2)]);
     assert_eq!(of("alpha"), [("brain", 1), ("police", 0), ("zeta", 2)]);
     assert_eq!(of("zeta"), [("alpha", 2), ("brain", 1), ("police", 0)]);
     golden("peers.system", &hive_sel4::system_xml(&hive, &virt()));

@@ -6,8 +6,10 @@ mod cargo;
 mod cmake;
 pub(crate) mod fetch;
 mod make;
+mod microkit;
 mod render;
 mod tool;
+mod write;
 
 use hive_plan::StepKind;
 
@@ -46,6 +48,29 @@ pub(crate) fn run(context: &StepContext<'_>) -> Result<(), EngineError> {
             c_compiler: _,
         } => cmake::run(context, source, defines),
         StepKind::Tool { program, args } => tool::run(context, program, args),
+        StepKind::Write { file, contents } => write::run(context, file, contents),
+        StepKind::MicrokitSdk {
+            microkit,
+            sel4,
+            rust_sel4,
+            boards,
+            configs,
+            host_triple,
+            build_std,
+            rust_sel4_commit,
+        } => microkit::run(
+            context,
+            &microkit::Params {
+                microkit,
+                sel4,
+                rust_sel4,
+                boards,
+                configs,
+                host_triple,
+                build_std,
+                rust_sel4_commit: rust_sel4_commit.as_deref(),
+            },
+        ),
         StepKind::Asset {
             package,
             version,

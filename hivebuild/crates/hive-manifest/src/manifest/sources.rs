@@ -115,16 +115,16 @@ impl Checker<'_> {
         let microkit = match &raw.microkit {
             None => Some(None),
             Some(m) => {
-                let sel4 = resolve(&m.sel4, "seL4 kernel");
-                let microkit = resolve(&m.microkit, "Microkit SDK");
-                let rust_sel4 = resolve(&m.rust_sel4, "rust-sel4 (for the Microkit SDK)");
+                let kernel_source = resolve(&m.sel4, "seL4 kernel");
+                let sdk_source = resolve(&m.sdk, "Microkit SDK");
+                let rust_source = resolve(&m.rust_sel4, "rust-sel4 (for the Microkit SDK)");
                 let pd_base = resolve(&m.pd_base, "protection-domain base");
                 let police = resolve(&m.police, "police");
                 (|| {
                     Some(Some(Microkit {
-                        sel4: sel4?,
-                        microkit: microkit?,
-                        rust_sel4: rust_sel4?,
+                        sel4: kernel_source?,
+                        microkit: sdk_source?,
+                        rust_sel4: rust_source?,
                         pd_base: pd_base?,
                         police: police?,
                     }))

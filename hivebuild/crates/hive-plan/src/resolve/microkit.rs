@@ -1,0 +1,326 @@
+//! The plan of a `system = "microkit"` target: seL4 through Microkit.
+//!
+//! ```text
+//! microkit-sdk        microkit-sdk  the SDK from [platform.microkit] sel4, microkit, rust-sel4
+//! brain               cargo         the Brain's core, a static library
+//! police              make police   on the PD base: the police's protection domain
+//! pd-brain            make brain    the Brain's protection domain (BRAIN/pd + the library)
+//! app-NAME            render        (templated skills)
+//! skill-NAME          make skill    a skill's protection domain
+//! system-description  write         the .system XML (hive-sel4) for the target's board
+//! system              tool          the SDK's `microkit`: loader.img (+ report.txt)
+//! ```
+//!
+//! The SDK step is keyed by every board and configuration the hive's Microkit targets use,
+//! not by this target's alone: building the image of one target and then of another reuses
+//! one SDK from the store.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hive_manifest::SystemKind;
+use hive_manifest::target::RustTarget;
+
+use super::{Builder, Draft, path_input, police_skills};
+use crate::PlanError;
+use crate::lock::LockedSource;
+use crate::step::{Arg, StepKind};
+
+/// Python modules the kernel build imports (`pip install sel4-deps` installs them).
+const PYTHON_MODULES: [&str; 5] = ["jinja2", "ply", "pyfdt", "yaml", "lxml"];
+
+impl Builder<'_> {
+    pub(super) fn microkit_steps(&mut self) -> Result<(), PlanError> {
+        let manifest = self.manifest;
+        let target = self.options.target;
+        let platform =
+            manifest
+                .platform
+                .microkit
+                .clone()
+                .ok_or_else(|| PlanError::NoMicrokitPlatform {
+                    target: target.name.clone(),
+                })?;
+        let board = hive_sel4::load_board(&hive_sel4::boards_file(&manifest.root), &target.board)
+            .map_err(|source| PlanError::Board {
+            target: target.name.clone(),
+            message: source.to_string(),
+        })?;
+        let config = manifest.kernel.config_for(&target.name).as_str().to_owned();
+        let cc = format!("{}gcc", target.c.cross_prefix);
+        let cc_hint = Some(format!("apt install {}", target.c.packages.join(" ")));
+
+        self.microkit_sdk(&platform)?;
+        self.brain()?;
+
+        let sdk = Arg::Output {
+            prefix: String::new(),
+            step: "microkit-sdk".into(),
+            path: String::new(),
+        };
+        let common = |vars: &mut BTreeMap<String, Arg>| {
+            vars.insert("MICROKIT_SDK".into(), sdk.clone());
+            vars.insert("BOARD".into(), Arg::text(&board.name));
+            vars.insert("CONFIG".into(), Arg::text(&config));
+            vars.insert("CROSS_COMPILE".into(), Arg::text(&target.c.cross_prefix));
+        };
+        let pd = |name: &str, goal: &str, vars: BTreeMap<String, Arg>| {
+            Draft::new(
+                name,
+                StepKind::Make {
+                    source: platform.pd_base.clone(),
+                    goal: Some(goal.into()),
+                    vars,
+                },
+            )
+            .tool("make", "make", Some("apt install make".into()))
+            .tool("cc", cc.clone(), cc_hint.clone())
+        };
+
+        // The police.
+        let mut vars = BTreeMap::from([
+            ("SKILLS".to_owned(), Arg::text(police_skills(manifest))),
+            ("CONSOLE".to_owned(), Arg::text(board.console.uart.as_str())),
+            (
+                "APP".to_owned(),
+                Arg::Source {
+                    prefix: String::new(),
+                    name: platform.police.clone(),
+                },
+            ),
+        ]);
+        common(&mut vars);
+        let mut police = pd("police", "police", vars);
+        self.add_source(&mut police, &platform.pd_base)?;
+        self.add_source(&mut police, &platform.police)?;
+        police.deps.push("microkit-sdk".into());
+        self.finish(police);
+
+        // The Brain's protection domain: its `pd/` folder around the Brain's library.
+        let brain_pd = "brain-pd".to_owned();
+        let mut vars = BTreeMap::from([
+            (
+                "APP".to_owned(),
+                Arg::Source {
+                    prefix: String::new(),
+                    name: brain_pd.clone(),
+                },
+            ),
+            (
+                "BRAIN_LIB".to_owned(),
+                Arg::Output {
+                    prefix: String::new(),
+                    step: "brain".into(),
+                    path: self.brain_artefact()?,
+                },
+            ),
+        ]);
+        common(&mut vars);
+        let mut brain = pd("pd-brain", "brain", vars);
+        self.add_source(&mut brain, &platform.pd_base)?;
+        brain.sources.insert(
+            brain_pd,
+            path_input(&manifest.root.join(&manifest.brain.path).join("pd"))?,
+        );
+        brain.deps = vec!["microkit-sdk".into(), "brain".into()];
+        self.finish(brain);
+
+        // One protection domain per skill.
+        let mut search = vec![
+            Arg::text("--search-path"),
+            output_dir("police"),
+            output_dir("pd-brain"),
+        ];
+        let mut system_deps = vec!["system-description".to_owned(), "microkit-sdk".to_owned()];
+        system_deps.extend(["police".to_owned(), "pd-brain".to_owned()]);
+        for (name, skill) in &manifest.skills {
+            let (app, step_sources, deps) = self.skill_app(name, skill)?;
+            let mut vars = BTreeMap::from([
+                ("NAME".to_owned(), Arg::text(name)),
+                ("APP".to_owned(), app),
+            ]);
+            common(&mut vars);
+            let step = format!("skill-{name}");
+            let mut draft = pd(&step, "skill", vars);
+            self.add_source(&mut draft, &platform.pd_base)?;
+            draft.sources.extend(step_sources);
+            draft.deps = deps;
+            draft.deps.push("microkit-sdk".into());
+            self.finish(draft);
+            search.push(output_dir(&step));
+            system_deps.push(step);
+        }
+
+        // The system description, then the Microkit tool over everything.
+        let description = hive_sel4::system_xml(manifest, &board);
+        self.finish(Draft::new(
+            "system-description",
+            StepKind::Write {
+                file: "hive.system".into(),
+                contents: description,
+            },
+        ));
+        let mut args = vec![
+            Arg::Output {
+                prefix: String::new(),
+                step: "system-description".into(),
+                path: "hive.system".into(),
+            },
+            Arg::text("--board"),
+            Arg::text(&board.name),
+            Arg::text("--config"),
+            Arg::text(&config),
+            Arg::text("-o"),
+            Arg::Out {
+                prefix: String::new(),
+                path: "loader.img".into(),
+            },
+            Arg::text("-r"),
+            Arg::Out {
+                prefix: String::new(),
+                path: "report.txt".into(),
+            },
+        ];
+        args.extend(search);
+        let mut system = Draft::new(
+            "system",
+            StepKind::Tool {
+                program: Arg::Output {
+                    prefix: String::new(),
+                    step: "microkit-sdk".into(),
+                    path: "bin/microkit".into(),
+                },
+                args,
+            },
+        );
+        system.deps = system_deps;
+        self.finish(system);
+        self.assets();
+        Ok(())
+    }
+
+    /// The SDK step, for every board and configuration of the hive's Microkit targets.
+    fn microkit_sdk(&mut self, platform: &hive_manifest::model::Microkit) -> Result<(), PlanError> {
+        let manifest = self.manifest;
+        let mut boards = BTreeSet::new();
+        let mut configs = BTreeSet::new();
+        for name in &manifest.hive.targets {
+            let other = if *name == self.options.target.name {
+                self.options.target.clone()
+            } else {
+                match hive_manifest::load_target(&manifest.root, name, manifest) {
+                    Ok(target) => target,
+                    // Another target's mistakes are reported when it is built.
+                    Err(_) => continue,
+                }
+            };
+            if other.system == SystemKind::Microkit {
+                boards.insert(other.board.clone());
+                configs.insert(manifest.kernel.config_for(name).as_str().to_owned());
+            }
+        }
+
+        // Two Rust toolchains: the host's for the tool, one that builds the run-time parts
+        // for aarch64-unknown-none (a prebuilt core, or build-std from rust-src).
+        let host = RustTarget {
+            triple: HOST_TRIPLE.into(),
+            build_std: Vec::new(),
+            crate_type: hive_manifest::target::CrateType::Bin,
+        };
+        let run_time = RustTarget {
+            triple: "aarch64-unknown-none".into(),
+            build_std: vec!["core".into(), "alloc".into(), "compiler_builtins".into()],
+            crate_type: hive_manifest::target::CrateType::Staticlib,
+        };
+        let probe = self.options.probe;
+        let mut found = |rust: &RustTarget| -> (String, String, Vec<String>) {
+            match crate::toolchain::find_rust(probe, rust, self.options.rustc.as_deref()) {
+                Ok((rustc, cargo, build_std)) => (
+                    rustc.display().to_string(),
+                    cargo.display().to_string(),
+                    build_std,
+                ),
+                Err(error) => {
+                    self.missing_tools.push(error);
+                    ("rustc".into(), "cargo".into(), Vec::new())
+                }
+            }
+        };
+        let (host_rustc, host_cargo, _) = found(&host);
+        let (rustc, cargo, build_std) = found(&run_time);
+
+        let rust_sel4_commit = match (
+            self.options.overrides.contains_key(&platform.rust_sel4),
+            self.options.lock.sources.get(&platform.rust_sel4),
+        ) {
+            (false, Some(LockedSource::Git { commit, .. })) => Some(commit.clone()),
+            _ => None,
+        };
+        let python_hint = "`pip install sel4-deps` (PyPI; `ci/install-deps` does it)";
+        let python = crate::toolchain::find_python(probe, &PYTHON_MODULES, python_hint);
+        let libclang = crate::toolchain::find_libclang();
+        let mut draft = Draft::new(
+            "microkit-sdk",
+            StepKind::MicrokitSdk {
+                microkit: platform.microkit.clone(),
+                sel4: platform.sel4.clone(),
+                rust_sel4: platform.rust_sel4.clone(),
+                boards: boards.into_iter().collect(),
+                configs: configs.into_iter().collect(),
+                host_triple: HOST_TRIPLE.into(),
+                build_std,
+                rust_sel4_commit,
+            },
+        )
+        .tool("host-rustc", host_rustc, None)
+        .tool("host-cargo", host_cargo, None)
+        .tool("rustc", rustc, None)
+        .tool("cargo", cargo, None)
+        .tool("make", "make", Some("apt install make".into()))
+        .tool("cmake", "cmake", Some("apt install cmake".into()))
+        .tool("ninja", "ninja", Some("apt install ninja-build".into()))
+        .tool(
+            "dtc",
+            "dtc",
+            Some("apt install device-tree-compiler".into()),
+        )
+        .tool(
+            "xmllint",
+            "xmllint",
+            Some("apt install libxml2-utils".into()),
+        )
+        .tool(
+            "cc",
+            "aarch64-linux-gnu-gcc",
+            Some("apt install gcc-aarch64-linux-gnu".into()),
+        );
+        match python {
+            Ok((path, version)) => draft.fixed_tools.push(("python3", path, version)),
+            Err(error) => self.missing_tools.push(error),
+        }
+        match libclang {
+            Ok((dir, version)) => draft.fixed_tools.push(("libclang", dir, version)),
+            Err(error) => self.missing_tools.push(error),
+        }
+        for source in [&platform.microkit, &platform.sel4, &platform.rust_sel4] {
+            self.add_source(&mut draft, source)?;
+        }
+        self.finish(draft);
+        Ok(())
+    }
+}
+
+/// The triple the Microkit tool is built for: this machine's.
+const HOST_TRIPLE: &str = if cfg!(target_arch = "aarch64") {
+    "aarch64-unknown-linux-gnu"
+} else {
+    "x86_64-unknown-linux-gnu"
+};
+
+/// `--search-path` entry: a step's output folder.
+fn output_dir(step: &str) -> Arg {
+    Arg::Output {
+        prefix: String::new(),
+        step: step.into(),
+        path: String::new(),
+    }
+}
