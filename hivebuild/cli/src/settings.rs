@@ -54,14 +54,7 @@ impl Settings {
                 .split_once('=')
                 .filter(|(name, path)| !name.is_empty() && !path.is_empty())
                 .ok_or_else(|| CliError::usage(format!("`--source {spec}` is not NAME=PATH")))?;
-            let path = std::path::absolute(path)
-                .map_err(|_| CliError::usage(format!("`{path}` is not a usable path")))?;
-            if !path.is_dir() {
-                return Err(CliError::usage(format!(
-                    "`--source {name}=...`: `{}` is not a folder",
-                    path.display()
-                )));
-            }
+            let path = local_folder(&format!("--source {name}={path}"), path.as_ref())?;
             overrides.insert(name.to_owned(), path);
         }
         let source_date_epoch = match std::env::var(env_vars::SOURCE_DATE_EPOCH) {
@@ -108,5 +101,19 @@ impl Settings {
                 home,
             },
         })
+    }
+}
+
+/// A local folder given for a source (`what` says where it was given), made absolute.
+pub(crate) fn local_folder(what: &str, path: &std::ffi::OsStr) -> Result<PathBuf, CliError> {
+    let path = std::path::absolute(path)
+        .map_err(|_| CliError::usage(format!("`{what}`: not a usable path")))?;
+    if path.is_dir() {
+        Ok(path)
+    } else {
+        Err(CliError::usage(format!(
+            "`{what}`: `{}` is not a folder",
+            path.display()
+        )))
     }
 }

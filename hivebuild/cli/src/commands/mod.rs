@@ -84,14 +84,8 @@ pub(crate) fn source_overrides(
         let Some(path) = std::env::var_os(&var) else {
             continue;
         };
-        let path = std::path::absolute(&path)
-            .map_err(|_| CliError::usage(format!("`{var}` is not a usable path")))?;
-        if !path.is_dir() {
-            return Err(CliError::usage(format!(
-                "`{var}={}` is not a folder",
-                path.display()
-            )));
-        }
+        let what = format!("{var}={}", path.to_string_lossy());
+        let path = crate::settings::local_folder(&what, &path)?;
         overrides.insert(name.clone(), path);
     }
     Ok(overrides)

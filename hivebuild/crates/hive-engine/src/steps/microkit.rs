@@ -8,7 +8,10 @@
 //! 1. Microkit's git dependency on rust-sel4 is pointed at the `rust-sel4` source, offline:
 //!    a cargo `[patch]` for each of its crates Microkit's `Cargo.lock` names, and those
 //!    packages' `source` lines dropped from the lock (what cargo writes for a patched
-//!    package), so that `--locked` still holds.
+//!    package), so that `--locked` still holds. The source is moved inside Microkit's
+//!    workspace folder (without its own workspace manifest): cargo hashes the paths of path
+//!    packages into symbol names, relative to the workspace root when they are inside it, so
+//!    only there does the output not depend on where the build runs.
 //! 2. The tool: `cargo build --release --locked -p microkit-tool` with the host toolchain.
 //! 3. The run-time parts: `build_sdk.py --skip-tool --skip-docs --skip-tar` for the boards and
 //!    configurations, with the other toolchain first on `PATH`.
@@ -43,11 +46,17 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
         move |source| EngineError::Io { path, source }
     };
     let microkit = &context.sources[params.microkit];
-    let rust_sel4 = &context.sources[params.rust_sel4];
 
-    // 1. rust-sel4 from its source, offline.
+    // 1. rust-sel4 from its source, offline, inside Microkit's workspace folder.
+    let rust_sel4 = microkit.join("hive-rust-sel4");
+    let from = &context.sources[params.rust_sel4];
+    fs::rename(from, &rust_sel4).map_err(io(from))?;
+    let workspace = rust_sel4.join("Cargo.toml");
+    if fs::read_to_string(&workspace).is_ok_and(|text| !text.contains("[package]")) {
+        fs::remove_file(&workspace).map_err(io(&workspace))?;
+    }
     let cargo_patch =
-        redirect_rust_sel4(microkit, rust_sel4, params.rust_sel4_commit).map_err(failed)?;
+        redirect_rust_sel4(microkit, &rust_sel4, params.rust_sel4_commit).map_err(failed)?;
     // Cargo reads configuration from the folders above its working folder too.
     let config_dir = microkit
         .parent()
