@@ -27,7 +27,7 @@ pub struct Signature {
 }
 
 /// A signed envelope as it is on disk.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Envelope {
     pub signatures: Vec<Signature>,
     pub signed: Value,

@@ -1,0 +1,575 @@
+//! The device's updater, on a folder that stands for the device:
+//!
+//! ```text
+//! DIR/device.json      who the device is: hive, target, hardware id (written when provisioned)
+//! DIR/root.json        the trust root it was provisioned with
+//! DIR/active           `a` or `b`: the slot it boots (replaced atomically)
+//! DIR/slot-a/, slot-b/ the components, and slot.json: the version, each component's
+//!                      release counter, length and sha256, and the newest trusted root
+//! ```
+//!
+//! Applying a bundle reads and checks its signed metadata first (trust root, rotation,
+//! signatures, threshold, expiry, hive, target, hardware id, version, release counters) and
+//! only then its payloads, into the inactive slot, each checked against its declared length
+//! and hash while it streams; then the slot's record is written and synced, and `active` is
+//! replaced (write, fsync, rename, fsync the folder). Stopped at any point before that rename,
+//! the device still boots the slot it booted, which nothing touched.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use hive_sign::{Envelope, Root};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use time::OffsetDateTime;
+
+use crate::UpdateError;
+use crate::format::Reader;
+use crate::metadata::{self, BundleKind, BundleSigned, Carried, MAX_METADATA, METADATA_MEMBER};
+
+/// Version of `device.json` and `slot.json`.
+pub const DEVICE_FORMAT: u32 = 1;
+/// zstd windows a device accepts: 2^27 bytes (128 MiB) of decoder memory at most.
+pub const MAX_WINDOW_LOG: u32 = 27;
+const CHUNK: usize = 64 * 1024;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DeviceInfo {
+    pub hive_device: u32,
+    pub hive: String,
+    pub target: String,
+    pub hardware_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SlotRecord {
+    pub hive_slot: u32,
+    pub version: u64,
+    pub hive_version: String,
+    pub components: BTreeMap<String, Installed>,
+    /// The newest root this slot's bundle was checked against.
+    pub root: Envelope,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Installed {
+    pub release: u64,
+    pub length: u64,
+    pub sha256: String,
+}
+
+/// What an apply did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    pub version: u64,
+    pub slot: char,
+    /// Components written from the bundle, and kept from the running slot.
+    pub written: Vec<String>,
+    pub kept: Vec<String>,
+    /// Root versions walked to.
+    pub root_version: u64,
+    pub provisioned: bool,
+}
+
+/// The device folder's current state.
+pub struct Device {
+    dir: PathBuf,
+}
+
+impl Device {
+    pub fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_owned(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    fn slot_dir(&self, slot: char) -> PathBuf {
+        self.path(&format!("slot-{slot}"))
+    }
+
+    /// The slot it boots, if it was ever installed.
+    pub fn active(&self) -> Result<Option<char>, UpdateError> {
+        match fs::read_to_string(self.path("active")) {
+            Ok(text) => match text.trim() {
+                "a" => Ok(Some('a')),
+                "b" => Ok(Some('b')),
+                other => Err(UpdateError::Device(format!(
+                    "`active` names slot `{other}`"
+                ))),
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub fn info(&self) -> Result<Option<DeviceInfo>, UpdateError> {
+        read_json(&self.path("device.json"))
+    }
+
+    pub fn slot(&self, slot: char) -> Result<Option<SlotRecord>, UpdateError> {
+        read_json(&self.slot_dir(slot).join("slot.json"))
+    }
+
+    /// The running slot's record.
+    pub fn running(&self) -> Result<Option<(char, SlotRecord)>, UpdateError> {
+        let Some(active) = self.active()? else {
+            return Ok(None);
+        };
+        let record = self.slot(active)?.ok_or_else(|| {
+            UpdateError::Device(format!("slot {active} is active but has no slot.json"))
+        })?;
+        Ok(Some((active, record)))
+    }
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, UpdateError> {
+    match fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| UpdateError::Device(format!("`{}`: {e}", path.display()))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Write a file so that it is either absent, or whole and on disk.
+fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), UpdateError> {
+    let tmp = path.with_extension("tmp");
+    let mut file = File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    fs::rename(&tmp, path)?;
+    sync_dir(path.parent().expect("a file in a folder"))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), UpdateError> {
+    File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+/// Apply a bundle to the device folder `dir`. An empty (or missing) folder is provisioned
+/// with `trust_root`, which is required then and ignored after.
+pub fn apply(
+    bundle: impl Read,
+    dir: &Path,
+    trust_root: Option<&Envelope>,
+    now: OffsetDateTime,
+) -> Result<Applied, UpdateError> {
+    let device = Device::new(dir);
+    let mut reader = Reader::new(BufReader::with_capacity(CHUNK, bundle));
+
+    // 1. The metadata, and everything that can be decided from it.
+    let first = reader.next_member()?.ok_or(UpdateError::Empty)?;
+    if first.name != METADATA_MEMBER {
+        return Err(UpdateError::UnexpectedMember {
+            expected: METADATA_MEMBER.into(),
+            found: first.name,
+        });
+    }
+    if first.size > MAX_METADATA {
+        return Err(UpdateError::Metadata(format!(
+            "{} bytes of metadata; at most {MAX_METADATA}",
+            first.size
+        )));
+    }
+    let mut bytes = Vec::new();
+    let read = reader.data(first.size).read_to_end(&mut bytes);
+    match read {
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+            return Err(UpdateError::Truncated {
+                offset: reader.offset(),
+            });
+        }
+        other => other?,
+    };
+    reader.end_member(first.size)?;
+    let (envelope, signed) = metadata::parse(&bytes)?;
+
+    let running = device.running()?;
+    let info = device.info()?;
+    let provisioning = running.is_none();
+    let trusted: Envelope = match &running {
+        Some((_, record)) => record.root.clone(),
+        None => match fs::read(device.path("root.json")) {
+            Ok(bytes) => Envelope::parse(&bytes).map_err(|e| UpdateError::Trust(e.to_string()))?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                trust_root.cloned().ok_or(UpdateError::NotProvisioned)?
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let root = walk_roots(&trusted, &signed.custom.roots, now)?;
+    envelope
+        .verify_role(&root, "targets")
+        .map_err(|e| UpdateError::Signatures(e.to_string()))?;
+    hive_sign::check_expiry("bundle", &signed.expires, now)
+        .map_err(|e| UpdateError::Expired(e.to_string()))?;
+    check_against_device(&signed, info.as_ref(), running.as_ref().map(|(_, r)| r))?;
+
+    // 2. Provision an empty device: who it is, and the root it trusts.
+    fs::create_dir_all(dir)?;
+    if info.is_none() {
+        let info = DeviceInfo {
+            hive_device: DEVICE_FORMAT,
+            hive: signed.custom.hive.clone(),
+            target: signed.custom.target.clone(),
+            hardware_id: signed.custom.hardware_id.clone(),
+        };
+        write_durably(&device.path("device.json"), &json(&info))?;
+    }
+    if provisioning && !device.path("root.json").exists() {
+        write_durably(&device.path("root.json"), trusted.to_json().as_bytes())?;
+    }
+
+    // 3. The payloads, into the inactive slot.
+    let target_slot = match &running {
+        Some(('a', _)) => 'b',
+        _ => 'a',
+    };
+    let slot_dir = device.slot_dir(target_slot);
+    if slot_dir.exists() {
+        fs::remove_dir_all(&slot_dir)?;
+    }
+    fs::create_dir_all(&slot_dir)?;
+    let mut written = Vec::new();
+    let mut kept = Vec::new();
+    for component in &signed.custom.components {
+        let out = slot_dir.join(&component.name);
+        match component.carried {
+            Carried::Unchanged => {
+                let (from_slot, record) = running.as_ref().expect("checked: a running slot");
+                let from = device.slot_dir(*from_slot).join(&component.name);
+                let installed = &record.components[&component.name];
+                copy_checked(&from, &out, installed.length, &installed.sha256)?;
+                kept.push(component.name.clone());
+            }
+            Carried::Full | Carried::Delta => {
+                let payload = component.payload.as_deref().expect("checked by parse");
+                let member = reader
+                    .next_member()?
+                    .ok_or_else(|| UpdateError::MissingMember(payload.into()))?;
+                if member.name != payload {
+                    return Err(UpdateError::UnexpectedMember {
+                        expected: payload.into(),
+                        found: member.name,
+                    });
+                }
+                let declared = &signed.targets[payload];
+                if member.size != declared.length {
+                    return Err(UpdateError::Length {
+                        what: payload.into(),
+                        declared: declared.length,
+                        found: member.size,
+                    });
+                }
+                if component.carried == Carried::Delta {
+                    return Err(UpdateError::Metadata(
+                        "delta payloads are not supported by this device yet".into(),
+                    ));
+                }
+                let stored_sha256 = &declared.hashes["sha256"];
+                let data = HashingReader::new(reader.data(member.size));
+                let data = decompress_to(data, &out, component.length, &component.sha256, payload)?;
+                let hash = hex(&data.finish());
+                if hash != *stored_sha256 {
+                    return Err(UpdateError::Hash {
+                        what: payload.into(),
+                        declared: stored_sha256.clone(),
+                        found: hash,
+                    });
+                }
+                reader.end_member(member.size)?;
+                written.push(component.name.clone());
+            }
+        }
+    }
+    if let Some(extra) = reader.next_member()? {
+        return Err(UpdateError::UnexpectedMember {
+            expected: "the end of the bundle".into(),
+            found: extra.name,
+        });
+    }
+
+    // 4. The slot's record, then the switch.
+    let record = SlotRecord {
+        hive_slot: DEVICE_FORMAT,
+        version: signed.version,
+        hive_version: signed.custom.hive_version.clone(),
+        components: signed
+            .custom
+            .components
+            .iter()
+            .map(|c| {
+                (
+                    c.name.clone(),
+                    Installed {
+                        release: c.release,
+                        length: c.length,
+                        sha256: c.sha256.clone(),
+                    },
+                )
+            })
+            .collect(),
+        root: newest_root(&trusted, &signed.custom.roots),
+    };
+    write_durably(&slot_dir.join("slot.json"), &json(&record))?;
+    sync_dir(&slot_dir)?;
+    write_durably(
+        &device.path("active"),
+        format!("{target_slot}\n").as_bytes(),
+    )?;
+    Ok(Applied {
+        version: signed.version,
+        slot: target_slot,
+        written,
+        kept,
+        root_version: root.version,
+        provisioned: provisioning,
+    })
+}
+
+fn json(value: &impl Serialize) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(value).expect("serialises");
+    bytes.push(b'\n');
+    bytes
+}
+
+/// Walk from the trusted root through newer ones (each signed by the previous threshold and
+/// its own); the last must not have expired.
+fn walk_roots(
+    trusted: &Envelope,
+    newer: &[Envelope],
+    now: OffsetDateTime,
+) -> Result<Root, UpdateError> {
+    let mut root = Root::self_signed(trusted).map_err(|e| UpdateError::Trust(e.to_string()))?;
+    for next in newer {
+        let version: u64 = next
+            .signed
+            .get("version")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        if version <= root.version {
+            continue; // already trusted
+        }
+        root = root
+            .update(next)
+            .map_err(|e| UpdateError::Rotation(e.to_string()))?;
+    }
+    hive_sign::check_expiry("root", &root.expires, now)
+        .map_err(|e| UpdateError::Expired(e.to_string()))?;
+    Ok(root)
+}
+
+/// The envelope of the newest root: the last of `newer` above the trusted one's version.
+fn newest_root(trusted: &Envelope, newer: &[Envelope]) -> Envelope {
+    newer
+        .iter()
+        .max_by_key(|e| e.signed.get("version").and_then(serde_json::Value::as_u64))
+        .filter(|e| {
+            e.signed.get("version").and_then(serde_json::Value::as_u64)
+                > trusted
+                    .signed
+                    .get("version")
+                    .and_then(serde_json::Value::as_u64)
+        })
+        .unwrap_or(trusted)
+        .clone()
+}
+
+fn check_against_device(
+    signed: &BundleSigned,
+    info: Option<&DeviceInfo>,
+    running: Option<&SlotRecord>,
+) -> Result<(), UpdateError> {
+    let bundle = &signed.custom;
+    if let Some(info) = info {
+        for (what, device, carried) in [
+            ("hive", &info.hive, &bundle.hive),
+            ("target", &info.target, &bundle.target),
+            ("hardware id", &info.hardware_id, &bundle.hardware_id),
+        ] {
+            if device != carried {
+                return Err(UpdateError::WrongDevice {
+                    what,
+                    device: device.clone(),
+                    bundle: carried.clone(),
+                });
+            }
+        }
+    }
+    let Some(running) = running else {
+        if bundle.kind != BundleKind::Full {
+            return Err(UpdateError::NeedsFull);
+        }
+        return Ok(());
+    };
+    if signed.version <= running.version {
+        return Err(UpdateError::NotNewer {
+            installed: running.version,
+            bundle: signed.version,
+        });
+    }
+    for component in &bundle.components {
+        if let Some(installed) = running.components.get(&component.name) {
+            if component.release < installed.release {
+                return Err(UpdateError::ReleaseBack {
+                    component: component.name.clone(),
+                    installed: installed.release,
+                    bundle: component.release,
+                });
+            }
+            if component.carried == Carried::Unchanged
+                && (installed.sha256 != component.sha256 || installed.length != component.length)
+            {
+                return Err(UpdateError::BaseMismatch {
+                    component: component.name.clone(),
+                });
+            }
+            if component.carried == Carried::Delta
+                && component.base_sha256.as_deref() != Some(installed.sha256.as_str())
+            {
+                return Err(UpdateError::BaseMismatch {
+                    component: component.name.clone(),
+                });
+            }
+        } else if component.carried != Carried::Full {
+            return Err(UpdateError::BaseMismatch {
+                component: component.name.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Decompress one zstd frame from `input` into `out`, stopping at `length` bytes (more is an
+/// error) and checking the result's sha256; the frame must end exactly where `input` does.
+/// Gives `input` back, read to its end.
+fn decompress_to<R: Read>(
+    input: R,
+    out: &Path,
+    length: u64,
+    sha256: &str,
+    what: &str,
+) -> Result<R, UpdateError> {
+    let payload_error = |message: String| UpdateError::Payload {
+        what: what.into(),
+        message,
+    };
+    let mut decoder =
+        zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(CHUNK, input))?
+            .single_frame();
+    decoder.window_log_max(MAX_WINDOW_LOG)?;
+    let mut file = File::create(out)?;
+    let mut hasher = Sha256::new();
+    let mut total: u64 = 0;
+    let mut buffer = vec![0u8; CHUNK];
+    loop {
+        let n = decoder
+            .read(&mut buffer)
+            .map_err(|e| payload_error(e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        if total > length {
+            return Err(UpdateError::TooLarge {
+                what: what.into(),
+                declared: length,
+            });
+        }
+        hasher.update(&buffer[..n]);
+        file.write_all(&buffer[..n])?;
+    }
+    if total != length {
+        return Err(UpdateError::Length {
+            what: what.into(),
+            declared: length,
+            found: total,
+        });
+    }
+    let found = hex(&hasher.finalize());
+    if found != sha256 {
+        return Err(UpdateError::Hash {
+            what: what.into(),
+            declared: sha256.into(),
+            found,
+        });
+    }
+    file.sync_all()?;
+    let mut rest = decoder.finish();
+    let mut more = [0u8; 1];
+    if !rest.buffer().is_empty() || rest.read(&mut more)? != 0 {
+        return Err(payload_error("bytes after its zstd frame".into()));
+    }
+    Ok(rest.into_inner())
+}
+
+fn copy_checked(from: &Path, to: &Path, length: u64, sha256: &str) -> Result<(), UpdateError> {
+    let mut input = File::open(from)?;
+    let mut output = File::create(to)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; CHUNK];
+    let mut total = 0u64;
+    loop {
+        let n = input.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        hasher.update(&buffer[..n]);
+        output.write_all(&buffer[..n])?;
+    }
+    let found = hex(&hasher.finalize());
+    if total != length || found != sha256 {
+        return Err(UpdateError::Device(format!(
+            "`{}` no longer matches what was installed",
+            from.display()
+        )));
+    }
+    output.sync_all()?;
+    Ok(())
+}
+
+/// A reader that hashes what passes through it.
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> HashingReader<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+        }
+    }
+
+    fn finish(self) -> Vec<u8> {
+        self.hasher.finalize().to_vec()
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buffer)?;
+        self.hasher.update(&buffer[..n]);
+        Ok(n)
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(64), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}

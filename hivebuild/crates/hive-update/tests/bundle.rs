@@ -1,0 +1,449 @@
+//! Bundles end to end: write, apply to a device folder, and a tamper corpus in which every
+//! case is refused with its own error and leaves the device as it was (but for the inactive
+//! slot, which an update may always scribble on).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use hive_sign::{Envelope, PrivateKey, Root, Signer};
+use hive_update::format::{BLOCK, Writer};
+use hive_update::metadata::{self, METADATA_MEMBER};
+use hive_update::{BundleRequest, ComponentFile, UpdateError, apply, write_bundle};
+use time::OffsetDateTime;
+
+const FAR: &str = "2099-01-01T00:00:00Z";
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    keys: Vec<PrivateKey>,
+    root: Envelope,
+}
+
+impl Fixture {
+    /// Two release keys, threshold 2.
+    fn new() -> Self {
+        let keys = vec![
+            PrivateKey::from_seed([1; 32]),
+            PrivateKey::from_seed([2; 32]),
+        ];
+        let publics: Vec<_> = keys.iter().map(PrivateKey::public).collect();
+        let root = Root::new(&publics, 2, FAR.into(), 1);
+        let signers: Vec<&dyn Signer> = keys.iter().map(|k| k as &dyn Signer).collect();
+        let root = Envelope::new_signed(&root, &signers).unwrap();
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            keys,
+            root,
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn signers(&self) -> Vec<&dyn Signer> {
+        self.keys.iter().map(|k| k as &dyn Signer).collect()
+    }
+
+    /// A release: components with these contents.
+    fn release(&self, name: &str, files: &[(&str, &[u8])]) -> Vec<ComponentFile> {
+        let dir = self.path(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        files
+            .iter()
+            .map(|(file, bytes)| {
+                std::fs::write(dir.join(file), bytes).unwrap();
+                ComponentFile {
+                    name: (*file).into(),
+                    origin: format!("step:test/{file}"),
+                    path: dir.join(file),
+                    release: 1,
+                }
+            })
+            .collect()
+    }
+
+    fn request(version: u64, components: Vec<ComponentFile>) -> BundleRequest {
+        BundleRequest {
+            hive: "demo".into(),
+            hive_version: "0.1.0".into(),
+            target: "rpi4".into(),
+            hardware_id: "rpi4b".into(),
+            version,
+            expires: FAR.into(),
+            components,
+            roots: Vec::new(),
+        }
+    }
+
+    fn bundle(&self, name: &str, version: u64, files: &[(&str, &[u8])]) -> PathBuf {
+        let out = self.path(&format!("{name}.hivebundle"));
+        let components = self.release(name, files);
+        write_bundle(&Self::request(version, components), &self.signers(), &out).unwrap();
+        out
+    }
+
+    fn device(&self) -> PathBuf {
+        self.path("device")
+    }
+
+    fn apply(&self, bundle: &Path) -> Result<hive_update::Applied, UpdateError> {
+        self.apply_bytes(&std::fs::read(bundle).unwrap())
+    }
+
+    fn apply_bytes(&self, bytes: &[u8]) -> Result<hive_update::Applied, UpdateError> {
+        apply(
+            bytes,
+            &self.device(),
+            Some(&self.root),
+            OffsetDateTime::now_utc(),
+        )
+    }
+}
+
+/// Bytes that compress somewhat, different for each seed.
+fn big(seed: u8, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| {
+            let [low, .., high] = (i as u64).to_le_bytes();
+            low.wrapping_mul(seed)
+                .wrapping_add(high ^ (i / 251).to_le_bytes()[0])
+        })
+        .collect()
+}
+
+/// Every file of the device folder but the inactive slot's, with its bytes.
+fn outside_inactive(device: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let active = std::fs::read_to_string(device.join("active")).unwrap_or_default();
+    let inactive = match active.trim() {
+        "a" => "slot-b",
+        _ => "slot-a",
+    };
+    let mut files = BTreeMap::new();
+    if !device.exists() {
+        return files;
+    }
+    for entry in walkdir(device) {
+        let relative = entry.strip_prefix(device).unwrap().to_owned();
+        if relative.starts_with(inactive) {
+            continue;
+        }
+        files.insert(relative, std::fs::read(&entry).unwrap());
+    }
+    files
+}
+
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walkdir(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_full_bundle_installs_and_the_next_goes_to_the_other_slot() {
+    let f = Fixture::new();
+    let loader = big(7, 300_000);
+    let first = f.bundle(
+        "v1",
+        1,
+        &[("loader.img", &loader), ("config.txt", b"arm_64bit=1\n")],
+    );
+    let applied = f.apply(&first).unwrap();
+    assert!(applied.provisioned);
+    assert_eq!((applied.slot, applied.version), ('a', 1));
+    assert_eq!(
+        std::fs::read(f.device().join("slot-a/loader.img")).unwrap(),
+        loader
+    );
+    assert_eq!(
+        std::fs::read_to_string(f.device().join("active")).unwrap(),
+        "a\n"
+    );
+
+    let loader2 = big(9, 310_000);
+    let second = f.bundle(
+        "v2",
+        2,
+        &[("loader.img", &loader2), ("config.txt", b"arm_64bit=1\n")],
+    );
+    let applied = f.apply(&second).unwrap();
+    assert_eq!((applied.slot, applied.version), ('b', 2));
+    assert_eq!(
+        std::fs::read(f.device().join("slot-b/loader.img")).unwrap(),
+        loader2
+    );
+    // The first is a replay now.
+    assert!(matches!(
+        f.apply(&first),
+        Err(UpdateError::NotNewer {
+            installed: 2,
+            bundle: 1
+        })
+    ));
+}
+
+#[test]
+fn an_unprovisioned_device_needs_a_trust_root() {
+    let f = Fixture::new();
+    let bundle = f.bundle("v1", 1, &[("a.bin", b"a")]);
+    let error = apply(
+        std::fs::File::open(&bundle).unwrap(),
+        &f.device(),
+        None,
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap_err();
+    assert!(matches!(error, UpdateError::NotProvisioned), "{error}");
+}
+
+/// Every single-bit flip in the headers, the metadata and the padding, and a sample of the
+/// payload bytes, is refused, and nothing outside the inactive slot changes.
+#[test]
+fn bit_flips_anywhere_are_refused() {
+    let f = Fixture::new();
+    let installed = f.bundle("v1", 1, &[("loader.img", &big(3, 5000))]);
+    f.apply(&installed).unwrap();
+    let bundle = std::fs::read(f.bundle("v2", 2, &[("loader.img", &big(5, 5000))])).unwrap();
+    let before = outside_inactive(&f.device());
+    let mut tried = 0;
+    for offset in 0..bundle.len() {
+        // Payload bytes are covered by hashes like their neighbours: one in 7 is enough.
+        let in_header_or_metadata = offset < 4096 || offset >= bundle.len() - 2048;
+        if !in_header_or_metadata && offset % 7 != 0 {
+            continue;
+        }
+        let mut copy = bundle.clone();
+        copy[offset] ^= 1 << (offset % 8);
+        let result = f.apply_bytes(&copy);
+        assert!(result.is_err(), "a flip at byte {offset} was accepted");
+        tried += 1;
+    }
+    assert!(tried > 1000);
+    assert_eq!(
+        outside_inactive(&f.device()),
+        before,
+        "a refused bundle changed the device"
+    );
+    // And the untouched bundle still applies.
+    f.apply_bytes(&bundle).unwrap();
+}
+
+#[test]
+fn truncation_anywhere_is_refused() {
+    let f = Fixture::new();
+    let bundle = std::fs::read(f.bundle("v1", 1, &[("loader.img", &big(3, 20_000))])).unwrap();
+    for cut in (0..bundle.len())
+        .step_by(97)
+        .chain([bundle.len() - 1, bundle.len() - 512])
+    {
+        let error = f.apply_bytes(&bundle[..cut]).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                UpdateError::Truncated { .. } | UpdateError::Empty | UpdateError::Payload { .. }
+            ),
+            "cut at {cut}: {error}"
+        );
+        assert!(!f.device().join("active").exists());
+    }
+    let mut longer = bundle.clone();
+    longer.push(0);
+    assert!(matches!(
+        f.apply_bytes(&longer).unwrap_err(),
+        UpdateError::TrailingData { .. }
+    ));
+}
+
+/// Re-sign the metadata of `bundle` after `change`, with `signers`, keeping the payloads.
+fn resigned(
+    bundle: &[u8],
+    signers: &[&dyn Signer],
+    change: impl FnOnce(&mut hive_update::BundleSigned),
+) -> Vec<u8> {
+    let members = members(bundle);
+    let (_, mut signed) = metadata::parse(&members[0].1).unwrap();
+    change(&mut signed);
+    let envelope = Envelope::new_signed(&signed, signers).unwrap();
+    let mut list = members;
+    list[0].1 = metadata::to_bytes(&envelope);
+    assemble(&list)
+}
+
+fn members(bundle: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut reader = hive_update::format::Reader::new(bundle);
+    let mut out = Vec::new();
+    while let Some(member) = reader.next_member().unwrap() {
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut reader.data(member.size), &mut data).unwrap();
+        reader.end_member(member.size).unwrap();
+        out.push((member.name, data));
+    }
+    out
+}
+
+fn assemble(members: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut writer = Writer::new(Vec::new());
+    for (name, data) in members {
+        writer
+            .member(name, data.len() as u64, |w| {
+                std::io::Write::write_all(w, data)?;
+                Ok(data.len() as u64)
+            })
+            .unwrap();
+    }
+    writer.finish().unwrap()
+}
+
+#[test]
+fn signatures_keys_and_thresholds() {
+    let f = Fixture::new();
+    let bundle = std::fs::read(f.bundle("v1", 1, &[("a.bin", b"aaaa")])).unwrap();
+    let stranger = PrivateKey::from_seed([9; 32]);
+    let cases: Vec<(&str, Vec<&dyn Signer>)> = vec![
+        ("a wrong key", vec![&f.keys[0], &stranger]),
+        ("below threshold", vec![&f.keys[0]]),
+        ("one key twice", vec![&f.keys[0], &f.keys[0]]),
+    ];
+    for (case, signers) in cases {
+        let copy = resigned(&bundle, &signers, |_| {});
+        let error = f.apply_bytes(&copy).unwrap_err();
+        assert!(
+            matches!(error, UpdateError::Signatures(_)),
+            "{case}: {error}"
+        );
+    }
+}
+
+#[test]
+fn expiry_device_identity_and_release_counters() {
+    let f = Fixture::new();
+    let bundle = std::fs::read(f.bundle("v1", 1, &[("a.bin", b"aaaa")])).unwrap();
+    let signers = f.signers();
+    let expired = resigned(&bundle, &signers, |s| {
+        s.expires = "2001-01-01T00:00:00Z".into();
+    });
+    assert!(matches!(
+        f.apply_bytes(&expired).unwrap_err(),
+        UpdateError::Expired(_)
+    ));
+
+    f.apply_bytes(&bundle).unwrap();
+    let other_board = resigned(&bundle, &signers, |s| {
+        s.version = 5;
+        s.custom.hardware_id = "rpi5".into();
+    });
+    assert!(matches!(
+        f.apply_bytes(&other_board).unwrap_err(),
+        UpdateError::WrongDevice {
+            what: "hardware id",
+            ..
+        }
+    ));
+    let higher = resigned(&bundle, &signers, |s| {
+        s.version = 3;
+        s.custom.components[0].release = 7;
+    });
+    f.apply_bytes(&higher).unwrap();
+    let lower = resigned(&bundle, &signers, |s| {
+        s.version = 4;
+        s.custom.components[0].release = 6;
+    });
+    assert!(matches!(
+        f.apply_bytes(&lower).unwrap_err(),
+        UpdateError::ReleaseBack {
+            installed: 7,
+            bundle: 6,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_payload_that_decompresses_past_its_declared_size() {
+    let f = Fixture::new();
+    let bundle = std::fs::read(f.bundle("v1", 1, &[("a.bin", &big(3, 10_000))])).unwrap();
+    let copy = resigned(&bundle, &f.signers(), |s| {
+        s.custom.components[0].length = 9_000;
+    });
+    assert!(matches!(
+        f.apply_bytes(&copy).unwrap_err(),
+        UpdateError::TooLarge {
+            declared: 9_000,
+            ..
+        }
+    ));
+}
+
+/// A corpus case: its name, the bundle, and the error it must get.
+type Case = (&'static str, Vec<u8>, fn(&UpdateError) -> bool);
+
+/// Raw headers a canonical writer never makes: traversal, absolute names, links, devices.
+#[test]
+fn hostile_members_are_named() {
+    let f = Fixture::new();
+    let bundle = std::fs::read(f.bundle("v1", 1, &[("a.bin", b"aaaa")])).unwrap();
+    let with_header = |edit: &dyn Fn(&mut tar::Header)| {
+        let mut copy = bundle.clone();
+        let mut header = tar::Header::new_ustar();
+        header.set_path("metadata.json").unwrap();
+        header.set_size(0);
+        edit(&mut header);
+        header.set_cksum();
+        copy[..BLOCK].copy_from_slice(header.as_bytes());
+        copy
+    };
+    let set_name = |name: &'static str| {
+        move |h: &mut tar::Header| {
+            h.as_old_mut().name = [0; 100];
+            h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        }
+    };
+    let cases: Vec<Case> = vec![
+        ("../", with_header(&set_name("../etc/passwd")), |e| {
+            matches!(e, UpdateError::TraversingMember(_))
+        }),
+        ("absolute", with_header(&set_name("/etc/passwd")), |e| {
+            matches!(e, UpdateError::AbsoluteMember(_))
+        }),
+        (
+            "symlink",
+            with_header(&|h| h.set_entry_type(tar::EntryType::Symlink)),
+            |e| matches!(e, UpdateError::LinkMember(_)),
+        ),
+        (
+            "device",
+            with_header(&|h| h.set_entry_type(tar::EntryType::Char)),
+            |e| matches!(e, UpdateError::DeviceMember(_)),
+        ),
+        (
+            "hard link",
+            with_header(&|h| h.set_entry_type(tar::EntryType::Link)),
+            |e| matches!(e, UpdateError::LinkMember(_)),
+        ),
+    ];
+    for (case, bytes, expected) in cases {
+        let error = f.apply_bytes(&bytes).unwrap_err();
+        assert!(expected(&error), "{case}: {error}");
+        assert!(!f.device().join("active").exists(), "{case}");
+    }
+    // Members out of order, duplicated or unknown.
+    let list = members(&bundle);
+    let swapped = assemble(&[list[1].clone(), list[0].clone()]);
+    assert!(matches!(
+        f.apply_bytes(&swapped).unwrap_err(),
+        UpdateError::UnexpectedMember { .. }
+    ));
+    let doubled = assemble(&[list[0].clone(), list[1].clone(), list[1].clone()]);
+    assert!(matches!(
+        f.apply_bytes(&doubled).unwrap_err(),
+        UpdateError::UnexpectedMember { .. }
+    ));
+    assert_eq!(list[0].0, METADATA_MEMBER);
+}
