@@ -71,6 +71,10 @@ pub(crate) enum Command {
     Verify(VerifyArgs),
     /// Read a disk image back: partitions and files; with `--manifest`, check every file
     Inspect(InspectArgs),
+    /// Make a signed update bundle from a release folder (`bundle inspect FILE` reads one)
+    Bundle(BundleArgs),
+    /// Play a device's updater: verify a bundle and install it into a device folder's A/B slots
+    Apply(ApplyArgs),
     /// Make signing keys
     #[command(subcommand)]
     Key(KeyCommand),
@@ -80,6 +84,48 @@ pub(crate) enum Command {
     /// Look into the store
     #[command(subcommand)]
     Store(StoreCommand),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct BundleArgs {
+    #[command(subcommand)]
+    pub(crate) command: Option<BundleCommand>,
+    /// The release to bring devices to: an output folder of `hivebuild image -o`
+    #[arg(long, value_name = "RELEASE_DIR", required = true)]
+    pub(crate) to: Option<PathBuf>,
+    /// The bundle file to write
+    #[arg(short, long, value_name = "FILE", required = true)]
+    pub(crate) output: Option<PathBuf>,
+    /// The bundle version: devices take only versions above the one they run
+    #[arg(long = "bundle-version", value_name = "N", required = true)]
+    pub(crate) version: Option<u64>,
+    #[command(flatten)]
+    pub(crate) signers: SignerArgs,
+    /// How long the bundle's signed metadata stays valid (`365d`, `12h`)
+    #[arg(long, default_value = "365d", value_name = "DURATION")]
+    pub(crate) expires: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BundleCommand {
+    /// What a bundle holds and says of itself (its signatures are not checked here)
+    Inspect {
+        /// The bundle file
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ApplyArgs {
+    /// The bundle file
+    pub(crate) file: PathBuf,
+    /// The device folder (A/B slots and state); an empty one is provisioned
+    #[arg(long, value_name = "DIR")]
+    pub(crate) device: PathBuf,
+    /// The TUF root to provision an empty device with
+    #[arg(long, value_name = "ROOT")]
+    pub(crate) trust_root: Option<PathBuf>,
 }
 
 /// Who signs: key files and external signer commands.

@@ -30,6 +30,7 @@ pub(crate) enum CliError {
     Verify(hive_sign::VerifyError),
     Image(hive_image::ImageError),
     Release(hive_release::ReleaseError),
+    Update(hive_update::UpdateError),
 }
 
 impl CliError {
@@ -60,6 +61,7 @@ impl CliError {
             }
             Self::Verify(_) | Self::Release(_) => exit_codes::VERIFY_FAILED,
             Self::Image(_) => exit_codes::IMAGE_FAILED,
+            Self::Update(_) => exit_codes::UPDATE_REFUSED,
         }
     }
 }
@@ -83,7 +85,8 @@ from_error!(
     Sign(hive_sign::SignError),
     Verify(hive_sign::VerifyError),
     Image(hive_image::ImageError),
-    Release(hive_release::ReleaseError)
+    Release(hive_release::ReleaseError),
+    Update(hive_update::UpdateError)
 );
 
 pub(crate) fn main_impl() -> ExitCode {
@@ -117,6 +120,8 @@ fn run(settings: &Settings, command: Command) -> Result<(), CliError> {
         Command::Sign(args) => crate::commands::sign::run(settings, &args),
         Command::Verify(args) => crate::commands::verify::run(settings, &args),
         Command::Inspect(args) => crate::commands::inspect::run(settings, &args),
+        Command::Bundle(args) => crate::commands::bundle::run(settings, &args),
+        Command::Apply(args) => crate::commands::bundle::apply(settings, &args),
         Command::Key(command) => crate::commands::key::run(settings, command),
         Command::Root(command) => crate::commands::root::run(settings, command),
         Command::Store(command) => crate::commands::store::run(settings, command),

@@ -28,3 +28,5 @@ pub(crate) const KEY_FAILED: u8 = 11;
 pub(crate) const IMAGE_FAILED: u8 = 12;
 /// A QEMU test failed (a marker missing or late, a fail pattern seen).
 pub(crate) const TEST_FAILED: u8 = 13;
+/// An update bundle could not be made, or a device refused it (`bundle`, `apply`).
+pub(crate) const UPDATE_REFUSED: u8 = 14;

@@ -207,6 +207,7 @@ pub(crate) fn render_error(error: &CliError, color: bool) -> String {
         CliError::Verify(e) => (e.to_string(), e.source(), None),
         CliError::Image(e) => (e.to_string(), e.source(), None),
         CliError::Release(e) => (e.to_string(), e.source(), None),
+        CliError::Update(e) => (e.to_string(), e.source(), None),
         CliError::NotReproducible(count) => (
             format!(
                 "{count} step{} did not build the same twice",

@@ -1,6 +1,7 @@
 //! One file per subcommand: each turns resolved settings into library calls.
 
 pub(crate) mod build;
+pub(crate) mod bundle;
 pub(crate) mod caps;
 pub(crate) mod check;
 mod faults;

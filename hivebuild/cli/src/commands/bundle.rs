@@ -1,0 +1,289 @@
+//! `hivebuild bundle --to RELEASE_DIR -o FILE --bundle-version N`, `hivebuild bundle inspect
+//! FILE`, and `hivebuild apply FILE --device DIR [--trust-root ROOT]` (docs/bundle-format.md).
+//!
+//! A bundle's components are the files of the release image's FAT partitions (the boot
+//! files: the loader image or kernel, firmware, configuration), each checked against the
+//! image manifest as it is read out of the image.
+
+use std::fmt::Write as _;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use hive_image::ImageManifest;
+use hive_sign::Envelope;
+use hive_update::metadata::{self, METADATA_MEMBER};
+use hive_update::{BundleRequest, ComponentFile};
+use serde_json::json;
+use sha2::{Digest as _, Sha256};
+use time::OffsetDateTime;
+
+use super::signing::{as_dyn, development, expires_in, project_root, signers};
+use crate::cli::{ApplyArgs, BundleArgs, BundleCommand};
+use crate::dispatch::CliError;
+use crate::exit_codes;
+use crate::output::print_result;
+use crate::settings::Settings;
+
+fn refused(message: String, hint: Option<String>) -> CliError {
+    CliError::Refused {
+        message,
+        hint,
+        code: exit_codes::UPDATE_REFUSED,
+    }
+}
+
+pub(crate) fn run(settings: &Settings, args: &BundleArgs) -> Result<(), CliError> {
+    if let Some(BundleCommand::Inspect { file }) = &args.command {
+        return inspect(settings, file);
+    }
+    let (Some(release), Some(output), Some(version)) = (&args.to, &args.output, args.version)
+    else {
+        return Err(CliError::usage(
+            "`bundle` needs `--to RELEASE_DIR`, `-o FILE` and `--bundle-version N`",
+        ));
+    };
+    let mut signers = signers(&args.signers)?;
+    let expires = expires_in(&args.expires)?;
+    hive_release::peek(release)?;
+    let development_signed = signers.is_empty();
+    if development_signed {
+        let root = project_root().ok_or_else(|| {
+            CliError::usage("no signing key: give `--sign-key KEY` (or run inside the project)")
+        })?;
+        signers.push(Box::new(development(&root)?.0));
+    }
+    let (image_manifest, image) = release_image(release)?;
+    let scratch =
+        tempfile::tempdir().map_err(|e| refused(format!("no scratch folder: {e}"), None))?;
+    let mut components = Vec::new();
+    for partition in image_manifest
+        .partitions
+        .iter()
+        .filter(|p| p.kind == "fat32")
+    {
+        for file in &partition.files {
+            let bytes = hive_image::extract(&image, &image_manifest, &partition.name, &file.path)?;
+            let sha256 = hex(&Sha256::digest(&bytes));
+            if sha256 != file.sha256 {
+                return Err(refused(
+                    format!(
+                        "`{}` in partition `{}` does not match the release's image manifest",
+                        file.path, partition.name
+                    ),
+                    Some("check the release folder with `hivebuild verify`".into()),
+                ));
+            }
+            let path = scratch.path().join(&file.path);
+            std::fs::write(&path, &bytes)
+                .map_err(|e| refused(format!("failed to write `{}`: {e}", path.display()), None))?;
+            components.push(ComponentFile {
+                name: file.path.clone(),
+                origin: file.source.clone(),
+                path,
+                release: version,
+            });
+        }
+    }
+    let request = BundleRequest {
+        hive: image_manifest.hive.name.clone(),
+        hive_version: image_manifest.hive.version.clone(),
+        target: image_manifest.target.clone(),
+        hardware_id: image_manifest.hardware_id.clone(),
+        version,
+        expires,
+        components,
+        roots: newer_roots(release)?,
+    };
+    let signed = hive_update::write_bundle(&request, &as_dyn(&signers), output)?;
+    let size = std::fs::metadata(output).map_or(0, |m| m.len());
+    let mut text = format!(
+        "wrote `{}`: full bundle, version {version}, {} components, {} bytes\n",
+        output.display(),
+        signed.custom.components.len(),
+        size
+    );
+    if development_signed {
+        let _ = writeln!(
+            text,
+            "note: development-signed; give `--sign-key KEY` for a release"
+        );
+    }
+    print_result(
+        settings,
+        &text,
+        &json!({"bundle": output, "version": version, "kind": "full", "bytes": size, "components": signed.custom.components}),
+    );
+    Ok(())
+}
+
+/// The image manifest of a release folder, and its image.
+fn release_image(dir: &Path) -> Result<(ImageManifest, PathBuf), CliError> {
+    let manifest_path = std::fs::read_dir(dir)
+        .map_err(|e| refused(format!("failed to read `{}`: {e}", dir.display()), None))?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".manifest.json"))
+        .ok_or_else(|| {
+            refused(
+                format!("`{}` has no image manifest", dir.display()),
+                Some("give an output folder of `hivebuild image -o DIR`".into()),
+            )
+        })?;
+    let bytes = std::fs::read(&manifest_path).map_err(|e| {
+        refused(
+            format!("failed to read `{}`: {e}", manifest_path.display()),
+            None,
+        )
+    })?;
+    let manifest: ImageManifest = serde_json::from_slice(&bytes).map_err(|e| {
+        refused(
+            format!(
+                "`{}` is not an image manifest: {e}",
+                manifest_path.display()
+            ),
+            None,
+        )
+    })?;
+    let image = dir.join(&manifest.image.file);
+    Ok((manifest, image))
+}
+
+/// The release's newer roots (`2.root.json`, ...), in version order.
+fn newer_roots(dir: &Path) -> Result<Vec<Envelope>, CliError> {
+    let mut roots = Vec::new();
+    for version in 2.. {
+        let path = dir.join(format!("{version}.root.json"));
+        if !path.is_file() {
+            break;
+        }
+        let bytes = std::fs::read(&path)
+            .map_err(|e| refused(format!("failed to read `{}`: {e}", path.display()), None))?;
+        roots.push(Envelope::parse(&bytes)?);
+    }
+    Ok(roots)
+}
+
+fn inspect(settings: &Settings, file: &Path) -> Result<(), CliError> {
+    let bytes = std::fs::read(file)
+        .map_err(|e| refused(format!("failed to read `{}`: {e}", file.display()), None))?;
+    let mut reader = hive_update::format::Reader::new(bytes.as_slice());
+    let first = reader
+        .next_member()?
+        .ok_or(hive_update::UpdateError::Empty)?;
+    if first.name != METADATA_MEMBER {
+        return Err(hive_update::UpdateError::UnexpectedMember {
+            expected: METADATA_MEMBER.into(),
+            found: first.name,
+        }
+        .into());
+    }
+    let mut data = Vec::new();
+    reader
+        .data(first.size)
+        .read_to_end(&mut data)
+        .map_err(hive_update::UpdateError::Io)?;
+    let (envelope, signed) = metadata::parse(&data)?;
+    let info = &signed.custom;
+    let mut text = format!(
+        "bundle `{}`: {} bundle version {} of hive `{}` {} for target `{}` (hardware id `{}`)\n  expires {}; {} signature{}; {} newer root{}\n",
+        file.display(),
+        match info.kind {
+            hive_update::BundleKind::Full => "full",
+            hive_update::BundleKind::Delta => "delta",
+            hive_update::BundleKind::Component => "single-component",
+        },
+        signed.version,
+        info.hive,
+        info.hive_version,
+        info.target,
+        info.hardware_id,
+        signed.expires,
+        envelope.signatures.len(),
+        if envelope.signatures.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+        info.roots.len(),
+        if info.roots.len() == 1 { "" } else { "s" },
+    );
+    for component in &info.components {
+        let stored = component
+            .payload
+            .as_ref()
+            .and_then(|p| signed.targets.get(p))
+            .map(|t| format!("{} bytes stored", t.length))
+            .unwrap_or_default();
+        let _ = writeln!(
+            text,
+            "  {:<24} {:<9} release {:<6} {:>10} bytes  sha256 {}  {stored}",
+            component.name,
+            component.carried.as_str(),
+            component.release,
+            component.length,
+            &component.sha256[..16],
+        );
+    }
+    print_result(
+        settings,
+        &text,
+        &json!({"signed": signed, "signatures": envelope.signatures.len()}),
+    );
+    Ok(())
+}
+
+pub(crate) fn apply(settings: &Settings, args: &ApplyArgs) -> Result<(), CliError> {
+    let file = std::fs::File::open(&args.file).map_err(|e| {
+        refused(
+            format!("failed to read `{}`: {e}", args.file.display()),
+            None,
+        )
+    })?;
+    let trust_root = match &args.trust_root {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| {
+                refused(
+                    format!("failed to read the trust root `{}`: {e}", path.display()),
+                    None,
+                )
+            })?;
+            Some(Envelope::parse(&bytes)?)
+        }
+        None => None,
+    };
+    let applied = hive_update::apply(
+        file,
+        &args.device,
+        trust_root.as_ref(),
+        OffsetDateTime::now_utc(),
+    )?;
+    let text = format!(
+        "applied `{}` to `{}`: version {} in slot {}{}; {} component{} written, {} kept; trust root version {}\n",
+        args.file.display(),
+        args.device.display(),
+        applied.version,
+        applied.slot,
+        if applied.provisioned {
+            " (provisioned)"
+        } else {
+            ""
+        },
+        applied.written.len(),
+        if applied.written.len() == 1 { "" } else { "s" },
+        applied.kept.len(),
+        applied.root_version,
+    );
+    print_result(
+        settings,
+        &text,
+        &json!({"version": applied.version, "slot": applied.slot.to_string(), "written": applied.written, "kept": applied.kept, "provisioned": applied.provisioned}),
+    );
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::with_capacity(64), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
