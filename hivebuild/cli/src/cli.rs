@@ -94,6 +94,10 @@ pub(crate) struct BundleArgs {
     /// The release to bring devices to: an output folder of `hivebuild image -o`
     #[arg(long, value_name = "RELEASE_DIR", required = true)]
     pub(crate) to: Option<PathBuf>,
+    /// The release devices run now: makes a delta bundle (changed components as patches,
+    /// unchanged ones left out)
+    #[arg(long, value_name = "RELEASE_DIR")]
+    pub(crate) from: Option<PathBuf>,
     /// The bundle file to write
     #[arg(short, long, value_name = "FILE", required = true)]
     pub(crate) output: Option<PathBuf>,

@@ -52,6 +52,88 @@ pub(crate) fn run(settings: &Settings, args: &BundleArgs) -> Result<(), CliError
         })?;
         signers.push(Box::new(development(&root)?.0));
     }
+    let (image_manifest, components, _new) = release_components(release, version)?;
+    let (base, _old) = match &args.from {
+        Some(from) => {
+            let (old_manifest, base, scratch) = release_components(from, 0)?;
+            if (
+                &old_manifest.hive.name,
+                &old_manifest.target,
+                &old_manifest.hardware_id,
+            ) != (
+                &image_manifest.hive.name,
+                &image_manifest.target,
+                &image_manifest.hardware_id,
+            ) {
+                return Err(refused(
+                    format!(
+                        "`{}` is a release of `{}` for `{}` ({}), `{}` of `{}` for `{}` ({})",
+                        from.display(),
+                        old_manifest.hive.name,
+                        old_manifest.target,
+                        old_manifest.hardware_id,
+                        release.display(),
+                        image_manifest.hive.name,
+                        image_manifest.target,
+                        image_manifest.hardware_id
+                    ),
+                    Some("a delta goes between two releases of one hive and target".into()),
+                ));
+            }
+            (base, Some(scratch))
+        }
+        None => (Vec::new(), None),
+    };
+    let request = BundleRequest {
+        hive: image_manifest.hive.name.clone(),
+        hive_version: image_manifest.hive.version.clone(),
+        target: image_manifest.target.clone(),
+        hardware_id: image_manifest.hardware_id.clone(),
+        version,
+        expires,
+        components,
+        roots: newer_roots(release)?,
+        base,
+    };
+    let signed = hive_update::write_bundle(&request, &as_dyn(&signers), output)?;
+    let size = std::fs::metadata(output).map_or(0, |m| m.len());
+    let kind = if args.from.is_some() { "delta" } else { "full" };
+    let count = |carried: hive_update::Carried| {
+        signed
+            .custom
+            .components
+            .iter()
+            .filter(|c| c.carried == carried)
+            .count()
+    };
+    let mut text = format!(
+        "wrote `{}`: {kind} bundle, version {version}, {} bytes; components: {} whole, {} as deltas, {} unchanged\n",
+        output.display(),
+        size,
+        count(hive_update::Carried::Full),
+        count(hive_update::Carried::Delta),
+        count(hive_update::Carried::Unchanged),
+    );
+    if development_signed {
+        let _ = writeln!(
+            text,
+            "note: development-signed; give `--sign-key KEY` for a release"
+        );
+    }
+    print_result(
+        settings,
+        &text,
+        &json!({"bundle": output, "version": version, "kind": kind, "bytes": size, "components": signed.custom.components}),
+    );
+    Ok(())
+}
+
+/// The components of a release folder: the files of its image's FAT partitions, each
+/// checked against the image manifest, written to a scratch folder (returned to keep it).
+fn release_components(
+    release: &Path,
+    version: u64,
+) -> Result<(ImageManifest, Vec<ComponentFile>, tempfile::TempDir), CliError> {
     let (image_manifest, image) = release_image(release)?;
     let scratch =
         tempfile::tempdir().map_err(|e| refused(format!("no scratch folder: {e}"), None))?;
@@ -67,8 +149,10 @@ pub(crate) fn run(settings: &Settings, args: &BundleArgs) -> Result<(), CliError
             if sha256 != file.sha256 {
                 return Err(refused(
                     format!(
-                        "`{}` in partition `{}` does not match the release's image manifest",
-                        file.path, partition.name
+                        "`{}` in partition `{}` of `{}` does not match the release's image manifest",
+                        file.path,
+                        partition.name,
+                        release.display()
                     ),
                     Some("check the release folder with `hivebuild verify`".into()),
                 ));
@@ -84,36 +168,7 @@ pub(crate) fn run(settings: &Settings, args: &BundleArgs) -> Result<(), CliError
             });
         }
     }
-    let request = BundleRequest {
-        hive: image_manifest.hive.name.clone(),
-        hive_version: image_manifest.hive.version.clone(),
-        target: image_manifest.target.clone(),
-        hardware_id: image_manifest.hardware_id.clone(),
-        version,
-        expires,
-        components,
-        roots: newer_roots(release)?,
-    };
-    let signed = hive_update::write_bundle(&request, &as_dyn(&signers), output)?;
-    let size = std::fs::metadata(output).map_or(0, |m| m.len());
-    let mut text = format!(
-        "wrote `{}`: full bundle, version {version}, {} components, {} bytes\n",
-        output.display(),
-        signed.custom.components.len(),
-        size
-    );
-    if development_signed {
-        let _ = writeln!(
-            text,
-            "note: development-signed; give `--sign-key KEY` for a release"
-        );
-    }
-    print_result(
-        settings,
-        &text,
-        &json!({"bundle": output, "version": version, "kind": "full", "bytes": size, "components": signed.custom.components}),
-    );
-    Ok(())
+    Ok((image_manifest, components, scratch))
 }
 
 /// The image manifest of a release folder, and its image.

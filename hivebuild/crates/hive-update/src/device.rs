@@ -33,6 +33,9 @@ use crate::metadata::{self, BundleKind, BundleSigned, Carried, MAX_METADATA, MET
 pub const DEVICE_FORMAT: u32 = 1;
 /// zstd windows a device accepts: 2^27 bytes (128 MiB) of decoder memory at most.
 pub const MAX_WINDOW_LOG: u32 = 27;
+/// The largest component a delta may patch: the base is held in memory while it is patched,
+/// so with the window this caps a delta's memory at about 256 MiB.
+pub const MAX_DELTA_BASE: u64 = 1 << MAX_WINDOW_LOG;
 const CHUNK: usize = 64 * 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -271,14 +274,33 @@ pub fn apply(
                         found: member.size,
                     });
                 }
-                if component.carried == Carried::Delta {
-                    return Err(UpdateError::Metadata(
-                        "delta payloads are not supported by this device yet".into(),
-                    ));
-                }
+                // A delta's base: the running slot's component, checked, in memory (the
+                // decoder refers back into it), within the device's budget.
+                let base = if component.carried == Carried::Delta {
+                    let (from_slot, record) = running.as_ref().expect("checked: a running slot");
+                    let installed = &record.components[&component.name];
+                    if installed.length > MAX_DELTA_BASE {
+                        return Err(UpdateError::BaseTooLarge {
+                            component: component.name.clone(),
+                            length: installed.length,
+                            limit: MAX_DELTA_BASE,
+                        });
+                    }
+                    let from = device.slot_dir(*from_slot).join(&component.name);
+                    Some(read_checked(&from, installed.length, &installed.sha256)?)
+                } else {
+                    None
+                };
                 let stored_sha256 = &declared.hashes["sha256"];
                 let data = HashingReader::new(reader.data(member.size));
-                let data = decompress_to(data, &out, component.length, &component.sha256, payload)?;
+                let data = decompress_to(
+                    data,
+                    base.as_deref(),
+                    &out,
+                    component.length,
+                    &component.sha256,
+                    payload,
+                )?;
                 let hash = hex(&data.finish());
                 if hash != *stored_sha256 {
                     return Err(UpdateError::Hash {
@@ -455,6 +477,7 @@ fn check_against_device(
 /// Gives `input` back, read to its end.
 fn decompress_to<R: Read>(
     input: R,
+    base: Option<&[u8]>,
     out: &Path,
     length: u64,
     sha256: &str,
@@ -464,9 +487,12 @@ fn decompress_to<R: Read>(
         what: what.into(),
         message,
     };
-    let mut decoder =
-        zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(CHUNK, input))?
-            .single_frame();
+    let buffered = BufReader::with_capacity(CHUNK, input);
+    let mut decoder = match base {
+        None => zstd::stream::read::Decoder::with_buffer(buffered)?,
+        Some(base) => zstd::stream::read::Decoder::with_ref_prefix(buffered, base)?,
+    }
+    .single_frame();
     decoder.window_log_max(MAX_WINDOW_LOG)?;
     let mut file = File::create(out)?;
     let mut hasher = Sha256::new();
@@ -511,6 +537,18 @@ fn decompress_to<R: Read>(
         return Err(payload_error("bytes after its zstd frame".into()));
     }
     Ok(rest.into_inner())
+}
+
+/// A component of the running slot, whole, after checking it is what was installed.
+fn read_checked(from: &Path, length: u64, sha256: &str) -> Result<Vec<u8>, UpdateError> {
+    let bytes = fs::read(from)?;
+    if bytes.len() as u64 != length || hex(&Sha256::digest(&bytes)) != sha256 {
+        return Err(UpdateError::Device(format!(
+            "`{}` no longer matches what was installed",
+            from.display()
+        )));
+    }
+    Ok(bytes)
 }
 
 fn copy_checked(from: &Path, to: &Path, length: u64, sha256: &str) -> Result<(), UpdateError> {

@@ -74,6 +74,12 @@ pub enum UpdateError {
     },
     #[error("an empty device takes a full bundle only")]
     NeedsFull,
+    #[error("component `{component}` is {length} bytes; a delta patches at most {limit}")]
+    BaseTooLarge {
+        component: String,
+        length: u64,
+        limit: u64,
+    },
     #[error("component `{component}` is not the one the bundle was made against")]
     BaseMismatch { component: String },
     #[error("`{what}` is {found} bytes, the metadata says {declared}")]

@@ -9,14 +9,16 @@ use std::path::{Path, PathBuf};
 use hive_sign::{Envelope, Signer, TargetFile};
 use sha2::{Digest as _, Sha256};
 
+use crate::UpdateError;
+use crate::device::{MAX_DELTA_BASE, MAX_WINDOW_LOG, hex};
 use crate::format::Writer;
 use crate::metadata::{
     self, BUNDLE_FORMAT, BundleInfo, BundleKind, BundleSigned, Carried, Component, METADATA_MEMBER,
 };
-use crate::{UpdateError, device::hex};
 
-/// zstd level of full payloads.
-pub const LEVEL: i32 = 19;
+/// zstd levels of full payloads and of deltas (tuned by `cargo bench -p hive-update`).
+pub const LEVEL: i32 = 9;
+pub const DELTA_LEVEL: i32 = 15;
 
 /// One component of the release the bundle brings a device to.
 #[derive(Clone, Debug)]
@@ -38,6 +40,9 @@ pub struct BundleRequest {
     pub components: Vec<ComponentFile>,
     /// Newer trust roots for devices to walk, in version order.
     pub roots: Vec<Envelope>,
+    /// The release devices run now, for a delta bundle (empty: a full bundle). Components
+    /// with the same name are patched against it, or left out when they did not change.
+    pub base: Vec<ComponentFile>,
 }
 
 /// Write a full bundle to `out`; returns its signed metadata.
@@ -58,18 +63,36 @@ pub fn write_bundle(
     for component in &components {
         let (length, sha256) = hash_file(&component.path)?;
         let member = metadata::payload_member(&component.name);
+        let base = request.base.iter().find(|b| b.name == component.name);
+        let base = match base {
+            Some(base) => {
+                let bytes = std::fs::read(&base.path)?;
+                let base_sha256 = hex(&Sha256::digest(&bytes));
+                if base_sha256 == sha256 {
+                    listed.push(Component {
+                        name: component.name.clone(),
+                        origin: component.origin.clone(),
+                        release: component.release,
+                        length,
+                        sha256,
+                        carried: Carried::Unchanged,
+                        payload: None,
+                        base_sha256: None,
+                    });
+                    continue;
+                }
+                // Devices patch bases up to their budget; beyond it, carry the whole file.
+                (bytes.len() as u64 <= MAX_DELTA_BASE).then_some((bytes, base_sha256))
+            }
+            None => None,
+        };
         let mut compressed = tempfile::tempfile_in(dir)?;
-        {
-            let input = BufReader::new(File::open(&component.path)?);
-            let mut encoder =
-                zstd::stream::write::Encoder::new(BufWriter::new(&mut compressed), LEVEL)?;
-            encoder.include_checksum(false)?;
-            encoder.include_contentsize(true)?;
-            encoder.set_pledged_src_size(Some(length))?;
-            let mut input = input;
-            io::copy(&mut input, &mut encoder)?;
-            encoder.finish()?.flush()?;
-        }
+        compress(
+            &component.path,
+            length,
+            base.as_ref().map(|(bytes, _)| bytes.as_slice()),
+            &mut compressed,
+        )?;
         compressed.seek(SeekFrom::Start(0))?;
         let (stored, stored_sha256) = hash_reader(&mut compressed)?;
         compressed.seek(SeekFrom::Start(0))?;
@@ -81,18 +104,27 @@ pub fn write_bundle(
                 custom: None,
             },
         );
+        let (carried, base_sha256) = match base {
+            Some((_, base_sha256)) => (Carried::Delta, Some(base_sha256)),
+            None => (Carried::Full, None),
+        };
         listed.push(Component {
             name: component.name.clone(),
             origin: component.origin.clone(),
             release: component.release,
             length,
             sha256,
-            carried: Carried::Full,
+            carried,
             payload: Some(member.clone()),
-            base_sha256: None,
+            base_sha256,
         });
         payloads.push((member, stored, compressed));
     }
+    let kind = if request.base.is_empty() {
+        BundleKind::Full
+    } else {
+        BundleKind::Delta
+    };
     let signed = BundleSigned {
         kind: "targets".into(),
         spec_version: hive_sign::metadata::SPEC_VERSION.into(),
@@ -105,7 +137,7 @@ pub fn write_bundle(
             hive_version: request.hive_version.clone(),
             target: request.target.clone(),
             hardware_id: request.hardware_id.clone(),
-            kind: BundleKind::Full,
+            kind,
             components: listed,
             roots: request.roots.clone(),
         },
@@ -130,6 +162,37 @@ pub fn write_bundle(
     tmp.as_file().sync_all()?;
     tmp.persist(out).map_err(|e| UpdateError::Io(e.error))?;
     Ok(signed)
+}
+
+/// One zstd frame of the file at `path` (`length` bytes) into `out`: whole, or with `base` as
+/// its prefix (zstd's patch-from: long-distance matching, a window that spans the base and
+/// the result).
+fn compress(
+    path: &Path,
+    length: u64,
+    base: Option<&[u8]>,
+    out: &mut File,
+) -> Result<(), UpdateError> {
+    let writer = BufWriter::new(out);
+    let mut encoder = match base {
+        None => zstd::stream::write::Encoder::new(writer, LEVEL)?,
+        Some(base) => {
+            let mut encoder =
+                zstd::stream::write::Encoder::with_ref_prefix(writer, DELTA_LEVEL, base)?;
+            let span = length.max(base.len() as u64).max(1 << 10);
+            let log = 64 - (span - 1).leading_zeros();
+            encoder.window_log(log.min(MAX_WINDOW_LOG))?;
+            encoder.long_distance_matching(true)?;
+            encoder
+        }
+    };
+    encoder.include_checksum(false)?;
+    encoder.include_contentsize(true)?;
+    encoder.set_pledged_src_size(Some(length))?;
+    let mut input = BufReader::new(File::open(path)?);
+    io::copy(&mut input, &mut encoder)?;
+    encoder.finish()?.flush()?;
+    Ok(())
 }
 
 fn hash_file(path: &Path) -> Result<(u64, String), UpdateError> {

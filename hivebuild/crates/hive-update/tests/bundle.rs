@@ -73,6 +73,7 @@ impl Fixture {
             expires: FAR.into(),
             components,
             roots: Vec::new(),
+            base: Vec::new(),
         }
     }
 
@@ -186,6 +187,84 @@ fn a_full_bundle_installs_and_the_next_goes_to_the_other_slot() {
             installed: 2,
             bundle: 1
         })
+    ));
+}
+
+#[test]
+fn a_delta_carries_only_changes_and_yields_what_a_full_install_does() {
+    let f = Fixture::new();
+    let mut loader2 = big(7, 400_000);
+    let v1_files: [(&str, &[u8]); 3] = [
+        ("loader.img", &big(7, 400_000)),
+        ("config.txt", b"arm_64bit=1\n"),
+        ("old.dtb", b"gone in v2"),
+    ];
+    loader2[1000..1100].fill(0xaa); // a small change
+    loader2.extend_from_slice(b"appended");
+    let v2_files: [(&str, &[u8]); 3] = [
+        ("loader.img", &loader2),
+        ("config.txt", b"arm_64bit=1\n"),
+        ("new.bin", b"new in v2"),
+    ];
+    let full1 = f.bundle("v1", 1, &v1_files);
+    let v1 = f.release("v1", &v1_files);
+    let v2 = f.release("v2", &v2_files);
+    let mut request = Fixture::request(2, v2);
+    request.base = v1;
+    let delta = f.path("delta.hivebundle");
+    let signed = write_bundle(&request, &f.signers(), &delta).unwrap();
+    let carried: Vec<(&str, &str)> = signed
+        .custom
+        .components
+        .iter()
+        .map(|c| (c.name.as_str(), c.carried.as_str()))
+        .collect();
+    assert_eq!(
+        carried,
+        [
+            ("config.txt", "unchanged"),
+            ("loader.img", "delta"),
+            ("new.bin", "full")
+        ]
+    );
+    let delta_size = std::fs::metadata(&delta).unwrap().len();
+    assert!(
+        delta_size < 8_000,
+        "a 100-byte change made a {delta_size}-byte bundle"
+    );
+
+    // The delta needs the version it was made against.
+    assert!(matches!(f.apply(&delta), Err(UpdateError::NeedsFull)));
+    f.apply(&full1).unwrap();
+    let applied = f.apply(&delta).unwrap();
+    assert_eq!((applied.slot, applied.kept.len()), ('b', 1));
+    let full2 = f.bundle("v2full", 2, &v2_files);
+    let other = Fixture::new();
+    other.apply(&full2).unwrap();
+    for name in ["loader.img", "config.txt", "new.bin"] {
+        assert_eq!(
+            std::fs::read(f.device().join("slot-b").join(name)).unwrap(),
+            std::fs::read(other.device().join("slot-a").join(name)).unwrap(),
+            "{name}"
+        );
+    }
+    assert!(!f.device().join("slot-b/old.dtb").exists());
+}
+
+#[test]
+fn a_delta_against_another_base_is_refused() {
+    let f = Fixture::new();
+    let a: [(&str, &[u8]); 1] = [("loader.img", &big(3, 50_000))];
+    let b: [(&str, &[u8]); 1] = [("loader.img", &big(4, 50_000))];
+    let c: [(&str, &[u8]); 1] = [("loader.img", &big(5, 50_000))];
+    f.apply(&f.bundle("a", 1, &a)).unwrap();
+    let mut request = Fixture::request(3, f.release("c", &c));
+    request.base = f.release("b", &b);
+    let delta = f.path("wrong-base.hivebundle");
+    write_bundle(&request, &f.signers(), &delta).unwrap();
+    assert!(matches!(
+        f.apply(&delta),
+        Err(UpdateError::BaseMismatch { .. })
     ));
 }
 
