@@ -526,3 +526,121 @@ fn hostile_members_are_named() {
     ));
     assert_eq!(list[0].0, METADATA_MEMBER);
 }
+
+/// Incompressible bytes.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+/// Not a test by itself: the child that `killed_during_apply_the_device_boots_the_old_slot`
+/// runs and kills.
+#[test]
+fn child_apply() {
+    let (Ok(bundle), Ok(device)) = (
+        std::env::var("HIVE_UPDATE_TEST_BUNDLE"),
+        std::env::var("HIVE_UPDATE_TEST_DEVICE"),
+    ) else {
+        return;
+    };
+    let file = std::fs::File::open(bundle).unwrap();
+    apply(file, Path::new(&device), None, OffsetDateTime::now_utc()).unwrap();
+}
+
+#[test]
+fn killed_during_apply_the_device_boots_the_old_slot() {
+    let f = Fixture::new();
+    let old = noise(1, 1 << 20);
+    f.apply(&f.bundle("v1", 1, &[("loader.img", &old)]))
+        .unwrap();
+    let provisioned = f.path("provisioned");
+    copy_tree(&f.device(), &provisioned);
+    let new = noise(2, 24 << 20);
+    let bundle = f.bundle("v2", 2, &[("loader.img", &new)]);
+
+    let run = |device: &Path, kill_after: Option<std::time::Duration>| -> bool {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "child_apply",
+                "--exact",
+                "--nocapture",
+                "--test-threads",
+                "1",
+            ])
+            .env("HIVE_UPDATE_TEST_BUNDLE", &bundle)
+            .env("HIVE_UPDATE_TEST_DEVICE", device)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        if let Some(delay) = kill_after {
+            std::thread::sleep(delay);
+            let _ = child.kill(); // SIGKILL
+        }
+        child.wait().unwrap().success()
+    };
+    // How long an apply takes, uninterrupted.
+    let timing = f.path("timing");
+    copy_tree(&provisioned, &timing);
+    let started = std::time::Instant::now();
+    assert!(run(&timing, None));
+    let whole = started.elapsed();
+
+    let mut interrupted = 0;
+    for i in 0..10u32 {
+        let device = f.path(&format!("killed-{i}"));
+        copy_tree(&provisioned, &device);
+        // Whether the child finished first does not matter: the state must be one of the two.
+        run(&device, Some(whole * i / 9));
+        let active = std::fs::read_to_string(device.join("active")).unwrap();
+        match active.trim() {
+            "a" => {
+                interrupted += 1;
+                assert_eq!(
+                    std::fs::read(device.join("slot-a/loader.img")).unwrap(),
+                    old
+                );
+                // The next apply, uninterrupted, completes the update.
+                let again = apply(
+                    std::fs::File::open(&bundle).unwrap(),
+                    &device,
+                    None,
+                    OffsetDateTime::now_utc(),
+                )
+                .unwrap();
+                assert_eq!(again.slot, 'b');
+            }
+            // The kill came after the switch: the new slot is whole.
+            "b" => {}
+            other => panic!("`active` is `{other}` after a kill at step {i}"),
+        }
+        assert_eq!(
+            std::fs::read(device.join("slot-b/loader.img")).unwrap(),
+            new
+        );
+    }
+    assert!(
+        interrupted >= 3,
+        "too few kills landed inside the apply ({interrupted})"
+    );
+}
