@@ -509,3 +509,88 @@ fn image_verify_walks_rotated_roots_and_refuses_a_bad_rotation() {
         stderr(&output)
     );
 }
+
+/// Two releases of the demo, a full bundle of the first and a delta to the second, applied
+/// to a device folder through the CLI; the same bundle again is refused with exit code 14.
+#[test]
+fn image_bundles_full_and_delta_apply_to_a_device() {
+    if !have(
+        "image_bundles_full_and_delta_apply_to_a_device",
+        BUILD_TOOLS,
+    ) {
+        return;
+    }
+    let project = Project::new();
+    let (v1, v2) = (project.root().join("v1"), project.root().join("v2"));
+    crate::support::assert_success(&image(&project, &v1, &[]));
+    let pdf = project.root().join("components/skills/pdf/main.c");
+    let text = std::fs::read_to_string(&pdf).unwrap();
+    std::fs::write(&pdf, text.replace("parser stand-in", "parser stand-in, v2")).unwrap();
+    crate::support::assert_success(&image(&project, &v2, &[]));
+
+    let path = |name: &str| project.root().join(name).display().to_string();
+    let bundle = |args: &[&str]| ok(&mut project.hivebuild(args));
+    let full = bundle(&[
+        "bundle",
+        "--to",
+        &path("v1"),
+        "-o",
+        &path("v1.hivebundle"),
+        "--bundle-version",
+        "1",
+    ]);
+    assert!(full.contains("full bundle, version 1"), "{full}");
+    let delta = bundle(&[
+        "bundle",
+        "--from",
+        &path("v1"),
+        "--to",
+        &path("v2"),
+        "-o",
+        &path("v2.hivebundle"),
+        "--bundle-version",
+        "2",
+    ]);
+    assert!(
+        delta.contains("delta bundle, version 2") && delta.contains("1 as deltas"),
+        "{delta}"
+    );
+    let inspected = bundle(&["bundle", "inspect", &path("v2.hivebundle")]);
+    assert!(
+        inspected.contains("system.img") && inspected.contains("delta"),
+        "{inspected}"
+    );
+
+    let root = path(".hive/dev-keys/root.json");
+    let device = path("device");
+    let first = bundle(&[
+        "apply",
+        &path("v1.hivebundle"),
+        "--device",
+        &device,
+        "--trust-root",
+        &root,
+    ]);
+    assert!(
+        first.contains("version 1 in slot a (provisioned)"),
+        "{first}"
+    );
+    let second = bundle(&["apply", &path("v2.hivebundle"), "--device", &device]);
+    assert!(
+        second.contains("version 2 in slot b; 1 component written"),
+        "{second}"
+    );
+    assert_eq!(
+        sha256(&project.root().join("device/slot-b/system.img")),
+        sha256(&crate::support::extracted(&v2, "system.img")),
+    );
+    let again = project
+        .hivebuild(&["apply", &path("v2.hivebundle"), "--device", &device])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(14));
+    assert!(
+        String::from_utf8_lossy(&again.stderr)
+            .contains("is not newer than the installed version 2")
+    );
+}

@@ -163,3 +163,21 @@ pub(crate) fn store_listing(project: &Project) -> std::collections::BTreeMap<Str
         })
         .collect()
 }
+
+/// A file of the boot partition of the release image in `release`, extracted to a scratch
+/// file next to it.
+pub(crate) fn extracted(release: &Path, file: &str) -> PathBuf {
+    let manifest_path = std::fs::read_dir(release)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".manifest.json"))
+        .unwrap();
+    let manifest: hive_image::ImageManifest =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    let bytes =
+        hive_image::extract(&release.join(&manifest.image.file), &manifest, "boot", file).unwrap();
+    let out = release.join(format!("extracted-{file}"));
+    std::fs::write(&out, bytes).unwrap();
+    out
+}
