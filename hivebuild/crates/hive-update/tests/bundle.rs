@@ -644,3 +644,48 @@ fn killed_during_apply_the_device_boots_the_old_slot() {
         "too few kills landed inside the apply ({interrupted})"
     );
 }
+
+/// A bundle carries a newer root (signed by the old threshold and the new); the device walks
+/// to it, and from then on bundles signed by the old keys alone are refused.
+#[test]
+fn a_bundle_rotates_the_trust_root() {
+    let f = Fixture::new();
+    f.apply(&f.bundle("v1", 1, &[("a.bin", b"one")])).unwrap();
+    let new_keys = [
+        PrivateKey::from_seed([5; 32]),
+        PrivateKey::from_seed([6; 32]),
+    ];
+    let publics: Vec<_> = new_keys.iter().map(PrivateKey::public).collect();
+    let both: Vec<&dyn Signer> = f
+        .keys
+        .iter()
+        .chain(&new_keys)
+        .map(|k| k as &dyn Signer)
+        .collect();
+    let root2 = Envelope::new_signed(&Root::new(&publics, 2, FAR.into(), 2), &both).unwrap();
+    let new_signers: Vec<&dyn Signer> = new_keys.iter().map(|k| k as &dyn Signer).collect();
+
+    // Signed by the new keys, with the new root: accepted, and recorded with the slot.
+    let mut request = Fixture::request(2, f.release("v2", &[("a.bin", b"two")]));
+    request.roots = vec![root2.clone()];
+    let rotated = f.path("rotated.hivebundle");
+    write_bundle(&request, &new_signers, &rotated).unwrap();
+    assert_eq!(f.apply(&rotated).unwrap().root_version, 2);
+
+    // The old keys no longer suffice.
+    let old = f.bundle("v3", 3, &[("a.bin", b"three")]);
+    assert!(matches!(f.apply(&old), Err(UpdateError::Signatures(_))));
+
+    // A root signed by the new keys only does not follow from the old one.
+    let other = Fixture::new();
+    other
+        .apply(&other.bundle("v1", 1, &[("a.bin", b"one")]))
+        .unwrap();
+    let unendorsed =
+        Envelope::new_signed(&Root::new(&publics, 2, FAR.into(), 2), &new_signers).unwrap();
+    let mut request = Fixture::request(2, other.release("v2", &[("a.bin", b"two")]));
+    request.roots = vec![unendorsed];
+    let bad = other.path("bad-rotation.hivebundle");
+    write_bundle(&request, &new_signers, &bad).unwrap();
+    assert!(matches!(other.apply(&bad), Err(UpdateError::Rotation(_))));
+}
