@@ -539,6 +539,22 @@ fn decompress_to<R: Read>(
     Ok(rest.into_inner())
 }
 
+/// Apply a delta payload to `base` in memory (for benchmarks and tools; devices stream).
+pub fn patch(base: &[u8], payload: &[u8], length: u64) -> Result<Vec<u8>, UpdateError> {
+    let mut decoder = zstd::stream::read::Decoder::with_ref_prefix(payload, base)?.single_frame();
+    decoder.window_log_max(MAX_WINDOW_LOG)?;
+    let mut out = Vec::new();
+    decoder.take(length + 1).read_to_end(&mut out)?;
+    if out.len() as u64 != length {
+        return Err(UpdateError::Length {
+            what: "patched result".into(),
+            declared: length,
+            found: out.len() as u64,
+        });
+    }
+    Ok(out)
+}
+
 /// A component of the running slot, whole, after checking it is what was installed.
 fn read_checked(from: &Path, length: u64, sha256: &str) -> Result<Vec<u8>, UpdateError> {
     let bytes = fs::read(from)?;

@@ -165,15 +165,32 @@ pub fn write_bundle(
 }
 
 /// One zstd frame of the file at `path` (`length` bytes) into `out`: whole, or with `base` as
-/// its prefix (zstd's patch-from: long-distance matching, a window that spans the base and
-/// the result).
+/// its prefix.
 fn compress(
     path: &Path,
     length: u64,
     base: Option<&[u8]>,
     out: &mut File,
 ) -> Result<(), UpdateError> {
-    let writer = BufWriter::new(out);
+    let input = BufReader::new(File::open(path)?);
+    compress_into(input, length, base, BufWriter::new(out))
+}
+
+/// The payload a delta bundle carries for `new` against `base` (for benchmarks and tools).
+pub fn delta_payload(base: &[u8], new: &[u8]) -> Result<Vec<u8>, UpdateError> {
+    let mut out = Vec::new();
+    compress_into(new, new.len() as u64, Some(base), &mut out)?;
+    Ok(out)
+}
+
+/// zstd's patch-from when there is a base: long-distance matching, and a window that spans
+/// the base and the result (capped at what devices accept).
+fn compress_into(
+    mut input: impl Read,
+    length: u64,
+    base: Option<&[u8]>,
+    writer: impl Write,
+) -> Result<(), UpdateError> {
     let mut encoder = match base {
         None => zstd::stream::write::Encoder::new(writer, LEVEL)?,
         Some(base) => {
@@ -189,7 +206,6 @@ fn compress(
     encoder.include_checksum(false)?;
     encoder.include_contentsize(true)?;
     encoder.set_pledged_src_size(Some(length))?;
-    let mut input = BufReader::new(File::open(path)?);
     io::copy(&mut input, &mut encoder)?;
     encoder.finish()?.flush()?;
     Ok(())

@@ -1,0 +1,263 @@
+//! `cargo bench -p hive-update --bench bundle [-- OLD NEW ...] [--gib N]`
+//!
+//! 1. Deltas: for each pair of files (default: rustfmt of the rustup stable and nightly
+//!    toolchains, when present), hivebuild's delta (zstd patch-from, as bundles make them)
+//!    against `bsdiff` and `xdelta3 -9`, run in the same process one after the other: size,
+//!    time to make, time to apply.
+//! 2. Verify/apply: a full bundle of an N GiB incompressible payload (default 1) applied to a
+//!    device folder in a child process (peak RSS from `getrusage`), next to `sha256sum` of
+//!    the same file.
+//!
+//! Prints figures; asserts nothing (the targets are in docs/bundle-format.md).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use hive_sign::{Envelope, PrivateKey, Root, Signer};
+use hive_update::{BundleRequest, ComponentFile, apply, write_bundle};
+use time::OffsetDateTime;
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    if let Some(spec) = args.iter().position(|a| a == "--child-apply") {
+        child_apply(&args[spec + 1], &args[spec + 2]);
+        return;
+    }
+    let mut gib = 1u64;
+    let mut files = Vec::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        if arg == "--gib" {
+            gib = iter.next().and_then(|n| n.parse().ok()).expect("--gib N");
+        } else {
+            files.push(PathBuf::from(arg));
+        }
+    }
+    if files.is_empty() {
+        let home = std::env::var("HOME").unwrap_or_default();
+        let toolchains = Path::new(&home).join(".rustup/toolchains");
+        let stable = toolchains.join("stable-x86_64-unknown-linux-gnu/bin/rustfmt");
+        let nightly = toolchains.join("nightly-x86_64-unknown-linux-gnu/bin/rustfmt");
+        if stable.is_file() && nightly.is_file() {
+            files = vec![stable, nightly];
+        }
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    // HIVE_BENCH_DIR keeps the files (bundles, device folder) for a look afterwards.
+    let kept = std::env::var_os("HIVE_BENCH_DIR").map(PathBuf::from);
+    let scratch_dir = kept.as_deref().unwrap_or(scratch.path());
+    std::fs::create_dir_all(scratch_dir).unwrap();
+    println!("deltas (size in bytes; make and apply in ms)");
+    println!(
+        "  {:<28} {:>10} | {:>10} {:>8} {:>7} | {:>10} {:>8} {:>7} | {:>10} {:>8} {:>7}",
+        "pair",
+        "new size",
+        "hivebuild",
+        "make",
+        "apply",
+        "bsdiff",
+        "make",
+        "apply",
+        "xdelta3",
+        "make",
+        "apply"
+    );
+    for pair in files.chunks(2) {
+        let [old, new] = pair else { break };
+        delta_row(old, new, scratch_dir);
+    }
+    if gib > 0 {
+        throughput(gib, scratch_dir);
+    }
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.0}", duration.as_secs_f64() * 1000.0)
+}
+
+fn timed(command: &mut Command) -> Option<Duration> {
+    let started = Instant::now();
+    let status = command.status().ok()?;
+    status.success().then(|| started.elapsed())
+}
+
+fn delta_row(old: &Path, new: &Path, dir: &Path) {
+    let old_bytes = std::fs::read(old).unwrap();
+    let new_bytes = std::fs::read(new).unwrap();
+    // hivebuild: the payload a delta bundle carries, made and applied the bundle's way.
+    let started = Instant::now();
+    let patch = hive_update::write::delta_payload(&old_bytes, &new_bytes).unwrap();
+    let make = started.elapsed();
+    let started = Instant::now();
+    let result = hive_update::device::patch(&old_bytes, &patch, new_bytes.len() as u64).unwrap();
+    let apply_time = started.elapsed();
+    assert_eq!(result, new_bytes);
+
+    let tool = |name: &str, make_args: &[&str], apply_args: &[&str], patch: &Path| {
+        let making = timed(Command::new(name).args(make_args))?;
+        let applying = timed(Command::new(name).args(apply_args))?;
+        Some((std::fs::metadata(patch).ok()?.len(), making, applying))
+    };
+    let p = |name: &str| dir.join(name).display().to_string();
+    let (o, n) = (old.display().to_string(), new.display().to_string());
+    let bsdiff = timed(Command::new("bsdiff").args([&o, &n, &p("p.bsdiff")])).and_then(|made| {
+        let applied = timed(Command::new("bspatch").args([&o, &p("out.bs"), &p("p.bsdiff")]))?;
+        Some((
+            std::fs::metadata(dir.join("p.bsdiff")).ok()?.len(),
+            made,
+            applied,
+        ))
+    });
+    let xdelta = tool(
+        "xdelta3",
+        &["-e", "-9", "-f", "-s", &o, &n, &p("p.xd3")],
+        &["-d", "-f", "-s", &o, &p("p.xd3"), &p("out.xd3")],
+        &dir.join("p.xd3"),
+    );
+    let cell = |r: Option<(u64, Duration, Duration)>| match r {
+        Some((size, making, applying)) => {
+            format!("{size:>10} {:>8} {:>7}", ms(making), ms(applying))
+        }
+        None => format!("{:>10} {:>8} {:>7}", "-", "-", "-"),
+    };
+    let name = format!(
+        "{} -> {}",
+        old.file_name().unwrap().to_string_lossy(),
+        new.parent()
+            .and_then(|p| p.parent())
+            .and_then(|p| p.file_name())
+            .map_or_else(
+                || new.display().to_string(),
+                |n| n.to_string_lossy().into_owned()
+            )
+    );
+    println!(
+        "  {:<28} {:>10} | {:>10} {:>8} {:>7} | {} | {}",
+        name.chars().take(28).collect::<String>(),
+        new_bytes.len(),
+        patch.len(),
+        ms(make),
+        ms(apply_time),
+        cell(bsdiff),
+        cell(xdelta),
+    );
+}
+
+fn keys() -> (PrivateKey, Envelope) {
+    let key = PrivateKey::from_seed([3; 32]);
+    let root = Root::new(&[key.public()], 1, "2099-01-01T00:00:00Z".into(), 1);
+    let envelope = Envelope::new_signed(&root, &[&key as &dyn Signer]).unwrap();
+    (key, envelope)
+}
+
+/// The apply, in a process of its own; prints its peak RSS (`VmHWM`: its own memory since
+/// exec; a parent's `wait4` would count the pages it shared with the parent before exec).
+fn child_apply(bundle: &str, device: &str) {
+    let (_, root) = keys();
+    let file = std::fs::File::open(bundle).unwrap();
+    apply(
+        file,
+        Path::new(device),
+        Some(&root),
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let peak = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .unwrap_or_default()
+        .trim()
+        .trim_end_matches(" kB");
+    println!("{peak}");
+}
+
+fn throughput(gib: u64, dir: &Path) {
+    use std::io::Write as _;
+    let payload = dir.join("payload.bin");
+    {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&payload).unwrap());
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut block = vec![0u8; 1 << 20];
+        for _ in 0..gib * 1024 {
+            for chunk in block.chunks_mut(8) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                chunk.copy_from_slice(&state.to_le_bytes());
+            }
+            file.write_all(&block).unwrap();
+        }
+    }
+    let bytes = gib << 30;
+    let (key, _) = keys();
+    let bundle = dir.join("big.hivebundle");
+    let started = Instant::now();
+    write_bundle(
+        &BundleRequest {
+            hive: "bench".into(),
+            hive_version: "0.1.0".into(),
+            target: "bench".into(),
+            hardware_id: "bench".into(),
+            version: 1,
+            expires: "2099-01-01T00:00:00Z".into(),
+            components: vec![ComponentFile {
+                name: "payload.bin".into(),
+                origin: "bench".into(),
+                path: payload.clone(),
+                release: 1,
+            }],
+            roots: Vec::new(),
+            base: Vec::new(),
+        },
+        &[&key as &dyn Signer],
+        &bundle,
+    )
+    .unwrap();
+    let made = started.elapsed();
+    // sha256sum of the payload, then the apply in a child (peak RSS of that child alone).
+    let hashed = timed(
+        Command::new("sha256sum")
+            .arg(&payload)
+            .stdout(std::process::Stdio::null()),
+    );
+    let device = dir.join("device");
+    let _ = std::fs::remove_dir_all(&device);
+    let started = Instant::now();
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--child-apply",
+            &bundle.display().to_string(),
+            &device.display().to_string(),
+        ])
+        .output()
+        .unwrap();
+    let applied = started.elapsed();
+    assert!(output.status.success(), "the apply failed");
+    let peak_kib: f64 = String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0.0);
+    let mib = f64::from(u32::try_from(bytes >> 20).expect("a size in MiB"));
+    let rate = |d: Duration| mib / d.as_secs_f64();
+    println!("verify and apply, {gib} GiB incompressible payload");
+    println!("  bundle made in {} ms", ms(made));
+    if let Some(hashed) = hashed {
+        println!(
+            "  sha256sum          {:>8} ms  {:>7.0} MiB/s",
+            ms(hashed),
+            rate(hashed)
+        );
+        println!(
+            "  hivebuild apply    {:>8} ms  {:>7.0} MiB/s  ({:.2}x sha256sum; verifies the stored and the result sha256, decompresses, writes and fsyncs)",
+            ms(applied),
+            rate(applied),
+            rate(applied) / rate(hashed)
+        );
+    }
+    println!("  peak RSS of the apply: {:.1} MiB", peak_kib / 1024.0);
+}
