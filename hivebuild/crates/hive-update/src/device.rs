@@ -568,8 +568,23 @@ fn read_checked(from: &Path, length: u64, sha256: &str) -> Result<Vec<u8>, Updat
 }
 
 fn copy_checked(from: &Path, to: &Path, length: u64, sha256: &str) -> Result<(), UpdateError> {
-    let mut input = File::open(from)?;
     let mut output = File::create(to)?;
+    let (total, found) = hash_copy(&mut File::open(from)?, &mut output)?;
+    if total != length || found != sha256 {
+        return Err(UpdateError::Device(format!(
+            "`{}` no longer matches what was installed",
+            from.display()
+        )));
+    }
+    output.sync_all()?;
+    Ok(())
+}
+
+/// Copy `input` to `output` in chunks; its length and sha256.
+pub(crate) fn hash_copy(
+    input: &mut impl Read,
+    output: &mut impl Write,
+) -> io::Result<(u64, String)> {
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; CHUNK];
     let mut total = 0u64;
@@ -582,15 +597,7 @@ fn copy_checked(from: &Path, to: &Path, length: u64, sha256: &str) -> Result<(),
         hasher.update(&buffer[..n]);
         output.write_all(&buffer[..n])?;
     }
-    let found = hex(&hasher.finalize());
-    if total != length || found != sha256 {
-        return Err(UpdateError::Device(format!(
-            "`{}` no longer matches what was installed",
-            from.display()
-        )));
-    }
-    output.sync_all()?;
-    Ok(())
+    Ok((total, hex(&hasher.finalize())))
 }
 
 /// A reader that hashes what passes through it.

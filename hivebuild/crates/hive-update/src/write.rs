@@ -10,7 +10,7 @@ use hive_sign::{Envelope, Signer, TargetFile};
 use sha2::{Digest as _, Sha256};
 
 use crate::UpdateError;
-use crate::device::{MAX_DELTA_BASE, MAX_WINDOW_LOG, hex};
+use crate::device::{MAX_DELTA_BASE, MAX_WINDOW_LOG, hash_copy, hex};
 use crate::format::Writer;
 use crate::metadata::{
     self, BUNDLE_FORMAT, BundleInfo, BundleKind, BundleSigned, Carried, Component, METADATA_MEMBER,
@@ -69,16 +69,13 @@ pub fn write_bundle(
                 let bytes = std::fs::read(&base.path)?;
                 let base_sha256 = hex(&Sha256::digest(&bytes));
                 if base_sha256 == sha256 {
-                    listed.push(Component {
-                        name: component.name.clone(),
-                        origin: component.origin.clone(),
-                        release: component.release,
+                    listed.push(describe(
+                        component,
                         length,
                         sha256,
-                        carried: Carried::Unchanged,
-                        payload: None,
-                        base_sha256: None,
-                    });
+                        Carried::Unchanged,
+                        None,
+                    ));
                     continue;
                 }
                 // Devices patch bases up to their budget; beyond it, carry the whole file.
@@ -108,16 +105,9 @@ pub fn write_bundle(
             Some((_, base_sha256)) => (Carried::Delta, Some(base_sha256)),
             None => (Carried::Full, None),
         };
-        listed.push(Component {
-            name: component.name.clone(),
-            origin: component.origin.clone(),
-            release: component.release,
-            length,
-            sha256,
-            carried,
-            payload: Some(member.clone()),
-            base_sha256,
-        });
+        let mut described = describe(component, length, sha256, carried, base_sha256);
+        described.payload = Some(member.clone());
+        listed.push(described);
         payloads.push((member, stored, compressed));
     }
     let kind = if request.base.is_empty() {
@@ -162,6 +152,26 @@ pub fn write_bundle(
     tmp.as_file().sync_all()?;
     tmp.persist(out).map_err(|e| UpdateError::Io(e.error))?;
     Ok(signed)
+}
+
+/// A component's entry in the metadata (without its payload).
+fn describe(
+    component: &ComponentFile,
+    length: u64,
+    sha256: String,
+    carried: Carried,
+    base_sha256: Option<String>,
+) -> Component {
+    Component {
+        name: component.name.clone(),
+        origin: component.origin.clone(),
+        release: component.release,
+        length,
+        sha256,
+        carried,
+        payload: None,
+        base_sha256,
+    }
 }
 
 /// One zstd frame of the file at `path` (`length` bytes) into `out`: whole, or with `base` as
@@ -216,16 +226,5 @@ fn hash_file(path: &Path) -> Result<(u64, String), UpdateError> {
 }
 
 fn hash_reader(input: &mut impl Read) -> Result<(u64, String), UpdateError> {
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 64 * 1024];
-    let mut total = 0u64;
-    loop {
-        let n = input.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        total += n as u64;
-        hasher.update(&buffer[..n]);
-    }
-    Ok((total, hex(&hasher.finalize())))
+    Ok(hash_copy(input, &mut io::sink())?)
 }
