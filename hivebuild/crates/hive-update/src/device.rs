@@ -145,7 +145,7 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, Upd
 }
 
 /// Write a file so that it is either absent, or whole and on disk.
-fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), UpdateError> {
+pub(crate) fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), UpdateError> {
     let tmp = path.with_extension("tmp");
     let mut file = File::create(&tmp)?;
     file.write_all(bytes)?;

@@ -13,6 +13,7 @@
 pub mod device;
 pub mod format;
 pub mod metadata;
+pub mod repo;
 pub mod write;
 
 pub use device::{Applied, Device, apply};
@@ -98,6 +99,8 @@ pub enum UpdateError {
     },
     #[error("payload `{what}` is not a valid zstd frame: {message}")]
     Payload { what: String, message: String },
+    #[error("the repository is not valid: {0}")]
+    Repository(String),
     #[error("the device folder is not valid: {0}")]
     Device(String),
     #[error(transparent)]

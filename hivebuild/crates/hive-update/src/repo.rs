@@ -1,0 +1,527 @@
+//! Fleet distribution: a static TUF 1.0 repository of bundles, and the device's client.
+//!
+//! ```text
+//! REPO/metadata/1.root.json, 2.root.json, ...   every root version
+//! REPO/metadata/root.json                       the newest root (for bootstrapping clients)
+//! REPO/metadata/timestamp.json                  the only unversioned role
+//! REPO/metadata/N.snapshot.json, N.targets.json consistent snapshots
+//! REPO/targets/<hive>/<target>/<sha256>.<name>  bundles, named by hash (consistent snapshots)
+//! ```
+//!
+//! Any HTTP server or object store serves it as files. The targets metadata lists the
+//! bundles with `custom`: hive, target, hardware id, bundle version, kind and, for a delta,
+//! the version it starts from. The client (no network code: the caller fetches bytes) walks
+//! the TUF update workflow — roots, timestamp, snapshot, targets, each signed, unexpired and
+//! not older than what the device saw before — then picks the bundle for its hardware id and
+//! version: a delta from its version when there is one, else the newest full bundle.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use hive_sign::{Envelope, Root, Signer, TargetFile, Targets};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use time::OffsetDateTime;
+
+use crate::UpdateError;
+use crate::metadata::BundleKind;
+
+/// Largest metadata file a client downloads.
+pub const MAX_METADATA: u64 = 4 << 20;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetaFile {
+    pub version: u64,
+}
+
+/// Timestamp and snapshot metadata: `meta` names the file of the next role and its version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    #[serde(rename = "_type")]
+    pub kind: String,
+    pub spec_version: String,
+    pub version: u64,
+    pub expires: String,
+    pub meta: BTreeMap<String, MetaFile>,
+}
+
+/// What a bundle's entry in the repository's targets says (its `custom`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Listed {
+    pub hive: String,
+    pub target: String,
+    pub hardware_id: String,
+    pub version: u64,
+    pub kind: BundleKind,
+    /// For a delta: the bundle version a device must run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_version: Option<u64>,
+}
+
+fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> UpdateError + '_ {
+    move |e| UpdateError::Repository(format!("`{}`: {e}", path.display()))
+}
+
+fn read_envelope(path: &Path) -> Result<Envelope, UpdateError> {
+    let bytes = std::fs::read(path).map_err(io_at(path))?;
+    Envelope::parse(&bytes)
+        .map_err(|e| UpdateError::Repository(format!("`{}`: {e}", path.display())))
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), UpdateError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io_at(parent))?;
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(io_at(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io_at(path))
+}
+
+/// Add a bundle to the repository at `dir` (created, with `root` as its first root, when it
+/// does not exist yet), signing targets, snapshot and timestamp with `signers`. Returns the
+/// bundle's target path.
+pub fn publish(
+    dir: &Path,
+    bundle: &Path,
+    listed: &Listed,
+    root: Option<&Envelope>,
+    signers: &[&dyn Signer],
+    expires: &str,
+) -> Result<String, UpdateError> {
+    let metadata = dir.join("metadata");
+    let current_root = metadata.join("root.json");
+    let trusted = if current_root.is_file() {
+        read_envelope(&current_root)?
+    } else {
+        let root = root.ok_or_else(|| {
+            UpdateError::Repository(format!(
+                "`{}` is not a repository yet: give its first trust root",
+                dir.display()
+            ))
+        })?;
+        let version = Root::self_signed(root)
+            .map_err(|e| UpdateError::Trust(e.to_string()))?
+            .version;
+        let bytes = root.to_json();
+        write_file(
+            &metadata.join(format!("{version}.root.json")),
+            bytes.as_bytes(),
+        )?;
+        write_file(&current_root, bytes.as_bytes())?;
+        root.clone()
+    };
+    Root::self_signed(&trusted).map_err(|e| UpdateError::Trust(e.to_string()))?;
+
+    // The targets: the previous ones plus this bundle.
+    let bytes = std::fs::read(bundle).map_err(io_at(bundle))?;
+    let sha256 = crate::device::hex(&Sha256::digest(&bytes));
+    let kind = match listed.kind {
+        BundleKind::Full => "full",
+        BundleKind::Delta => "delta",
+        BundleKind::Component => "component",
+    };
+    let name = match listed.from_version {
+        Some(from) => format!(
+            "{}/{}/{}.{kind}-from-{from}.hivebundle",
+            listed.hive, listed.target, listed.version
+        ),
+        None => format!(
+            "{}/{}/{}.{kind}.hivebundle",
+            listed.hive, listed.target, listed.version
+        ),
+    };
+    let (mut targets, old_snapshot) = match latest(&metadata)? {
+        Some((targets, snapshot)) => (targets, Some(snapshot)),
+        None => (
+            Targets {
+                kind: "targets".into(),
+                spec_version: hive_sign::metadata::SPEC_VERSION.into(),
+                version: 0,
+                expires: expires.into(),
+                targets: BTreeMap::new(),
+            },
+            None,
+        ),
+    };
+    targets.version += 1;
+    targets.expires = expires.into();
+    targets.targets.insert(
+        name.clone(),
+        TargetFile {
+            length: bytes.len() as u64,
+            hashes: [("sha256".to_owned(), sha256.clone())].into(),
+            custom: Some(serde_json::to_value(listed).expect("serialises")),
+        },
+    );
+    let (target_dir, file_name) = name.rsplit_once('/').expect("a folder and a name");
+    write_file(
+        &dir.join("targets")
+            .join(target_dir)
+            .join(format!("{sha256}.{file_name}")),
+        &bytes,
+    )?;
+    let sign = |value: &dyn erased::Signed| -> Result<String, UpdateError> {
+        Ok(value.envelope(signers)?.to_json())
+    };
+    write_file(
+        &metadata.join(format!("{}.targets.json", targets.version)),
+        sign(&targets)?.as_bytes(),
+    )?;
+    let snapshot = Meta {
+        kind: "snapshot".into(),
+        spec_version: hive_sign::metadata::SPEC_VERSION.into(),
+        version: old_snapshot.map_or(1, |s| s.version + 1),
+        expires: expires.into(),
+        meta: [(
+            "targets.json".to_owned(),
+            MetaFile {
+                version: targets.version,
+            },
+        )]
+        .into(),
+    };
+    write_file(
+        &metadata.join(format!("{}.snapshot.json", snapshot.version)),
+        sign(&snapshot)?.as_bytes(),
+    )?;
+    let timestamp = Meta {
+        kind: "timestamp".into(),
+        spec_version: hive_sign::metadata::SPEC_VERSION.into(),
+        version: snapshot.version,
+        expires: expires.into(),
+        meta: [(
+            "snapshot.json".to_owned(),
+            MetaFile {
+                version: snapshot.version,
+            },
+        )]
+        .into(),
+    };
+    // Written last: clients see the new snapshot only once it is complete.
+    write_file(
+        &metadata.join("timestamp.json"),
+        sign(&timestamp)?.as_bytes(),
+    )?;
+    Ok(name)
+}
+
+/// The newest targets and snapshot of a repository, if it has any.
+fn latest(metadata: &Path) -> Result<Option<(Targets, Meta)>, UpdateError> {
+    let timestamp = metadata.join("timestamp.json");
+    if !timestamp.is_file() {
+        return Ok(None);
+    }
+    let timestamp: Meta = read_envelope(&timestamp)?
+        .signed_as("timestamp")
+        .map_err(|e| UpdateError::Repository(e.to_string()))?;
+    let version = timestamp.meta["snapshot.json"].version;
+    let snapshot: Meta = read_envelope(&metadata.join(format!("{version}.snapshot.json")))?
+        .signed_as("snapshot")
+        .map_err(|e| UpdateError::Repository(e.to_string()))?;
+    let targets_version = snapshot.meta["targets.json"].version;
+    let targets: Targets =
+        read_envelope(&metadata.join(format!("{targets_version}.targets.json")))?
+            .signed_as("targets")
+            .map_err(|e| UpdateError::Repository(e.to_string()))?;
+    Ok(Some((targets, snapshot)))
+}
+
+mod erased {
+    use hive_sign::{Envelope, Signer};
+
+    use crate::UpdateError;
+
+    /// Anything that signs into an envelope.
+    pub(super) trait Signed {
+        fn envelope(&self, signers: &[&dyn Signer]) -> Result<Envelope, UpdateError>;
+    }
+
+    impl<T: serde::Serialize> Signed for T {
+        fn envelope(&self, signers: &[&dyn Signer]) -> Result<Envelope, UpdateError> {
+            Ok(Envelope::new_signed(self, signers)?)
+        }
+    }
+}
+
+/// Where the client gets files: a path under the repository (`metadata/2.root.json`,
+/// `targets/...`); `None` when it does not exist; never more than `limit` bytes.
+pub trait Fetch {
+    fn fetch(&self, path: &str, limit: u64) -> Result<Option<Vec<u8>>, UpdateError>;
+}
+
+/// What a device remembers of the repository between refreshes (rollback protection).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Seen {
+    pub timestamp: u64,
+    pub snapshot: u64,
+    pub targets: u64,
+}
+
+/// The outcome of a refresh: the trusted root and the repository's bundles.
+pub struct Refreshed {
+    pub root: Envelope,
+    pub seen: Seen,
+    pub targets: Targets,
+}
+
+fn verified<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    root: &Root,
+    role: &str,
+    now: OffsetDateTime,
+) -> Result<(T, u64, String), UpdateError> {
+    let envelope =
+        Envelope::parse(bytes).map_err(|e| UpdateError::Repository(format!("{role}: {e}")))?;
+    envelope
+        .verify_role(root, role)
+        .map_err(|e| UpdateError::Repository(format!("{role}: {e}")))?;
+    let value: serde_json::Value = envelope.signed.clone();
+    let version = value
+        .get("version")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    let expires = value
+        .get("expires")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    hive_sign::check_expiry(role, &expires, now)
+        .map_err(|e| UpdateError::Expired(e.to_string()))?;
+    let parsed = envelope
+        .signed_as(role)
+        .map_err(|e| UpdateError::Repository(format!("{role}: {e}")))?;
+    Ok((parsed, version, expires))
+}
+
+/// TUF's client workflow from a trusted root and what was seen before.
+pub fn refresh(
+    fetch: &dyn Fetch,
+    trusted: &Envelope,
+    seen: &Seen,
+    now: OffsetDateTime,
+) -> Result<Refreshed, UpdateError> {
+    // Roots, one version at a time.
+    let mut root = Root::self_signed(trusted).map_err(|e| UpdateError::Trust(e.to_string()))?;
+    let mut root_envelope = trusted.clone();
+    loop {
+        let path = format!("metadata/{}.root.json", root.version + 1);
+        let Some(bytes) = fetch.fetch(&path, MAX_METADATA)? else {
+            break;
+        };
+        let next =
+            Envelope::parse(&bytes).map_err(|e| UpdateError::Repository(format!("{path}: {e}")))?;
+        root = root
+            .update(&next)
+            .map_err(|e| UpdateError::Rotation(e.to_string()))?;
+        root_envelope = next;
+    }
+    hive_sign::check_expiry("root", &root.expires, now)
+        .map_err(|e| UpdateError::Expired(e.to_string()))?;
+
+    // Timestamp: signed, unexpired (a frozen repository is refused), not older.
+    let bytes = fetch
+        .fetch("metadata/timestamp.json", MAX_METADATA)?
+        .ok_or_else(|| UpdateError::Repository("no timestamp.json".into()))?;
+    let (timestamp, timestamp_version, _) = verified::<Meta>(&bytes, &root, "timestamp", now)?;
+    if timestamp_version < seen.timestamp {
+        return Err(UpdateError::Repository(format!(
+            "timestamp version {timestamp_version} is older than the {} this device saw",
+            seen.timestamp
+        )));
+    }
+    let snapshot_version = timestamp
+        .meta
+        .get("snapshot.json")
+        .ok_or_else(|| UpdateError::Repository("timestamp names no snapshot".into()))?
+        .version;
+    if snapshot_version < seen.snapshot {
+        return Err(UpdateError::Repository(format!(
+            "snapshot version {snapshot_version} is older than the {} this device saw",
+            seen.snapshot
+        )));
+    }
+
+    // Snapshot: the version the timestamp names, exactly.
+    let path = format!("metadata/{snapshot_version}.snapshot.json");
+    let bytes = fetch
+        .fetch(&path, MAX_METADATA)?
+        .ok_or_else(|| UpdateError::Repository(format!("no {path}")))?;
+    let (snapshot, version, _) = verified::<Meta>(&bytes, &root, "snapshot", now)?;
+    if version != snapshot_version {
+        return Err(UpdateError::Repository(format!(
+            "{path} is version {version}: snapshot and timestamp do not belong together"
+        )));
+    }
+    let targets_version = snapshot
+        .meta
+        .get("targets.json")
+        .ok_or_else(|| UpdateError::Repository("snapshot names no targets".into()))?
+        .version;
+    if targets_version < seen.targets {
+        return Err(UpdateError::Repository(format!(
+            "targets version {targets_version} is older than the {} this device saw",
+            seen.targets
+        )));
+    }
+
+    // Targets: the version the snapshot names, exactly (no mix and match).
+    let path = format!("metadata/{targets_version}.targets.json");
+    let bytes = fetch
+        .fetch(&path, MAX_METADATA)?
+        .ok_or_else(|| UpdateError::Repository(format!("no {path}")))?;
+    let (targets, version, _) = verified::<Targets>(&bytes, &root, "targets", now)?;
+    if version != targets_version {
+        return Err(UpdateError::Repository(format!(
+            "{path} is version {version}: the snapshot says {targets_version}; targets and snapshot do not belong together"
+        )));
+    }
+    Ok(Refreshed {
+        root: root_envelope,
+        seen: Seen {
+            timestamp: timestamp_version,
+            snapshot: snapshot_version,
+            targets: targets_version,
+        },
+        targets,
+    })
+}
+
+/// The bundle for a device: a delta from its version when there is one, else the newest full
+/// bundle above its version. None: nothing newer.
+pub fn choose(
+    targets: &Targets,
+    hardware_id: &str,
+    installed: Option<u64>,
+) -> Option<(String, TargetFile, Listed)> {
+    let mut candidates: Vec<(String, TargetFile, Listed)> = targets
+        .targets
+        .iter()
+        .filter_map(|(name, file)| {
+            let listed: Listed = serde_json::from_value(file.custom.clone()?).ok()?;
+            (listed.hardware_id == hardware_id && installed.is_none_or(|v| listed.version > v))
+                .then(|| (name.clone(), file.clone(), listed))
+        })
+        .collect();
+    candidates.sort_by_key(|(_, _, listed)| listed.version);
+    let newest = candidates.last()?.2.version;
+    let of_newest = |kind: BundleKind| {
+        candidates
+            .iter()
+            .find(|(_, _, l)| {
+                l.version == newest
+                    && l.kind == kind
+                    && (kind != BundleKind::Delta || l.from_version == installed)
+            })
+            .cloned()
+    };
+    of_newest(BundleKind::Delta)
+        .filter(|_| installed.is_some())
+        .or_else(|| of_newest(BundleKind::Full))
+}
+
+/// The path under the repository of a target file, with consistent snapshots: its folder,
+/// then `<sha256>.<name>`.
+pub fn target_path(name: &str, file: &TargetFile) -> String {
+    let hash = file.hashes.get("sha256").cloned().unwrap_or_default();
+    match name.rsplit_once('/') {
+        Some((dir, base)) => format!("targets/{dir}/{hash}.{base}"),
+        None => format!("targets/{hash}.{name}"),
+    }
+}
+
+/// A local repository folder as a [`Fetch`] (tests, and `file://` repositories).
+pub struct Folder(pub PathBuf);
+
+impl Fetch for Folder {
+    fn fetch(&self, path: &str, limit: u64) -> Result<Option<Vec<u8>>, UpdateError> {
+        let file = self.0.join(path);
+        match std::fs::metadata(&file) {
+            Ok(meta) if meta.len() > limit => Err(UpdateError::Repository(format!(
+                "`{path}` is over {limit} bytes"
+            ))),
+            Ok(_) => Ok(Some(std::fs::read(&file).map_err(io_at(&file))?)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(UpdateError::Repository(format!("`{path}`: {e}"))),
+        }
+    }
+}
+
+/// What `fetch_update` did.
+#[derive(Debug)]
+pub struct Updated {
+    /// The bundle's target name, and what applying it did; None: nothing newer for this
+    /// device.
+    pub applied: Option<(String, crate::Applied)>,
+    pub seen: Seen,
+}
+
+/// The device's updater against a repository: refresh the metadata, pick the bundle for
+/// this device, download it (length and sha256 checked against the targets metadata) and
+/// apply it. An empty device needs `trust_root` and `hardware_id`.
+pub fn fetch_update(
+    fetch: &dyn Fetch,
+    dir: &Path,
+    trust_root: Option<&Envelope>,
+    hardware_id: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<Updated, UpdateError> {
+    let device = crate::Device::new(dir);
+    let running = device.running()?;
+    let trusted = match &running {
+        Some((_, record)) => record.root.clone(),
+        None => match std::fs::read(dir.join("root.json")) {
+            Ok(bytes) => Envelope::parse(&bytes).map_err(|e| UpdateError::Trust(e.to_string()))?,
+            Err(_) => trust_root.cloned().ok_or(UpdateError::NotProvisioned)?,
+        },
+    };
+    let seen_path = dir.join("repository.json");
+    let seen: Seen = match std::fs::read(&seen_path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| UpdateError::Device(format!("`{}`: {e}", seen_path.display())))?,
+        Err(_) => Seen::default(),
+    };
+    let refreshed = refresh(fetch, &trusted, &seen, now)?;
+    let hardware_id = match device.info()? {
+        Some(info) => info.hardware_id,
+        None => hardware_id
+            .ok_or_else(|| {
+                UpdateError::Device("an empty device needs its hardware id to pick a bundle".into())
+            })?
+            .to_owned(),
+    };
+    std::fs::create_dir_all(dir)?;
+    let record_seen = |seen: &Seen| {
+        crate::device::write_durably(
+            &seen_path,
+            &serde_json::to_vec_pretty(seen).expect("serialises"),
+        )
+    };
+    let installed = running.as_ref().map(|(_, record)| record.version);
+    let Some((name, file, _)) = choose(&refreshed.targets, &hardware_id, installed) else {
+        record_seen(&refreshed.seen)?;
+        return Ok(Updated {
+            applied: None,
+            seen: refreshed.seen,
+        });
+    };
+    let path = target_path(&name, &file);
+    let bytes = fetch
+        .fetch(&path, file.length)?
+        .ok_or_else(|| UpdateError::Repository(format!("`{path}` is listed but missing")))?;
+    let sha256 = crate::device::hex(&Sha256::digest(&bytes));
+    if bytes.len() as u64 != file.length || Some(&sha256) != file.hashes.get("sha256") {
+        return Err(UpdateError::Hash {
+            what: name,
+            declared: file.hashes.get("sha256").cloned().unwrap_or_default(),
+            found: sha256,
+        });
+    }
+    record_seen(&refreshed.seen)?;
+    let applied = crate::device::apply(bytes.as_slice(), dir, Some(&trusted), now)?;
+    Ok(Updated {
+        applied: Some((name, applied)),
+        seen: refreshed.seen,
+    })
+}
