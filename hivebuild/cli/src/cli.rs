@@ -75,6 +75,10 @@ pub(crate) enum Command {
     Bundle(BundleArgs),
     /// Play a device's updater: verify a bundle and install it into a device folder's A/B slots
     Apply(ApplyArgs),
+    /// Add a bundle to a static TUF repository (created with `--trust-root` the first time)
+    Publish(PublishArgs),
+    /// Play a device's updater against a repository: refresh, pick, download, verify, apply
+    FetchUpdate(FetchUpdateArgs),
     /// Make signing keys
     #[command(subcommand)]
     Key(KeyCommand),
@@ -96,8 +100,11 @@ pub(crate) struct BundleArgs {
     pub(crate) to: Option<PathBuf>,
     /// The release devices run now: makes a delta bundle (changed components as patches,
     /// unchanged ones left out)
-    #[arg(long, value_name = "RELEASE_DIR")]
+    #[arg(long, value_name = "RELEASE_DIR", requires = "from_version")]
     pub(crate) from: Option<PathBuf>,
+    /// With `--from`: the bundle version devices on that release run
+    #[arg(long, value_name = "N", requires = "from")]
+    pub(crate) from_version: Option<u64>,
     /// The bundle file to write
     #[arg(short, long, value_name = "FILE", required = true)]
     pub(crate) output: Option<PathBuf>,
@@ -130,6 +137,39 @@ pub(crate) struct ApplyArgs {
     /// The TUF root to provision an empty device with
     #[arg(long, value_name = "ROOT")]
     pub(crate) trust_root: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PublishArgs {
+    /// The bundle file
+    pub(crate) bundle: PathBuf,
+    /// The repository folder (serve it with any HTTP server)
+    #[arg(long, value_name = "DIR")]
+    pub(crate) repo: PathBuf,
+    /// The repository's first root, when it does not exist yet
+    #[arg(long, value_name = "ROOT")]
+    pub(crate) trust_root: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) signers: SignerArgs,
+    /// How long the repository's metadata stays valid (`7d`, `12h`)
+    #[arg(long, default_value = "7d", value_name = "DURATION")]
+    pub(crate) expires: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FetchUpdateArgs {
+    /// The repository: `http://HOST:PORT/PATH`, or a folder
+    #[arg(long, value_name = "URL")]
+    pub(crate) repo: String,
+    /// The device folder
+    #[arg(long, value_name = "DIR")]
+    pub(crate) device: PathBuf,
+    /// The TUF root to provision an empty device with
+    #[arg(long, value_name = "ROOT")]
+    pub(crate) trust_root: Option<PathBuf>,
+    /// An empty device's hardware id (a provisioned device knows its own)
+    #[arg(long, value_name = "ID")]
+    pub(crate) hardware_id: Option<String>,
 }
 
 /// Who signs: key files and external signer commands.

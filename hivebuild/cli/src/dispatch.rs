@@ -122,6 +122,8 @@ fn run(settings: &Settings, command: Command) -> Result<(), CliError> {
         Command::Inspect(args) => crate::commands::inspect::run(settings, &args),
         Command::Bundle(args) => crate::commands::bundle::run(settings, &args),
         Command::Apply(args) => crate::commands::bundle::apply(settings, &args),
+        Command::Publish(args) => crate::commands::bundle::publish(settings, &args),
+        Command::FetchUpdate(args) => crate::commands::bundle::fetch_update(settings, &args),
         Command::Key(command) => crate::commands::key::run(settings, command),
         Command::Root(command) => crate::commands::root::run(settings, command),
         Command::Store(command) => crate::commands::store::run(settings, command),

@@ -18,7 +18,7 @@ use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 
 use super::signing::{as_dyn, development, expires_in, project_root, signers};
-use crate::cli::{ApplyArgs, BundleArgs, BundleCommand};
+use crate::cli::{ApplyArgs, BundleArgs, BundleCommand, FetchUpdateArgs, PublishArgs};
 use crate::dispatch::CliError;
 use crate::exit_codes;
 use crate::output::print_result;
@@ -94,6 +94,7 @@ pub(crate) fn run(settings: &Settings, args: &BundleArgs) -> Result<(), CliError
         components,
         roots: newer_roots(release)?,
         base,
+        from_version: args.from_version,
     };
     let signed = hive_update::write_bundle(&request, &as_dyn(&signers), output)?;
     let size = std::fs::metadata(output).map_or(0, |m| m.len());
@@ -218,7 +219,8 @@ fn newer_roots(dir: &Path) -> Result<Vec<Envelope>, CliError> {
     Ok(roots)
 }
 
-fn inspect(settings: &Settings, file: &Path) -> Result<(), CliError> {
+/// A bundle's signed metadata, read without checking its signatures.
+fn read_metadata(file: &Path) -> Result<(Envelope, hive_update::BundleSigned), CliError> {
     let bytes = std::fs::read(file)
         .map_err(|e| refused(format!("failed to read `{}`: {e}", file.display()), None))?;
     let mut reader = hive_update::format::Reader::new(bytes.as_slice());
@@ -237,7 +239,11 @@ fn inspect(settings: &Settings, file: &Path) -> Result<(), CliError> {
         .data(first.size)
         .read_to_end(&mut data)
         .map_err(hive_update::UpdateError::Io)?;
-    let (envelope, signed) = metadata::parse(&data)?;
+    Ok(metadata::parse(&data)?)
+}
+
+fn inspect(settings: &Settings, file: &Path) -> Result<(), CliError> {
+    let (envelope, signed) = read_metadata(file)?;
     let info = &signed.custom;
     let mut text = format!(
         "bundle `{}`: {} bundle version {} of hive `{}` {} for target `{}` (hardware id `{}`)\n  expires {}; {} signature{}; {} newer root{}\n",
@@ -294,18 +300,7 @@ pub(crate) fn apply(settings: &Settings, args: &ApplyArgs) -> Result<(), CliErro
             None,
         )
     })?;
-    let trust_root = match &args.trust_root {
-        Some(path) => {
-            let bytes = std::fs::read(path).map_err(|e| {
-                refused(
-                    format!("failed to read the trust root `{}`: {e}", path.display()),
-                    None,
-                )
-            })?;
-            Some(Envelope::parse(&bytes)?)
-        }
-        None => None,
-    };
+    let trust_root = args.trust_root.as_deref().map(read_root).transpose()?;
     let applied = hive_update::apply(
         file,
         &args.device,
@@ -332,6 +327,128 @@ pub(crate) fn apply(settings: &Settings, args: &ApplyArgs) -> Result<(), CliErro
         settings,
         &text,
         &json!({"version": applied.version, "slot": applied.slot.to_string(), "written": applied.written, "kept": applied.kept, "provisioned": applied.provisioned}),
+    );
+    Ok(())
+}
+
+fn read_root(path: &Path) -> Result<Envelope, CliError> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        refused(
+            format!("failed to read the trust root `{}`: {e}", path.display()),
+            None,
+        )
+    })?;
+    Ok(Envelope::parse(&bytes)?)
+}
+
+pub(crate) fn publish(settings: &Settings, args: &PublishArgs) -> Result<(), CliError> {
+    let (_, signed) = read_metadata(&args.bundle)?;
+    let mut signers = signers(&args.signers)?;
+    if signers.is_empty() {
+        let root = project_root().ok_or_else(|| {
+            CliError::usage("no signing key: give `--sign-key KEY` (or run inside the project)")
+        })?;
+        signers.push(Box::new(development(&root)?.0));
+    }
+    let root = args.trust_root.as_deref().map(read_root).transpose()?;
+    let info = &signed.custom;
+    let listed = hive_update::repo::Listed {
+        hive: info.hive.clone(),
+        target: info.target.clone(),
+        hardware_id: info.hardware_id.clone(),
+        version: signed.version,
+        kind: info.kind,
+        from_version: info.from_version,
+    };
+    let name = hive_update::repo::publish(
+        &args.repo,
+        &args.bundle,
+        &listed,
+        root.as_ref(),
+        &as_dyn(&signers),
+        &expires_in(&args.expires)?,
+    )?;
+    let text = format!("published `{name}` in `{}`\n", args.repo.display());
+    print_result(
+        settings,
+        &text,
+        &json!({"published": name, "repo": args.repo}),
+    );
+    Ok(())
+}
+
+/// Files of a repository over plain HTTP (no TLS: loopback and trusted networks; TUF
+/// metadata carries the trust) or from a folder.
+enum Remote {
+    Http(String),
+    Folder(hive_update::repo::Folder),
+}
+
+impl hive_update::repo::Fetch for Remote {
+    fn fetch(&self, path: &str, limit: u64) -> Result<Option<Vec<u8>>, hive_update::UpdateError> {
+        let failed = |message: String| hive_update::UpdateError::Repository(message);
+        match self {
+            Remote::Folder(folder) => folder.fetch(path, limit),
+            Remote::Http(base) => {
+                let url = format!("{}/{path}", base.trim_end_matches('/'));
+                let response = match ureq::get(&url).call() {
+                    Ok(response) => response,
+                    Err(ureq::Error::Status(404, _)) => return Ok(None),
+                    Err(error) => return Err(failed(format!("{url}: {error}"))),
+                };
+                let mut bytes = Vec::new();
+                response
+                    .into_reader()
+                    .take(limit + 1)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| failed(format!("{url}: {e}")))?;
+                if bytes.len() as u64 > limit {
+                    return Err(failed(format!("{url} is over {limit} bytes")));
+                }
+                Ok(Some(bytes))
+            }
+        }
+    }
+}
+
+pub(crate) fn fetch_update(settings: &Settings, args: &FetchUpdateArgs) -> Result<(), CliError> {
+    let remote = if args.repo.starts_with("http://") {
+        Remote::Http(args.repo.clone())
+    } else if args.repo.contains("://") {
+        return Err(CliError::usage(format!(
+            "`{}`: repositories are `http://` URLs or folders",
+            args.repo
+        )));
+    } else {
+        Remote::Folder(hive_update::repo::Folder(PathBuf::from(&args.repo)))
+    };
+    let root = args.trust_root.as_deref().map(read_root).transpose()?;
+    let updated = hive_update::repo::fetch_update(
+        &remote,
+        &args.device,
+        root.as_ref(),
+        args.hardware_id.as_deref(),
+        OffsetDateTime::now_utc(),
+    )?;
+    let text = match &updated.applied {
+        Some((name, applied)) => format!(
+            "fetched and applied `{name}`: version {} in slot {}{}; {} written, {} kept\n",
+            applied.version,
+            applied.slot,
+            if applied.provisioned {
+                " (provisioned)"
+            } else {
+                ""
+            },
+            applied.written.len(),
+            applied.kept.len()
+        ),
+        None => "up to date: the repository has nothing newer for this device\n".to_owned(),
+    };
+    print_result(
+        settings,
+        &text,
+        &json!({"applied": updated.applied.as_ref().map(|(name, a)| json!({"bundle": name, "version": a.version, "slot": a.slot.to_string()})), "seen": {"timestamp": updated.seen.timestamp, "snapshot": updated.seen.snapshot, "targets": updated.seen.targets}}),
     );
     Ok(())
 }

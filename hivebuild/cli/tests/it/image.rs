@@ -544,6 +544,8 @@ fn image_bundles_full_and_delta_apply_to_a_device() {
         "bundle",
         "--from",
         &path("v1"),
+        "--from-version",
+        "1",
         "--to",
         &path("v2"),
         "-o",
@@ -593,4 +595,67 @@ fn image_bundles_full_and_delta_apply_to_a_device() {
         String::from_utf8_lossy(&again.stderr)
             .contains("is not newer than the installed version 2")
     );
+
+    // The same two bundles through a TUF repository served over HTTP on loopback: an empty
+    // device takes the newest full bundle, then the delta from its version.
+    let repo = path("repo");
+    bundle(&[
+        "publish",
+        &path("v1.hivebundle"),
+        "--repo",
+        &repo,
+        "--trust-root",
+        &root,
+    ]);
+    bundle(&["publish", &path("v2.hivebundle"), "--repo", &repo]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+        ])
+        .current_dir(project.root().join("repo"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let url = format!("http://127.0.0.1:{port}");
+    let fleet_device = path("fleet-device");
+    let fetch = |extra: &[&str]| {
+        let mut args = vec!["fetch-update", "--repo", &url, "--device", &fleet_device];
+        args.extend_from_slice(extra);
+        project.hivebuild(&args).output().unwrap()
+    };
+    let first = fetch(&["--trust-root", &root, "--hardware-id", "x86_64-microvm"]);
+    let second = fetch(&[]);
+    let third = fetch(&[]);
+    let _ = server.kill();
+    let _ = server.wait();
+    let said = |o: &std::process::Output| {
+        crate::support::assert_success(o);
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let (first, second, third) = (said(&first), said(&second), said(&third));
+    assert!(
+        first.contains("`demo/x86_64/1.full.hivebundle`: version 1"),
+        "{first}"
+    );
+    assert!(
+        second.contains("`demo/x86_64/2.delta-from-1.hivebundle`: version 2"),
+        "{second}"
+    );
+    assert!(third.contains("up to date"), "{third}");
 }

@@ -440,6 +440,14 @@ fn check_against_device(
             bundle: signed.version,
         });
     }
+    if let Some(from) = bundle.from_version
+        && from != running.version
+    {
+        return Err(UpdateError::WrongBase {
+            from,
+            running: running.version,
+        });
+    }
     for component in &bundle.components {
         if let Some(installed) = running.components.get(&component.name) {
             if component.release < installed.release {

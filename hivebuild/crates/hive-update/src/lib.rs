@@ -81,6 +81,8 @@ pub enum UpdateError {
         length: u64,
         limit: u64,
     },
+    #[error("the delta is for devices on version {from}; this one runs version {running}")]
+    WrongBase { from: u64, running: u64 },
     #[error("component `{component}` is not the one the bundle was made against")]
     BaseMismatch { component: String },
     #[error("`{what}` is {found} bytes, the metadata says {declared}")]

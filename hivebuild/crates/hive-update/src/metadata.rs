@@ -40,6 +40,9 @@ pub struct BundleInfo {
     pub target: String,
     pub hardware_id: String,
     pub kind: BundleKind,
+    /// For a delta: the bundle version of the release it patches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_version: Option<u64>,
     /// Every component of the result, in name order.
     pub components: Vec<Component>,
     /// Newer trust roots, in version order: a device walks them before it checks the

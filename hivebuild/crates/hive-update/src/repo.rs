@@ -405,20 +405,18 @@ pub fn choose(
         })
         .collect();
     candidates.sort_by_key(|(_, _, listed)| listed.version);
-    let newest = candidates.last()?.2.version;
-    let of_newest = |kind: BundleKind| {
-        candidates
-            .iter()
-            .find(|(_, _, l)| {
-                l.version == newest
-                    && l.kind == kind
-                    && (kind != BundleKind::Delta || l.from_version == installed)
-            })
-            .cloned()
+    let newest_of = |wanted: &dyn Fn(&Listed) -> bool| {
+        candidates.iter().rev().find(|(_, _, l)| wanted(l)).cloned()
     };
-    of_newest(BundleKind::Delta)
-        .filter(|_| installed.is_some())
-        .or_else(|| of_newest(BundleKind::Full))
+    let delta = installed.and_then(|version| {
+        newest_of(&|l| l.kind == BundleKind::Delta && l.from_version == Some(version))
+    });
+    let full = newest_of(&|l| l.kind == BundleKind::Full);
+    match (delta, full) {
+        (Some(delta), Some(full)) if full.2.version > delta.2.version => Some(full),
+        (Some(delta), _) => Some(delta),
+        (None, full) => full,
+    }
 }
 
 /// The path under the repository of a target file, with consistent snapshots: its folder,

@@ -43,6 +43,8 @@ pub struct BundleRequest {
     /// The release devices run now, for a delta bundle (empty: a full bundle). Components
     /// with the same name are patched against it, or left out when they did not change.
     pub base: Vec<ComponentFile>,
+    /// The bundle version of that release (required with `base`).
+    pub from_version: Option<u64>,
 }
 
 /// Write a full bundle to `out`; returns its signed metadata.
@@ -128,6 +130,7 @@ pub fn write_bundle(
             target: request.target.clone(),
             hardware_id: request.hardware_id.clone(),
             kind,
+            from_version: request.from_version.filter(|_| kind == BundleKind::Delta),
             components: listed,
             roots: request.roots.clone(),
         },

@@ -74,6 +74,7 @@ impl Fixture {
             components,
             roots: Vec::new(),
             base: Vec::new(),
+            from_version: None,
         }
     }
 
@@ -211,6 +212,7 @@ fn a_delta_carries_only_changes_and_yields_what_a_full_install_does() {
     let v2 = f.release("v2", &v2_files);
     let mut request = Fixture::request(2, v2);
     request.base = v1;
+    request.from_version = Some(1);
     let delta = f.path("delta.hivebundle");
     let signed = write_bundle(&request, &f.signers(), &delta).unwrap();
     let carried: Vec<(&str, &str)> = signed
@@ -260,6 +262,7 @@ fn a_delta_against_another_base_is_refused() {
     f.apply(&f.bundle("a", 1, &a)).unwrap();
     let mut request = Fixture::request(3, f.release("c", &c));
     request.base = f.release("b", &b);
+    request.from_version = Some(1);
     let delta = f.path("wrong-base.hivebundle");
     write_bundle(&request, &f.signers(), &delta).unwrap();
     assert!(matches!(

@@ -60,6 +60,7 @@ impl Fleet {
             components: self.release(version),
             roots: Vec::new(),
             base: from.map(|v| self.release(v)).unwrap_or_default(),
+            from_version: from,
         };
         write_bundle(&request, &[&self.key as &dyn Signer], &out).unwrap();
         let listed = Listed {
