@@ -105,6 +105,9 @@ pub(crate) struct BundleArgs {
     /// With `--from`: the bundle version devices on that release run
     #[arg(long, value_name = "N", requires = "from")]
     pub(crate) from_version: Option<u64>,
+    /// Only this component (a skill: `skill-NAME.elf`): devices keep all their others
+    #[arg(long, value_name = "NAME")]
+    pub(crate) component: Option<String>,
     /// The bundle file to write
     #[arg(short, long, value_name = "FILE", required = true)]
     pub(crate) output: Option<PathBuf>,

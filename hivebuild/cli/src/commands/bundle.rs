@@ -95,10 +95,15 @@ pub(crate) fn run(settings: &Settings, args: &BundleArgs) -> Result<(), CliError
         roots: newer_roots(release)?,
         base,
         from_version: args.from_version,
+        only: args.component.clone(),
     };
     let signed = hive_update::write_bundle(&request, &as_dyn(&signers), output)?;
     let size = std::fs::metadata(output).map_or(0, |m| m.len());
-    let kind = if args.from.is_some() { "delta" } else { "full" };
+    let kind = match (&args.component, &args.from) {
+        (Some(_), _) => "single-component",
+        (None, Some(_)) => "delta",
+        (None, None) => "full",
+    };
     let count = |carried: hive_update::Carried| {
         signed
             .custom
@@ -168,6 +173,40 @@ fn release_components(
                 release: version,
             });
         }
+    }
+    // Each skill's own image, as `hivebuild image` left it next to the disk image.
+    let stem = image_manifest
+        .image
+        .file
+        .trim_end_matches(".img")
+        .to_owned();
+    let signed = hive_release::peek_targets(release)?;
+    for (file, entry) in &signed.targets {
+        let Some(skill) = file
+            .strip_prefix(&format!("{stem}."))
+            .and_then(|rest| rest.strip_prefix("skill-"))
+            .and_then(|rest| rest.strip_suffix(".elf"))
+        else {
+            continue;
+        };
+        let path = release.join(file);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| refused(format!("failed to read `{}`: {e}", path.display()), None))?;
+        if Some(&hex(&Sha256::digest(&bytes))) != entry.hashes.get("sha256") {
+            return Err(refused(
+                format!(
+                    "`{}` does not match the release's signed metadata",
+                    path.display()
+                ),
+                Some("check the release folder with `hivebuild verify`".into()),
+            ));
+        }
+        components.push(ComponentFile {
+            name: format!("skill-{skill}.elf"),
+            origin: format!("step:skill-{skill}"),
+            path,
+            release: version,
+        });
     }
     Ok((image_manifest, components, scratch))
 }

@@ -105,8 +105,31 @@ pub(crate) fn run(settings: &Settings, args: &ImageArgs) -> Result<(), CliError>
         development: development_root.is_some(),
         expires,
     };
-    let targets =
-        hive_release::write_targets(&args.output, &composed.manifest, &info, &as_dyn(&signers))?;
+    // Each skill's own image, for bundles that replace one skill.
+    let mut skills = Vec::new();
+    for name in manifest.skills.keys() {
+        let output = report
+            .output(&format!("skill-{name}"))
+            .expect("the plan has this step");
+        let built = match target.system {
+            hive_manifest::SystemKind::Standins => output.join("skill.elf"),
+            hive_manifest::SystemKind::Microkit => output.join(format!("{name}.elf")),
+        };
+        let file = format!("{stem}.skill-{name}.elf");
+        std::fs::copy(&built, args.output.join(&file)).map_err(|error| CliError::Refused {
+            message: format!("failed to copy `{}`: {error}", built.display()),
+            hint: None,
+            code: crate::exit_codes::IMAGE_FAILED,
+        })?;
+        skills.push(file);
+    }
+    let targets = hive_release::write_targets(
+        &args.output,
+        &composed.manifest,
+        &info,
+        &skills,
+        &as_dyn(&signers),
+    )?;
 
     let mib = |bytes: u64| format!("{}.{}", bytes >> 20, ((bytes & ((1 << 20) - 1)) * 10) >> 20);
     let mut text = format!(

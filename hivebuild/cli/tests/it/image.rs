@@ -554,7 +554,7 @@ fn image_bundles_full_and_delta_apply_to_a_device() {
         "2",
     ]);
     assert!(
-        delta.contains("delta bundle, version 2") && delta.contains("1 as deltas"),
+        delta.contains("delta bundle, version 2") && delta.contains("2 as deltas"),
         "{delta}"
     );
     let inspected = bundle(&["bundle", "inspect", &path("v2.hivebundle")]);
@@ -579,7 +579,7 @@ fn image_bundles_full_and_delta_apply_to_a_device() {
     );
     let second = bundle(&["apply", &path("v2.hivebundle"), "--device", &device]);
     assert!(
-        second.contains("version 2 in slot b; 1 component written"),
+        second.contains("version 2 in slot b; 2 components written"),
         "{second}"
     );
     assert_eq!(
@@ -595,6 +595,43 @@ fn image_bundles_full_and_delta_apply_to_a_device() {
         String::from_utf8_lossy(&again.stderr)
             .contains("is not newer than the installed version 2")
     );
+
+    // One skill only: a device on v1 takes v2's pdf skill and keeps everything else.
+    let single = bundle(&[
+        "bundle",
+        "--component",
+        "skill-pdf.elf",
+        "--to",
+        &path("v2"),
+        "-o",
+        &path("pdf.hivebundle"),
+        "--bundle-version",
+        "2",
+    ]);
+    assert!(single.contains("single-component bundle"), "{single}");
+    let skill_device = path("skill-device");
+    bundle(&[
+        "apply",
+        &path("v1.hivebundle"),
+        "--device",
+        &skill_device,
+        "--trust-root",
+        &root,
+    ]);
+    let swapped = bundle(&["apply", &path("pdf.hivebundle"), "--device", &skill_device]);
+    assert!(swapped.contains("1 component written"), "{swapped}");
+    let slot = project.root().join("skill-device/slot-b");
+    assert_eq!(
+        sha256(&slot.join("skill-pdf.elf")),
+        sha256(&v2.join("demo-x86_64.skill-pdf.elf"))
+    );
+    for kept in ["system.img", "skill-net.elf"] {
+        assert_eq!(
+            sha256(&slot.join(kept)),
+            sha256(&project.root().join("skill-device/slot-a").join(kept)),
+            "{kept}"
+        );
+    }
 
     // The same two bundles through a TUF repository served over HTTP on loopback: an empty
     // device takes the newest full bundle, then the delta from its version.

@@ -4,7 +4,8 @@
 //! DIR/<hive>-<target>.img             the disk image (sparse)
 //! DIR/<hive>-<target>.manifest.json   every partition and file, with hashes and origins
 //! DIR/<hive>-<target>.sbom.json       CycloneDX: components, sources, crates
-//! DIR/targets.json                    TUF targets metadata over the three, signed
+//! DIR/<hive>-<target>.skill-NAME.elf  each skill's own image (single-skill update bundles)
+//! DIR/targets.json                    TUF targets metadata over all of them, signed
 //! DIR/N.root.json                     newer trust roots, when the keys were rotated
 //! ```
 //!
@@ -91,11 +92,13 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
-/// Write `targets.json` over the image, its manifest and SBOM in `dir`, signed by `signers`.
+/// Write `targets.json` over the image, its manifest and SBOM in `dir`, and the `extra` files
+/// of the folder (each skill's image, for single-skill update bundles), signed by `signers`.
 pub fn write_targets(
     dir: &Path,
     manifest: &ImageManifest,
     info: &ReleaseInfo,
+    extra: &[String],
     signers: &[&dyn Signer],
 ) -> Result<PathBuf, ReleaseError> {
     let stem = manifest.image.file.trim_end_matches(".img").to_owned();
@@ -124,10 +127,11 @@ pub fn write_targets(
         manifest.image.file.clone(),
         file_entry(&dir.join(&manifest.image.file), Some(custom))?,
     );
-    for artefact in [format!("{stem}.manifest.json"), format!("{stem}.sbom.json")] {
+    let listed = [format!("{stem}.manifest.json"), format!("{stem}.sbom.json")];
+    for artefact in listed.iter().chain(extra) {
         targets
             .targets
-            .insert(artefact.clone(), file_entry(&dir.join(&artefact), None)?);
+            .insert(artefact.clone(), file_entry(&dir.join(artefact), None)?);
     }
     let envelope = Envelope::new_signed(&targets, signers)?;
     let path = dir.join(TARGETS_FILE);
@@ -182,6 +186,11 @@ pub fn peek(dir: &Path) -> Result<ReleaseInfo, ReleaseError> {
             .unwrap_or(false),
         expires: targets.expires,
     })
+}
+
+/// The targets metadata of a release folder, read without verifying it.
+pub fn peek_targets(dir: &Path) -> Result<Targets, ReleaseError> {
+    Ok(read_envelope(&dir.join(TARGETS_FILE))?.signed_as("targets")?)
 }
 
 /// What verifying a release folder found.

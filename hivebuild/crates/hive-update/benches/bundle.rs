@@ -214,6 +214,7 @@ fn throughput(gib: u64, dir: &Path) {
             roots: Vec::new(),
             base: Vec::new(),
             from_version: None,
+            only: None,
         },
         &[&key as &dyn Signer],
         &bundle,

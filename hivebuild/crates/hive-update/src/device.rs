@@ -245,6 +245,25 @@ pub fn apply(
     fs::create_dir_all(&slot_dir)?;
     let mut written = Vec::new();
     let mut kept = Vec::new();
+    let mut components: BTreeMap<String, Installed> = BTreeMap::new();
+    // A single-component bundle leaves every other component as it runs.
+    if signed.custom.kind == BundleKind::Component {
+        let (from_slot, record) = running.as_ref().expect("checked: a running slot");
+        for (name, installed) in &record.components {
+            if signed.custom.components.iter().any(|c| c.name == *name) {
+                continue;
+            }
+            let from = device.slot_dir(*from_slot).join(name);
+            copy_checked(
+                &from,
+                &slot_dir.join(name),
+                installed.length,
+                &installed.sha256,
+            )?;
+            components.insert(name.clone(), installed.clone());
+            kept.push(name.clone());
+        }
+    }
     for component in &signed.custom.components {
         let out = slot_dir.join(&component.name);
         match component.carried {
@@ -326,11 +345,9 @@ pub fn apply(
         hive_slot: DEVICE_FORMAT,
         version: signed.version,
         hive_version: signed.custom.hive_version.clone(),
-        components: signed
-            .custom
-            .components
-            .iter()
-            .map(|c| {
+        components: components
+            .into_iter()
+            .chain(signed.custom.components.iter().map(|c| {
                 (
                     c.name.clone(),
                     Installed {
@@ -339,7 +356,7 @@ pub fn apply(
                         sha256: c.sha256.clone(),
                     },
                 )
-            })
+            }))
             .collect(),
         root: newest_root(&trusted, &signed.custom.roots),
     };

@@ -209,6 +209,14 @@ fn check_shape(signed: &BundleSigned) -> Result<(), UpdateError> {
     if info.kind == BundleKind::Full && info.components.iter().any(|c| c.carried != Carried::Full) {
         return bad("a full bundle carries every component whole".into());
     }
+    if info.kind == BundleKind::Component
+        && (info.components.len() != 1 || info.components[0].carried == Carried::Unchanged)
+    {
+        return bad("a single-component bundle carries exactly one component".into());
+    }
+    if (info.kind == BundleKind::Delta) != info.from_version.is_some() {
+        return bad("a delta names the version it starts from, and only a delta does".into());
+    }
     Ok(())
 }
 

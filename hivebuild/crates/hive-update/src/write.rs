@@ -43,8 +43,11 @@ pub struct BundleRequest {
     /// The release devices run now, for a delta bundle (empty: a full bundle). Components
     /// with the same name are patched against it, or left out when they did not change.
     pub base: Vec<ComponentFile>,
-    /// The bundle version of that release (required with `base`).
+    /// The bundle version of that release (required with `base`, unless `only`).
     pub from_version: Option<u64>,
+    /// A single-component bundle: only this component, carried whole (or patched against
+    /// `base`); a device keeps all its others.
+    pub only: Option<String>,
 }
 
 /// Write a full bundle to `out`; returns its signed metadata.
@@ -58,6 +61,14 @@ pub fn write_bundle(
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let mut components = request.components.clone();
+    if let Some(only) = &request.only {
+        components.retain(|c| c.name == *only);
+        if components.is_empty() {
+            return Err(UpdateError::Metadata(format!(
+                "the release has no component `{only}`"
+            )));
+        }
+    }
     components.sort_by(|a, b| a.name.cmp(&b.name));
     let mut listed = Vec::new();
     let mut targets = std::collections::BTreeMap::new();
@@ -112,7 +123,9 @@ pub fn write_bundle(
         listed.push(described);
         payloads.push((member, stored, compressed));
     }
-    let kind = if request.base.is_empty() {
+    let kind = if request.only.is_some() {
+        BundleKind::Component
+    } else if request.base.is_empty() {
         BundleKind::Full
     } else {
         BundleKind::Delta

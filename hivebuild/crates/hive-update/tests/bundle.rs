@@ -75,6 +75,7 @@ impl Fixture {
             roots: Vec::new(),
             base: Vec::new(),
             from_version: None,
+            only: None,
         }
     }
 
@@ -691,4 +692,45 @@ fn a_bundle_rotates_the_trust_root() {
     let bad = other.path("bad-rotation.hivebundle");
     write_bundle(&request, &new_signers, &bad).unwrap();
     assert!(matches!(other.apply(&bad), Err(UpdateError::Rotation(_))));
+}
+
+/// A single-component bundle swaps that component and keeps every other as it runs.
+#[test]
+fn a_single_component_bundle_changes_only_that_component() {
+    let f = Fixture::new();
+    let v1: [(&str, &[u8]); 3] = [
+        ("kernel.elf", b"kernel one"),
+        ("skill-net.elf", b"net one"),
+        ("skill-pdf.elf", b"pdf one"),
+    ];
+    f.apply(&f.bundle("v1", 1, &v1)).unwrap();
+    let v2: [(&str, &[u8]); 3] = [
+        ("kernel.elf", b"kernel TWO (not in the bundle)"),
+        ("skill-net.elf", b"net two"),
+        ("skill-pdf.elf", b"pdf one"),
+    ];
+    let mut request = Fixture::request(2, f.release("v2", &v2));
+    request.only = Some("skill-net.elf".into());
+    let out = f.path("net.hivebundle");
+    let signed = write_bundle(&request, &f.signers(), &out).unwrap();
+    assert_eq!(signed.custom.components.len(), 1);
+    let applied = f.apply(&out).unwrap();
+    assert_eq!(applied.written, ["skill-net.elf"]);
+    assert_eq!(applied.kept.len(), 2);
+    let slot = f.device().join("slot-b");
+    assert_eq!(
+        std::fs::read(slot.join("skill-net.elf")).unwrap(),
+        b"net two"
+    );
+    assert_eq!(
+        std::fs::read(slot.join("kernel.elf")).unwrap(),
+        b"kernel one"
+    );
+    assert_eq!(
+        std::fs::read(slot.join("skill-pdf.elf")).unwrap(),
+        b"pdf one"
+    );
+    // An empty device cannot start from one component.
+    let other = Fixture::new();
+    assert!(matches!(other.apply(&out), Err(UpdateError::NeedsFull)));
 }

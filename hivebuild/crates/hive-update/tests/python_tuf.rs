@@ -75,6 +75,7 @@ fn python_tuf_downloads_a_bundle_from_a_repository_hivebuild_wrote() {
             roots: Vec::new(),
             base: Vec::new(),
             from_version: None,
+            only: None,
         },
         &[&key as &dyn Signer],
         &bundle,

@@ -61,6 +61,7 @@ impl Fleet {
             roots: Vec::new(),
             base: from.map(|v| self.release(v)).unwrap_or_default(),
             from_version: from,
+            only: None,
         };
         write_bundle(&request, &[&self.key as &dyn Signer], &out).unwrap();
         let listed = Listed {
