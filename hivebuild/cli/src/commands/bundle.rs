@@ -347,9 +347,24 @@ pub(crate) fn apply(settings: &Settings, args: &ApplyArgs) -> Result<(), CliErro
         OffsetDateTime::now_utc(),
     )?;
     let text = format!(
-        "applied `{}` to `{}`: version {} in slot {}{}; {} component{} written, {} kept; trust root version {}\n",
+        "applied `{}` to `{}`: {}; trust root version {}\n",
         args.file.display(),
         args.device.display(),
+        describe(&applied),
+        applied.root_version,
+    );
+    print_result(
+        settings,
+        &text,
+        &json!({"version": applied.version, "slot": applied.slot.to_string(), "written": applied.written, "kept": applied.kept, "provisioned": applied.provisioned}),
+    );
+    Ok(())
+}
+
+/// "version N in slot S (provisioned); K components written, M kept"
+fn describe(applied: &hive_update::Applied) -> String {
+    format!(
+        "version {} in slot {}{}; {} component{} written, {} kept",
         applied.version,
         applied.slot,
         if applied.provisioned {
@@ -360,14 +375,7 @@ pub(crate) fn apply(settings: &Settings, args: &ApplyArgs) -> Result<(), CliErro
         applied.written.len(),
         if applied.written.len() == 1 { "" } else { "s" },
         applied.kept.len(),
-        applied.root_version,
-    );
-    print_result(
-        settings,
-        &text,
-        &json!({"version": applied.version, "slot": applied.slot.to_string(), "written": applied.written, "kept": applied.kept, "provisioned": applied.provisioned}),
-    );
-    Ok(())
+    )
 }
 
 fn read_root(path: &Path) -> Result<Envelope, CliError> {
@@ -470,18 +478,7 @@ pub(crate) fn fetch_update(settings: &Settings, args: &FetchUpdateArgs) -> Resul
         OffsetDateTime::now_utc(),
     )?;
     let text = match &updated.applied {
-        Some((name, applied)) => format!(
-            "fetched and applied `{name}`: version {} in slot {}{}; {} written, {} kept\n",
-            applied.version,
-            applied.slot,
-            if applied.provisioned {
-                " (provisioned)"
-            } else {
-                ""
-            },
-            applied.written.len(),
-            applied.kept.len()
-        ),
+        Some((name, applied)) => format!("fetched and applied `{name}`: {}\n", describe(applied)),
         None => "up to date: the repository has nothing newer for this device\n".to_owned(),
     };
     print_result(

@@ -295,6 +295,43 @@ fn verified<T: serde::de::DeserializeOwned>(
     Ok((parsed, version, expires))
 }
 
+/// The version `meta` names for `role`, which must not be older than the one seen before.
+fn next_version(meta: &Meta, role: &str, seen: u64) -> Result<u64, UpdateError> {
+    let version = meta
+        .meta
+        .get(&format!("{role}.json"))
+        .ok_or_else(|| UpdateError::Repository(format!("{} names no {role}", meta.kind)))?
+        .version;
+    if version < seen {
+        return Err(UpdateError::Repository(format!(
+            "{role} version {version} is older than the {seen} this device saw"
+        )));
+    }
+    Ok(version)
+}
+
+/// `VERSION.ROLE.json`, signed, unexpired, and exactly that version: metadata mixed from
+/// different snapshots is refused.
+fn exact<T: serde::de::DeserializeOwned>(
+    fetch: &dyn Fetch,
+    root: &Root,
+    role: &str,
+    version: u64,
+    now: OffsetDateTime,
+) -> Result<T, UpdateError> {
+    let path = format!("metadata/{version}.{role}.json");
+    let bytes = fetch
+        .fetch(&path, MAX_METADATA)?
+        .ok_or_else(|| UpdateError::Repository(format!("no {path}")))?;
+    let (parsed, found, _) = verified::<T>(&bytes, root, role, now)?;
+    if found != version {
+        return Err(UpdateError::Repository(format!(
+            "{path} is version {found}: the metadata that names it and it do not belong together"
+        )));
+    }
+    Ok(parsed)
+}
+
 /// TUF's client workflow from a trusted root and what was seen before.
 pub fn refresh(
     fetch: &dyn Fetch,
@@ -331,52 +368,10 @@ pub fn refresh(
             seen.timestamp
         )));
     }
-    let snapshot_version = timestamp
-        .meta
-        .get("snapshot.json")
-        .ok_or_else(|| UpdateError::Repository("timestamp names no snapshot".into()))?
-        .version;
-    if snapshot_version < seen.snapshot {
-        return Err(UpdateError::Repository(format!(
-            "snapshot version {snapshot_version} is older than the {} this device saw",
-            seen.snapshot
-        )));
-    }
-
-    // Snapshot: the version the timestamp names, exactly.
-    let path = format!("metadata/{snapshot_version}.snapshot.json");
-    let bytes = fetch
-        .fetch(&path, MAX_METADATA)?
-        .ok_or_else(|| UpdateError::Repository(format!("no {path}")))?;
-    let (snapshot, version, _) = verified::<Meta>(&bytes, &root, "snapshot", now)?;
-    if version != snapshot_version {
-        return Err(UpdateError::Repository(format!(
-            "{path} is version {version}: snapshot and timestamp do not belong together"
-        )));
-    }
-    let targets_version = snapshot
-        .meta
-        .get("targets.json")
-        .ok_or_else(|| UpdateError::Repository("snapshot names no targets".into()))?
-        .version;
-    if targets_version < seen.targets {
-        return Err(UpdateError::Repository(format!(
-            "targets version {targets_version} is older than the {} this device saw",
-            seen.targets
-        )));
-    }
-
-    // Targets: the version the snapshot names, exactly (no mix and match).
-    let path = format!("metadata/{targets_version}.targets.json");
-    let bytes = fetch
-        .fetch(&path, MAX_METADATA)?
-        .ok_or_else(|| UpdateError::Repository(format!("no {path}")))?;
-    let (targets, version, _) = verified::<Targets>(&bytes, &root, "targets", now)?;
-    if version != targets_version {
-        return Err(UpdateError::Repository(format!(
-            "{path} is version {version}: the snapshot says {targets_version}; targets and snapshot do not belong together"
-        )));
-    }
+    let snapshot_version = next_version(&timestamp, "snapshot", seen.snapshot)?;
+    let snapshot: Meta = exact(fetch, &root, "snapshot", snapshot_version, now)?;
+    let targets_version = next_version(&snapshot, "targets", seen.targets)?;
+    let targets: Targets = exact(fetch, &root, "targets", targets_version, now)?;
     Ok(Refreshed {
         root: root_envelope,
         seen: Seen {
