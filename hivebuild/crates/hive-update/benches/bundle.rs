@@ -221,6 +221,16 @@ fn throughput(gib: u64, dir: &Path) {
     )
     .unwrap();
     let made = started.elapsed();
+    // Verify alone, in this process: what a device checks before it writes anything.
+    let (_, root) = keys();
+    let started = Instant::now();
+    hive_update::verify(
+        std::fs::File::open(&bundle).unwrap(),
+        &root,
+        OffsetDateTime::now_utc(),
+    )
+    .unwrap();
+    let verified = started.elapsed();
     // sha256sum of the payload, then the apply in a child (peak RSS of that child alone).
     let hashed = timed(
         Command::new("sha256sum")
@@ -253,6 +263,12 @@ fn throughput(gib: u64, dir: &Path) {
             "  sha256sum          {:>8} ms  {:>7.0} MiB/s",
             ms(hashed),
             rate(hashed)
+        );
+        println!(
+            "  hivebuild verify   {:>8} ms  {:>7.0} MiB/s  ({:.2}x sha256sum; the stored and the result sha256, decompressing)",
+            ms(verified),
+            rate(verified),
+            rate(verified) / rate(hashed)
         );
         println!(
             "  hivebuild apply    {:>8} ms  {:>7.0} MiB/s  ({:.2}x sha256sum; verifies the stored and the result sha256, decompresses, writes and fsyncs)",

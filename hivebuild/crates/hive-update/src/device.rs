@@ -312,14 +312,16 @@ pub fn apply(
                 };
                 let stored_sha256 = &declared.hashes["sha256"];
                 let data = HashingReader::new(reader.data(member.size));
+                let mut file = File::create(&out)?;
                 let data = decompress_to(
                     data,
                     base.as_deref(),
-                    &out,
+                    &mut file,
                     component.length,
                     &component.sha256,
                     payload,
                 )?;
+                file.sync_all()?;
                 let hash = hex(&data.finish());
                 if hash != *stored_sha256 {
                     return Err(UpdateError::Hash {
@@ -384,7 +386,7 @@ fn json(value: &impl Serialize) -> Vec<u8> {
 
 /// Walk from the trusted root through newer ones (each signed by the previous threshold and
 /// its own); the last must not have expired.
-fn walk_roots(
+pub(crate) fn walk_roots(
     trusted: &Envelope,
     newer: &[Envelope],
     now: OffsetDateTime,
@@ -500,10 +502,10 @@ fn check_against_device(
 /// Decompress one zstd frame from `input` into `out`, stopping at `length` bytes (more is an
 /// error) and checking the result's sha256; the frame must end exactly where `input` does.
 /// Gives `input` back, read to its end.
-fn decompress_to<R: Read>(
+pub(crate) fn decompress_to<R: Read>(
     input: R,
     base: Option<&[u8]>,
-    out: &Path,
+    file: &mut impl Write,
     length: u64,
     sha256: &str,
     what: &str,
@@ -519,7 +521,6 @@ fn decompress_to<R: Read>(
     }
     .single_frame();
     decoder.window_log_max(MAX_WINDOW_LOG)?;
-    let mut file = File::create(out)?;
     let mut hasher = Sha256::new();
     let mut total: u64 = 0;
     let mut buffer = vec![0u8; CHUNK];
@@ -555,7 +556,6 @@ fn decompress_to<R: Read>(
             found,
         });
     }
-    file.sync_all()?;
     let mut rest = decoder.finish();
     let mut more = [0u8; 1];
     if !rest.buffer().is_empty() || rest.read(&mut more)? != 0 {
@@ -626,20 +626,20 @@ pub(crate) fn hash_copy(
 }
 
 /// A reader that hashes what passes through it.
-struct HashingReader<R> {
+pub(crate) struct HashingReader<R> {
     inner: R,
     hasher: Sha256,
 }
 
 impl<R: Read> HashingReader<R> {
-    fn new(inner: R) -> Self {
+    pub(crate) fn new(inner: R) -> Self {
         Self {
             inner,
             hasher: Sha256::new(),
         }
     }
 
-    fn finish(self) -> Vec<u8> {
+    pub(crate) fn finish(self) -> Vec<u8> {
         self.hasher.finalize().to_vec()
     }
 }

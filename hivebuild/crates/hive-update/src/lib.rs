@@ -14,10 +14,12 @@ pub mod device;
 pub mod format;
 pub mod metadata;
 pub mod repo;
+pub mod verify;
 pub mod write;
 
 pub use device::{Applied, Device, apply};
 pub use metadata::{BundleInfo, BundleKind, BundleSigned, Carried, Component};
+pub use verify::verify;
 pub use write::{BundleRequest, ComponentFile, write_bundle};
 
 /// Why a bundle was refused (or could not be written). Each names what it found wrong.

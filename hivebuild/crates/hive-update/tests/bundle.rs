@@ -734,3 +734,17 @@ fn a_single_component_bundle_changes_only_that_component() {
     let other = Fixture::new();
     assert!(matches!(other.apply(&out), Err(UpdateError::NeedsFull)));
 }
+
+#[test]
+fn verify_checks_a_bundle_without_a_device() {
+    let f = Fixture::new();
+    let bundle = std::fs::read(f.bundle("v1", 1, &[("a.bin", &big(3, 50_000))])).unwrap();
+    let now = OffsetDateTime::now_utc();
+    let signed = hive_update::verify(bundle.as_slice(), &f.root, now).unwrap();
+    assert_eq!(signed.version, 1);
+    let mut flipped = bundle.clone();
+    let at = bundle.len() - 1500;
+    flipped[at] ^= 0x10;
+    assert!(hive_update::verify(flipped.as_slice(), &f.root, now).is_err());
+    assert!(!f.device().exists(), "verify wrote nothing");
+}
