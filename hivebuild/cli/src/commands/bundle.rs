@@ -432,10 +432,15 @@ enum Remote {
 }
 
 impl hive_update::repo::Fetch for Remote {
-    fn fetch(&self, path: &str, limit: u64) -> Result<Option<Vec<u8>>, hive_update::UpdateError> {
+    fn fetch_to(
+        &self,
+        path: &str,
+        limit: u64,
+        out: &mut dyn std::io::Write,
+    ) -> Result<Option<u64>, hive_update::UpdateError> {
         let failed = |message: String| hive_update::UpdateError::Repository(message);
         match self {
-            Remote::Folder(folder) => folder.fetch(path, limit),
+            Remote::Folder(folder) => folder.fetch_to(path, limit, out),
             Remote::Http(base) => {
                 let url = format!("{}/{path}", base.trim_end_matches('/'));
                 let response = match ureq::get(&url).call() {
@@ -443,18 +448,19 @@ impl hive_update::repo::Fetch for Remote {
                     Err(ureq::Error::Status(404, _)) => return Ok(None),
                     Err(error) => return Err(failed(format!("{url}: {error}"))),
                 };
-                let mut bytes = Vec::new();
-                response
-                    .into_reader()
-                    .take(limit + 1)
-                    .read_to_end(&mut bytes)
+                let copied = std::io::copy(&mut response.into_reader().take(limit + 1), out)
                     .map_err(|e| failed(format!("{url}: {e}")))?;
-                if bytes.len() as u64 > limit {
+                if copied > limit {
                     return Err(failed(format!("{url} is over {limit} bytes")));
                 }
-                Ok(Some(bytes))
+                Ok(Some(copied))
             }
         }
+    }
+
+    fn fetch(&self, path: &str, limit: u64) -> Result<Option<Vec<u8>>, hive_update::UpdateError> {
+        let mut bytes = Vec::new();
+        Ok(self.fetch_to(path, limit, &mut bytes)?.map(|_| bytes))
     }
 }
 

@@ -248,6 +248,21 @@ mod erased {
 /// `targets/...`); `None` when it does not exist; never more than `limit` bytes.
 pub trait Fetch {
     fn fetch(&self, path: &str, limit: u64) -> Result<Option<Vec<u8>>, UpdateError>;
+
+    /// The same, streamed into `out` (bundles: a device need not hold one in memory);
+    /// returns the bytes written. The default reads the whole file first.
+    fn fetch_to(
+        &self,
+        path: &str,
+        limit: u64,
+        out: &mut dyn std::io::Write,
+    ) -> Result<Option<u64>, UpdateError> {
+        let Some(bytes) = self.fetch(path, limit)? else {
+            return Ok(None);
+        };
+        out.write_all(&bytes)?;
+        Ok(Some(bytes.len() as u64))
+    }
 }
 
 /// What a device remembers of the repository between refreshes (rollback protection).
@@ -428,16 +443,31 @@ pub fn target_path(name: &str, file: &TargetFile) -> String {
 pub struct Folder(pub PathBuf);
 
 impl Fetch for Folder {
-    fn fetch(&self, path: &str, limit: u64) -> Result<Option<Vec<u8>>, UpdateError> {
+    fn fetch_to(
+        &self,
+        path: &str,
+        limit: u64,
+        out: &mut dyn std::io::Write,
+    ) -> Result<Option<u64>, UpdateError> {
         let file = self.0.join(path);
-        match std::fs::metadata(&file) {
-            Ok(meta) if meta.len() > limit => Err(UpdateError::Repository(format!(
-                "`{path}` is over {limit} bytes"
-            ))),
-            Ok(_) => Ok(Some(std::fs::read(&file).map_err(io_at(&file))?)),
+        match std::fs::File::open(&file) {
+            Ok(input) => {
+                let copied = std::io::copy(&mut std::io::Read::take(input, limit + 1), out)?;
+                if copied > limit {
+                    return Err(UpdateError::Repository(format!(
+                        "`{path}` is over {limit} bytes"
+                    )));
+                }
+                Ok(Some(copied))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(UpdateError::Repository(format!("`{path}`: {e}"))),
         }
+    }
+
+    fn fetch(&self, path: &str, limit: u64) -> Result<Option<Vec<u8>>, UpdateError> {
+        let mut bytes = Vec::new();
+        Ok(self.fetch_to(path, limit, &mut bytes)?.map(|_| bytes))
     }
 }
 
@@ -499,20 +529,33 @@ pub fn fetch_update(
             seen: refreshed.seen,
         });
     };
+    // Downloaded to a file beside the slots, checked, applied from there, removed.
     let path = target_path(&name, &file);
-    let bytes = fetch
-        .fetch(&path, file.length)?
-        .ok_or_else(|| UpdateError::Repository(format!("`{path}` is listed but missing")))?;
-    let sha256 = crate::device::hex(&Sha256::digest(&bytes));
-    if bytes.len() as u64 != file.length || Some(&sha256) != file.hashes.get("sha256") {
-        return Err(UpdateError::Hash {
-            what: name,
-            declared: file.hashes.get("sha256").cloned().unwrap_or_default(),
-            found: sha256,
-        });
-    }
-    record_seen(&refreshed.seen)?;
-    let applied = crate::device::apply(bytes.as_slice(), dir, Some(&trusted), now)?;
+    let download = dir.join("download.tmp");
+    let result = (|| {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&download)?);
+        let written = fetch
+            .fetch_to(&path, file.length, &mut out)?
+            .ok_or_else(|| UpdateError::Repository(format!("`{path}` is listed but missing")))?;
+        std::io::Write::flush(&mut out)?;
+        drop(out);
+        let (length, sha256) =
+            crate::device::hash_copy(&mut std::fs::File::open(&download)?, &mut std::io::sink())?;
+        if written != file.length
+            || length != file.length
+            || Some(&sha256) != file.hashes.get("sha256")
+        {
+            return Err(UpdateError::Hash {
+                what: name.clone(),
+                declared: file.hashes.get("sha256").cloned().unwrap_or_default(),
+                found: sha256,
+            });
+        }
+        record_seen(&refreshed.seen)?;
+        crate::device::apply(std::fs::File::open(&download)?, dir, Some(&trusted), now)
+    })();
+    let _ = std::fs::remove_file(&download);
+    let applied = result?;
     Ok(Updated {
         applied: Some((name, applied)),
         seen: refreshed.seen,
