@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use hive_image::ImageManifest;
 use hive_sign::Envelope;
-use hive_update::metadata::{self, METADATA_MEMBER};
+use hive_update::metadata;
 use hive_update::{BundleRequest, ComponentFile};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
@@ -44,7 +44,6 @@ pub(crate) fn run(settings: &Settings, args: &BundleArgs) -> Result<(), CliError
     };
     let mut signers = signers(&args.signers)?;
     let expires = expires_in(&args.expires)?;
-    hive_release::peek(release)?;
     let development_signed = signers.is_empty();
     if development_signed {
         let root = project_root().ok_or_else(|| {
@@ -260,25 +259,10 @@ fn newer_roots(dir: &Path) -> Result<Vec<Envelope>, CliError> {
 
 /// A bundle's signed metadata, read without checking its signatures.
 fn read_metadata(file: &Path) -> Result<(Envelope, hive_update::BundleSigned), CliError> {
-    let bytes = std::fs::read(file)
+    let input = std::fs::File::open(file)
         .map_err(|e| refused(format!("failed to read `{}`: {e}", file.display()), None))?;
-    let mut reader = hive_update::format::Reader::new(bytes.as_slice());
-    let first = reader
-        .next_member()?
-        .ok_or(hive_update::UpdateError::Empty)?;
-    if first.name != METADATA_MEMBER {
-        return Err(hive_update::UpdateError::UnexpectedMember {
-            expected: METADATA_MEMBER.into(),
-            found: first.name,
-        }
-        .into());
-    }
-    let mut data = Vec::new();
-    reader
-        .data(first.size)
-        .read_to_end(&mut data)
-        .map_err(hive_update::UpdateError::Io)?;
-    Ok(metadata::parse(&data)?)
+    let mut reader = hive_update::format::Reader::new(std::io::BufReader::new(input));
+    Ok(metadata::read(&mut reader)?)
 }
 
 fn inspect(settings: &Settings, file: &Path) -> Result<(), CliError> {

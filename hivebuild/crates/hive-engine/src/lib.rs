@@ -31,7 +31,7 @@ pub enum EngineError {
         source: Box<hive_process::ProcessError>,
     },
     #[error("step `{step}` failed: {message}")]
-    Cargo { step: String, message: String },
+    StepFailed { step: String, message: String },
     #[error("failed to render template `{template}`: {message}")]
     Template { template: String, message: String },
     #[error("failed to fetch source `{name}`")]

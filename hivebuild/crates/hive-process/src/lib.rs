@@ -84,6 +84,14 @@ impl ProcessBuilder {
         }
     }
 
+    /// The same command line and environment for another program (one tool's environment
+    /// around a script that runs it).
+    #[must_use]
+    pub fn with_program(mut self, program: impl AsRef<OsStr>) -> Self {
+        program.as_ref().clone_into(&mut self.program);
+        self
+    }
+
     #[must_use]
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
         self.args.push(arg.as_ref().to_owned());

@@ -88,7 +88,7 @@ pub fn channel_ids(manifest: &Manifest) -> ChannelIds {
         peers.dedup();
         let own = ids.entry(skill.name.clone()).or_default();
         own.insert("police".into(), 0);
-        if ids_of_brain_channel(manifest, &skill.name) {
+        if brain_talks_to(manifest, &skill.name) {
             own.insert("brain".into(), 1);
         }
         for (peer, id) in peers.into_iter().zip(2..) {
@@ -99,7 +99,7 @@ pub fn channel_ids(manifest: &Manifest) -> ChannelIds {
 }
 
 /// Whether the Brain and skill `name` share a channel (granted on both sides).
-fn ids_of_brain_channel(manifest: &Manifest, name: &str) -> bool {
+fn brain_talks_to(manifest: &Manifest, name: &str) -> bool {
     manifest
         .brain
         .caps

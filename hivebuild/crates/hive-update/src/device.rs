@@ -27,7 +27,7 @@ use time::OffsetDateTime;
 
 use crate::UpdateError;
 use crate::format::Reader;
-use crate::metadata::{self, BundleKind, BundleSigned, Carried, MAX_METADATA, METADATA_MEMBER};
+use crate::metadata::{self, BundleKind, BundleSigned, Carried};
 
 /// Version of `device.json` and `slot.json`.
 pub const DEVICE_FORMAT: u32 = 1;
@@ -171,31 +171,7 @@ pub fn apply(
     let mut reader = Reader::new(BufReader::with_capacity(CHUNK, bundle));
 
     // 1. The metadata, and everything that can be decided from it.
-    let first = reader.next_member()?.ok_or(UpdateError::Empty)?;
-    if first.name != METADATA_MEMBER {
-        return Err(UpdateError::UnexpectedMember {
-            expected: METADATA_MEMBER.into(),
-            found: first.name,
-        });
-    }
-    if first.size > MAX_METADATA {
-        return Err(UpdateError::Metadata(format!(
-            "{} bytes of metadata; at most {MAX_METADATA}",
-            first.size
-        )));
-    }
-    let mut bytes = Vec::new();
-    let read = reader.data(first.size).read_to_end(&mut bytes);
-    match read {
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-            return Err(UpdateError::Truncated {
-                offset: reader.offset(),
-            });
-        }
-        other => other?,
-    };
-    reader.end_member(first.size)?;
-    let (envelope, signed) = metadata::parse(&bytes)?;
+    let (envelope, signed) = metadata::read(&mut reader)?;
 
     let running = device.running()?;
     let info = device.info()?;
@@ -276,23 +252,8 @@ pub fn apply(
             }
             Carried::Full | Carried::Delta => {
                 let payload = component.payload.as_deref().expect("checked by parse");
-                let member = reader
-                    .next_member()?
-                    .ok_or_else(|| UpdateError::MissingMember(payload.into()))?;
-                if member.name != payload {
-                    return Err(UpdateError::UnexpectedMember {
-                        expected: payload.into(),
-                        found: member.name,
-                    });
-                }
+                let member = metadata::next_payload(&mut reader, &signed, payload)?;
                 let declared = &signed.targets[payload];
-                if member.size != declared.length {
-                    return Err(UpdateError::Length {
-                        what: payload.into(),
-                        declared: declared.length,
-                        found: member.size,
-                    });
-                }
                 // A delta's base: the running slot's component, checked, in memory (the
                 // decoder refers back into it), within the device's budget.
                 let base = if component.carried == Carried::Delta {
@@ -335,12 +296,7 @@ pub fn apply(
             }
         }
     }
-    if let Some(extra) = reader.next_member()? {
-        return Err(UpdateError::UnexpectedMember {
-            expected: "the end of the bundle".into(),
-            found: extra.name,
-        });
-    }
+    metadata::expect_end(&mut reader)?;
 
     // 4. The slot's record, then the switch.
     let record = SlotRecord {

@@ -101,6 +101,77 @@ impl Carried {
     }
 }
 
+/// The first member of a bundle: its signed metadata, canonical and of the bundle's shape
+/// (signatures are the caller's to check).
+pub fn read<R: std::io::Read>(
+    reader: &mut crate::format::Reader<R>,
+) -> Result<(Envelope, BundleSigned), UpdateError> {
+    let first = reader.next_member()?.ok_or(UpdateError::Empty)?;
+    if first.name != METADATA_MEMBER {
+        return Err(UpdateError::UnexpectedMember {
+            expected: METADATA_MEMBER.into(),
+            found: first.name,
+        });
+    }
+    if first.size > MAX_METADATA {
+        return Err(UpdateError::Metadata(format!(
+            "{} bytes of metadata; at most {MAX_METADATA}",
+            first.size
+        )));
+    }
+    let mut bytes = Vec::new();
+    let read = std::io::Read::read_to_end(&mut reader.data(first.size), &mut bytes);
+    match read {
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            return Err(UpdateError::Truncated {
+                offset: reader.offset(),
+            });
+        }
+        other => other?,
+    };
+    reader.end_member(first.size)?;
+    parse(&bytes)
+}
+
+/// The next member, which must be `payload` of the length the metadata declares.
+pub fn next_payload<R: std::io::Read>(
+    reader: &mut crate::format::Reader<R>,
+    signed: &BundleSigned,
+    payload: &str,
+) -> Result<crate::format::Member, UpdateError> {
+    let member = reader
+        .next_member()?
+        .ok_or_else(|| UpdateError::MissingMember(payload.into()))?;
+    if member.name != payload {
+        return Err(UpdateError::UnexpectedMember {
+            expected: payload.into(),
+            found: member.name,
+        });
+    }
+    let declared = signed.targets[payload].length;
+    if member.size != declared {
+        return Err(UpdateError::Length {
+            what: payload.into(),
+            declared,
+            found: member.size,
+        });
+    }
+    Ok(member)
+}
+
+/// After the last payload: the end of the bundle, and nothing else.
+pub fn expect_end<R: std::io::Read>(
+    reader: &mut crate::format::Reader<R>,
+) -> Result<(), UpdateError> {
+    match reader.next_member()? {
+        None => Ok(()),
+        Some(extra) => Err(UpdateError::UnexpectedMember {
+            expected: "the end of the bundle".into(),
+            found: extra.name,
+        }),
+    }
+}
+
 /// The payload member of component `name`.
 pub fn payload_member(name: &str) -> String {
     format!("payloads/{name}.zst")

@@ -20,7 +20,6 @@ use std::path::{Path, PathBuf};
 
 use hive_sign::{Envelope, Root, Signer, TargetFile, Targets};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 
 use crate::UpdateError;
@@ -43,6 +42,25 @@ pub struct Meta {
     pub version: u64,
     pub expires: String,
     pub meta: BTreeMap<String, MetaFile>,
+}
+
+impl Meta {
+    /// `kind` metadata of `version` that names version `names_version` of role `names`.
+    fn naming(kind: &str, version: u64, expires: &str, names: &str, names_version: u64) -> Self {
+        Self {
+            kind: kind.into(),
+            spec_version: hive_sign::metadata::SPEC_VERSION.into(),
+            version,
+            expires: expires.into(),
+            meta: [(
+                format!("{names}.json"),
+                MetaFile {
+                    version: names_version,
+                },
+            )]
+            .into(),
+        }
+    }
 }
 
 /// What a bundle's entry in the repository's targets says (its `custom`).
@@ -114,8 +132,11 @@ pub fn publish(
     Root::self_signed(&trusted).map_err(|e| UpdateError::Trust(e.to_string()))?;
 
     // The targets: the previous ones plus this bundle.
-    let bytes = std::fs::read(bundle).map_err(io_at(bundle))?;
-    let sha256 = crate::device::hex(&Sha256::digest(&bytes));
+    let (length, sha256) = crate::device::hash_copy(
+        &mut std::fs::File::open(bundle).map_err(io_at(bundle))?,
+        &mut std::io::sink(),
+    )
+    .map_err(io_at(bundle))?;
     let kind = match listed.kind {
         BundleKind::Full => "full",
         BundleKind::Delta => "delta",
@@ -149,59 +170,42 @@ pub fn publish(
     targets.targets.insert(
         name.clone(),
         TargetFile {
-            length: bytes.len() as u64,
-            hashes: [("sha256".to_owned(), sha256.clone())].into(),
+            length,
+            hashes: [("sha256".to_owned(), sha256)].into(),
             custom: Some(serde_json::to_value(listed).expect("serialises")),
         },
     );
-    let (target_dir, file_name) = name.rsplit_once('/').expect("a folder and a name");
-    write_file(
-        &dir.join("targets")
-            .join(target_dir)
-            .join(format!("{sha256}.{file_name}")),
-        &bytes,
-    )?;
-    let sign = |value: &dyn erased::Signed| -> Result<String, UpdateError> {
-        Ok(value.envelope(signers)?.to_json())
-    };
+    let stored = dir.join(target_path(&name, &targets.targets[&name]));
+    std::fs::create_dir_all(stored.parent().expect("under targets/")).map_err(io_at(&stored))?;
+    let tmp = stored.with_extension("tmp");
+    std::fs::copy(bundle, &tmp).map_err(io_at(bundle))?;
+    std::fs::rename(&tmp, &stored).map_err(io_at(&stored))?;
     write_file(
         &metadata.join(format!("{}.targets.json", targets.version)),
-        sign(&targets)?.as_bytes(),
+        signed_json(&targets, signers)?.as_bytes(),
     )?;
-    let snapshot = Meta {
-        kind: "snapshot".into(),
-        spec_version: hive_sign::metadata::SPEC_VERSION.into(),
-        version: old_snapshot.map_or(1, |s| s.version + 1),
-        expires: expires.into(),
-        meta: [(
-            "targets.json".to_owned(),
-            MetaFile {
-                version: targets.version,
-            },
-        )]
-        .into(),
-    };
+    let snapshot = Meta::naming(
+        "snapshot",
+        old_snapshot.map_or(1, |s| s.version + 1),
+        expires,
+        "targets",
+        targets.version,
+    );
     write_file(
         &metadata.join(format!("{}.snapshot.json", snapshot.version)),
-        sign(&snapshot)?.as_bytes(),
+        signed_json(&snapshot, signers)?.as_bytes(),
     )?;
-    let timestamp = Meta {
-        kind: "timestamp".into(),
-        spec_version: hive_sign::metadata::SPEC_VERSION.into(),
-        version: snapshot.version,
-        expires: expires.into(),
-        meta: [(
-            "snapshot.json".to_owned(),
-            MetaFile {
-                version: snapshot.version,
-            },
-        )]
-        .into(),
-    };
+    let timestamp = Meta::naming(
+        "timestamp",
+        snapshot.version,
+        expires,
+        "snapshot",
+        snapshot.version,
+    );
     // Written last: clients see the new snapshot only once it is complete.
     write_file(
         &metadata.join("timestamp.json"),
-        sign(&timestamp)?.as_bytes(),
+        signed_json(&timestamp, signers)?.as_bytes(),
     )?;
     Ok(name)
 }
@@ -227,21 +231,9 @@ fn latest(metadata: &Path) -> Result<Option<(Targets, Meta)>, UpdateError> {
     Ok(Some((targets, snapshot)))
 }
 
-mod erased {
-    use hive_sign::{Envelope, Signer};
-
-    use crate::UpdateError;
-
-    /// Anything that signs into an envelope.
-    pub(super) trait Signed {
-        fn envelope(&self, signers: &[&dyn Signer]) -> Result<Envelope, UpdateError>;
-    }
-
-    impl<T: serde::Serialize> Signed for T {
-        fn envelope(&self, signers: &[&dyn Signer]) -> Result<Envelope, UpdateError> {
-            Ok(Envelope::new_signed(self, signers)?)
-        }
-    }
+/// `value` signed by `signers`, as the JSON of its envelope.
+fn signed_json(value: &impl Serialize, signers: &[&dyn Signer]) -> Result<String, UpdateError> {
+    Ok(Envelope::new_signed(value, signers)?.to_json())
 }
 
 /// Where the client gets files: a path under the repository (`metadata/2.root.json`,

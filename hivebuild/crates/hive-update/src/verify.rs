@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use crate::UpdateError;
 use crate::device::{HashingReader, decompress_to, hex, walk_roots};
 use crate::format::Reader;
-use crate::metadata::{self, BundleSigned, Carried, MAX_METADATA, METADATA_MEMBER};
+use crate::metadata::{self, BundleSigned, Carried};
 
 /// Verify a bundle against `trusted` (the root a device would start from).
 pub fn verify(
@@ -20,17 +20,7 @@ pub fn verify(
     now: OffsetDateTime,
 ) -> Result<BundleSigned, UpdateError> {
     let mut reader = Reader::new(BufReader::with_capacity(64 * 1024, bundle));
-    let first = reader.next_member()?.ok_or(UpdateError::Empty)?;
-    if first.name != METADATA_MEMBER || first.size > MAX_METADATA {
-        return Err(UpdateError::UnexpectedMember {
-            expected: METADATA_MEMBER.into(),
-            found: first.name,
-        });
-    }
-    let mut bytes = Vec::new();
-    reader.data(first.size).read_to_end(&mut bytes)?;
-    reader.end_member(first.size)?;
-    let (envelope, signed) = metadata::parse(&bytes)?;
+    let (envelope, signed) = metadata::read(&mut reader)?;
     let root = walk_roots(trusted, &signed.custom.roots, now)?;
     envelope
         .verify_role(&root, "targets")
@@ -41,23 +31,8 @@ pub fn verify(
         let Some(payload) = component.payload.as_deref() else {
             continue;
         };
-        let member = reader
-            .next_member()?
-            .ok_or_else(|| UpdateError::MissingMember(payload.into()))?;
+        let member = metadata::next_payload(&mut reader, &signed, payload)?;
         let declared = &signed.targets[payload];
-        if member.name != payload {
-            return Err(UpdateError::UnexpectedMember {
-                expected: payload.into(),
-                found: member.name,
-            });
-        }
-        if member.size != declared.length {
-            return Err(UpdateError::Length {
-                what: payload.into(),
-                declared: declared.length,
-                found: member.size,
-            });
-        }
         let mut data = HashingReader::new(reader.data(member.size));
         if component.carried == Carried::Full {
             data = decompress_to(
@@ -82,11 +57,6 @@ pub fn verify(
         }
         reader.end_member(member.size)?;
     }
-    if let Some(extra) = reader.next_member()? {
-        return Err(UpdateError::UnexpectedMember {
-            expected: "the end of the bundle".into(),
-            found: extra.name,
-        });
-    }
+    metadata::expect_end(&mut reader)?;
     Ok(signed)
 }

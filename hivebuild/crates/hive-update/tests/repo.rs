@@ -194,5 +194,8 @@ fn a_bundle_file_that_differs_from_its_listing_is_refused() {
         UpdateError::Hash { .. }
     ));
     assert!(!fleet.path("device/active").exists());
-    assert!(!fleet.path("device/download.tmp").exists(), "the download is removed");
+    assert!(
+        !fleet.path("device/download.tmp").exists(),
+        "the download is removed"
+    );
 }

@@ -31,7 +31,7 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
         .packages
         .iter()
         .find(|p| p.name.as_str() == params.package_name)
-        .ok_or_else(|| EngineError::Cargo {
+        .ok_or_else(|| EngineError::StepFailed {
             step: context.step.name.clone(),
             message: format!(
                 "`{}` has no package `{}`",
@@ -82,7 +82,7 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
                     )
                 })
             })
-            .ok_or_else(|| EngineError::Cargo {
+            .ok_or_else(|| EngineError::StepFailed {
                 step: context.step.name.clone(),
                 message: format!(
                     "package `{}` has no library to link into a protection domain",
@@ -100,7 +100,7 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
             .map(|t| t.name.as_str())
             .collect();
         if binaries.is_empty() {
-            return Err(EngineError::Cargo {
+            return Err(EngineError::StepFailed {
                 step: context.step.name.clone(),
                 message: format!(
                     "package `{}` has no binary to run on a hosted target",
@@ -144,7 +144,7 @@ fn check_features(
         return Ok(());
     }
     let known: Vec<&str> = package.features.keys().map(String::as_str).collect();
-    Err(EngineError::Cargo {
+    Err(EngineError::StepFailed {
         step: context.step.name.clone(),
         message: format!(
             "package `{}` has no feature `{}`; its features are: {}",
@@ -162,10 +162,18 @@ fn check_features(
 /// cargo with the step's clean environment plus what cargo and rustup need to find their
 /// homes and the chosen compiler.
 fn cargo_command(context: &StepContext<'_>) -> ProcessBuilder {
+    cargo_with(context, "cargo", "rustc")
+}
+
+/// `cargo` (the tool of role `cargo`, with `rustc`'s compiler) in the step's clean
+/// environment: its own `CARGO_HOME`, rustup's settings, and the build folder and
+/// `CARGO_HOME` remapped in every output. The Microkit SDK step uses it for both its
+/// toolchains.
+pub(crate) fn cargo_with(context: &StepContext<'_>, cargo: &str, rustc: &str) -> ProcessBuilder {
     let settings = context.settings;
     let mut command = context
-        .command(context.program("cargo"))
-        .env("RUSTC", context.program("rustc"))
+        .command(context.program(cargo))
+        .env("RUSTC", context.program(rustc))
         .env("CARGO_HOME", &settings.cargo_home)
         .env("CARGO_TERM_COLOR", "never")
         .env(
@@ -205,7 +213,7 @@ fn metadata(
             source: Box::new(source),
         })?;
     MetadataCommand::parse(String::from_utf8_lossy(&output.stdout)).map_err(|error| {
-        EngineError::Cargo {
+        EngineError::StepFailed {
             step: context.step.name.clone(),
             message: format!("failed to read `cargo metadata`: {error}"),
         }

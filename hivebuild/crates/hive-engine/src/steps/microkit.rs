@@ -37,7 +37,7 @@ pub(crate) struct Params<'a> {
 }
 
 pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), EngineError> {
-    let failed = |message: String| EngineError::Cargo {
+    let failed = |message: String| EngineError::StepFailed {
         step: context.step.name.clone(),
         message,
     };
@@ -66,41 +66,25 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
     let config = config_dir.join("config.toml");
     fs::write(&config, cargo_patch).map_err(io(&config))?;
 
-    let remap = format!(
-        "--remap-path-prefix={}={MAPPED_BUILD_DIR} --remap-path-prefix={}=/cargo",
-        context.dir.display(),
-        context.settings.cargo_home.display()
-    );
-    let rust_env = |command: hive_process::ProcessBuilder, rustc: PathBuf| {
-        let mut command = command
-            .cwd(microkit)
-            .env("RUSTC", rustc)
-            .env("CARGO_HOME", &context.settings.cargo_home)
-            .env("CARGO_TERM_COLOR", "never")
-            .env("RUSTFLAGS", &remap);
-        if context.settings.offline {
-            command = command.env("CARGO_NET_OFFLINE", "true");
-        }
-        if let Some(home) = &context.settings.rustup_home {
-            command = command.env("RUSTUP_HOME", home);
-        }
-        command
+    let offline = if context.settings.offline {
+        "true"
+    } else {
+        "false"
     };
 
     // 2. The tool, with the host's toolchain.
-    let tool = rust_env(
-        context.command(context.program("host-cargo")),
-        context.program("host-rustc"),
-    )
-    .args([
-        "build",
-        "--release",
-        "--locked",
-        "--target",
-        params.host_triple,
-    ])
-    .args(["-p", "microkit-tool"])
-    .env("CARGO_TARGET_DIR", context.work.join("tool-target"));
+    let tool = super::cargo::cargo_with(context, "host-cargo", "host-rustc")
+        .cwd(microkit)
+        .env("CARGO_NET_OFFLINE", offline)
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--target",
+            params.host_triple,
+        ])
+        .args(["-p", "microkit-tool"])
+        .env("CARGO_TARGET_DIR", context.work.join("tool-target"));
     context.run(&tool)?;
 
     // 3. The run-time parts, with the other toolchain first on PATH (the script runs
@@ -119,24 +103,25 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
     search_path.push(":");
     search_path.push(&context.settings.path);
     let sel4 = &context.sources[params.sel4];
-    let mut script = rust_env(
-        context.command(context.program("python3")),
-        context.program("rustc"),
-    )
-    .env("PATH", search_path)
-    .env("LIBCLANG_PATH", context.program("libclang"))
-    // CMake takes its first C flags from here: the kernel's assertion messages and
-    // debug information then name /hive/build, not this build's folder.
-    .env("CFLAGS", context.c_flags())
-    .arg("build_sdk.py")
-    .arg("--sel4")
-    .arg(sel4)
-    .arg("--boards")
-    .arg(params.boards.join(","))
-    .arg("--configs")
-    .arg(params.configs.join(","))
-    .args(["--skip-tool", "--skip-docs", "--skip-tar"])
-    .args(["--gcc-toolchain-prefix-aarch64", "aarch64-linux-gnu"]);
+    // The script runs `cargo` itself: cargo's environment, around Python.
+    let mut script = super::cargo::cargo_with(context, "cargo", "rustc")
+        .with_program(context.program("python3"))
+        .cwd(microkit)
+        .env("CARGO_NET_OFFLINE", offline)
+        .env("PATH", search_path)
+        .env("LIBCLANG_PATH", context.program("libclang"))
+        // CMake takes its first C flags from here: the kernel's assertion messages and
+        // debug information then name /hive/build, not this build's folder.
+        .env("CFLAGS", context.c_flags())
+        .arg("build_sdk.py")
+        .arg("--sel4")
+        .arg(sel4)
+        .arg("--boards")
+        .arg(params.boards.join(","))
+        .arg("--configs")
+        .arg(params.configs.join(","))
+        .args(["--skip-tool", "--skip-docs", "--skip-tar"])
+        .args(["--gcc-toolchain-prefix-aarch64", "aarch64-linux-gnu"]);
     if !params.build_std.is_empty() {
         script = script
             .env("CARGO_UNSTABLE_BUILD_STD", params.build_std.join(","))
@@ -170,7 +155,7 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
     let tool_out = context.out.join("bin/microkit");
     fs::create_dir_all(context.out.join("bin")).map_err(io(&context.out))?;
     fs::copy(&built_tool, &tool_out).map_err(io(&built_tool))?;
-    let strip = PathBuf::from("aarch64-linux-gnu-strip");
+    let strip = context.program("strip");
     let build_dir = context.dir.display().to_string();
     for file in walkdir::WalkDir::new(context.out.join("board"))
         .sort_by_file_name()

@@ -289,6 +289,11 @@ impl Builder<'_> {
             Some("apt install libxml2-utils".into()),
         )
         .tool(
+            "strip",
+            "aarch64-linux-gnu-strip",
+            Some("apt install binutils-aarch64-linux-gnu".into()),
+        )
+        .tool(
             "cc",
             "aarch64-linux-gnu-gcc",
             Some("apt install gcc-aarch64-linux-gnu".into()),
