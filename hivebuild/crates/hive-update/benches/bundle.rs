@@ -1,9 +1,9 @@
 //! `cargo bench -p hive-update --bench bundle [-- OLD NEW ...] [--gib N]`
 //!
 //! 1. Deltas: for each pair of files (default: rustfmt of the rustup stable and nightly
-//!    toolchains, when present), hivebuild's delta (zstd patch-from, as bundles make them)
-//!    against `bsdiff` and `xdelta3 -9`, run in the same process one after the other: size,
-//!    time to make, time to apply.
+//!    toolchains, when present), hivebuild's delta (`hive_update::delta`, as bundles carry
+//!    them) against `bsdiff` and `xdelta3 -9`, in the same process: size, time to make, time
+//!    to apply; each the median of [`RUNS`] runs, the tools taking turns.
 //! 2. Verify/apply: a full bundle of an N GiB incompressible payload (default 1) applied to a
 //!    device folder in a child process (peak RSS from `getrusage`), next to `sha256sum` of
 //!    the same file.
@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 use hive_sign::{Envelope, PrivateKey, Root, Signer};
 use hive_update::{BundleRequest, ComponentFile, apply, write_bundle};
 use time::OffsetDateTime;
+
+/// Runs of each delta tool per pair (the median is shown).
+const RUNS: usize = 5;
 
 fn main() {
     let args: Vec<String> = std::env::args()
@@ -85,26 +88,52 @@ fn timed(command: &mut Command) -> Option<Duration> {
     status.success().then(|| started.elapsed())
 }
 
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// Size, make and apply times of one tool: `run` makes and applies once.
+type Row = Option<(u64, Duration, Duration)>;
+
+fn medians(mut run: impl FnMut() -> Option<(u64, Duration, Duration)>) -> Row {
+    let mut runs = Vec::new();
+    for _ in 0..RUNS {
+        runs.push(run()?);
+    }
+    let size = runs[0].0;
+    Some((
+        size,
+        median(runs.iter().map(|r| r.1).collect()),
+        median(runs.iter().map(|r| r.2).collect()),
+    ))
+}
+
 fn delta_row(old: &Path, new: &Path, dir: &Path) {
     let old_bytes = std::fs::read(old).unwrap();
     let new_bytes = std::fs::read(new).unwrap();
     // hivebuild: the payload a delta bundle carries, made and applied the bundle's way.
-    let started = Instant::now();
-    let patch = hive_update::write::delta_payload(&old_bytes, &new_bytes).unwrap();
-    let make = started.elapsed();
-    let started = Instant::now();
-    let result = hive_update::device::patch(&old_bytes, &patch, new_bytes.len() as u64).unwrap();
-    let apply_time = started.elapsed();
-    assert_eq!(result, new_bytes);
+    let mut patch = Vec::new();
+    let ours = medians(|| {
+        let started = Instant::now();
+        patch = hive_update::delta::make(&old_bytes, &new_bytes);
+        let make = started.elapsed();
+        let started = Instant::now();
+        let result = hive_update::delta::apply_in_memory(&old_bytes, &patch).unwrap();
+        let applied = started.elapsed();
+        assert_eq!(result, new_bytes);
+        Some((patch.len() as u64, make, applied))
+    });
 
+    let p = |name: &str| dir.join(name).display().to_string();
+    let (o, n) = (old.display().to_string(), new.display().to_string());
     let tool = |name: &str, make_args: &[&str], apply_args: &[&str], patch: &Path| {
         let making = timed(Command::new(name).args(make_args))?;
         let applying = timed(Command::new(name).args(apply_args))?;
         Some((std::fs::metadata(patch).ok()?.len(), making, applying))
     };
-    let p = |name: &str| dir.join(name).display().to_string();
-    let (o, n) = (old.display().to_string(), new.display().to_string());
-    let bsdiff = timed(Command::new("bsdiff").args([&o, &n, &p("p.bsdiff")])).and_then(|made| {
+    let bsdiff = medians(|| {
+        let made = timed(Command::new("bsdiff").args([&o, &n, &p("p.bsdiff")]))?;
         let applied = timed(Command::new("bspatch").args([&o, &p("out.bs"), &p("p.bsdiff")]))?;
         Some((
             std::fs::metadata(dir.join("p.bsdiff")).ok()?.len(),
@@ -112,13 +141,15 @@ fn delta_row(old: &Path, new: &Path, dir: &Path) {
             applied,
         ))
     });
-    let xdelta = tool(
-        "xdelta3",
-        &["-e", "-9", "-f", "-s", &o, &n, &p("p.xd3")],
-        &["-d", "-f", "-s", &o, &p("p.xd3"), &p("out.xd3")],
-        &dir.join("p.xd3"),
-    );
-    let cell = |r: Option<(u64, Duration, Duration)>| match r {
+    let xdelta = medians(|| {
+        tool(
+            "xdelta3",
+            &["-e", "-9", "-f", "-s", &o, &n, &p("p.xd3")],
+            &["-d", "-f", "-s", &o, &p("p.xd3"), &p("out.xd3")],
+            &dir.join("p.xd3"),
+        )
+    });
+    let cell = |r: Row| match r {
         Some((size, making, applying)) => {
             format!("{size:>10} {:>8} {:>7}", ms(making), ms(applying))
         }
@@ -136,15 +167,23 @@ fn delta_row(old: &Path, new: &Path, dir: &Path) {
             )
     );
     println!(
-        "  {:<28} {:>10} | {:>10} {:>8} {:>7} | {} | {}",
+        "  {:<28} {:>10} | {} | {} | {}",
         name.chars().take(28).collect::<String>(),
         new_bytes.len(),
-        patch.len(),
-        ms(make),
-        ms(apply_time),
+        cell(ours),
         cell(bsdiff),
         cell(xdelta),
     );
+    if let (Some(ours), Some(bsdiff)) = (ours, bsdiff) {
+        #[allow(clippy::cast_precision_loss)] // sizes well under 2^52
+        let size = ours.0 as f64 / bsdiff.0 as f64;
+        println!(
+            "  {:<28} hivebuild/bsdiff: {:.2}x the size, {:.1}x the speed to make",
+            "",
+            size,
+            bsdiff.1.as_secs_f64() / ours.1.as_secs_f64(),
+        );
+    }
 }
 
 fn keys() -> (PrivateKey, Envelope) {

@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Seek as _, Write};
 use std::path::{Path, PathBuf};
 
 use hive_sign::{Envelope, Root};
@@ -26,16 +26,15 @@ use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 
 use crate::UpdateError;
+use crate::delta;
 use crate::format::Reader;
 use crate::metadata::{self, BundleKind, BundleSigned, Carried};
 
 /// Version of `device.json` and `slot.json`.
 pub const DEVICE_FORMAT: u32 = 1;
-/// zstd windows a device accepts: 2^27 bytes (128 MiB) of decoder memory at most.
+/// zstd windows a device accepts for whole payloads: 2^27 bytes (128 MiB) of decoder memory
+/// at most (a delta's streams take at most 2^[`crate::delta::WINDOW_LOG`] each).
 pub const MAX_WINDOW_LOG: u32 = 27;
-/// The largest component a delta may patch: the base is held in memory while it is patched,
-/// so with the window this caps a delta's memory at about 256 MiB.
-pub const MAX_DELTA_BASE: u64 = 1 << MAX_WINDOW_LOG;
 const CHUNK: usize = 64 * 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -250,48 +249,42 @@ pub fn apply(
                 copy_checked(&from, &out, installed.length, &installed.sha256)?;
                 kept.push(component.name.clone());
             }
-            Carried::Full | Carried::Delta => {
+            Carried::Full => {
                 let payload = component.payload.as_deref().expect("checked by parse");
                 let member = metadata::next_payload(&mut reader, &signed, payload)?;
-                let declared = &signed.targets[payload];
-                // A delta's base: the running slot's component, checked, in memory (the
-                // decoder refers back into it), within the device's budget.
-                let base = if component.carried == Carried::Delta {
-                    let (from_slot, record) = running.as_ref().expect("checked: a running slot");
-                    let installed = &record.components[&component.name];
-                    if installed.length > MAX_DELTA_BASE {
-                        return Err(UpdateError::BaseTooLarge {
-                            component: component.name.clone(),
-                            length: installed.length,
-                            limit: MAX_DELTA_BASE,
-                        });
-                    }
-                    let from = device.slot_dir(*from_slot).join(&component.name);
-                    Some(read_checked(&from, installed.length, &installed.sha256)?)
-                } else {
-                    None
-                };
-                let stored_sha256 = &declared.hashes["sha256"];
                 let data = HashingReader::new(reader.data(member.size));
                 let mut file = File::create(&out)?;
                 let data = decompress_to(
                     data,
-                    base.as_deref(),
                     &mut file,
                     component.length,
                     &component.sha256,
                     payload,
                 )?;
                 file.sync_all()?;
-                let hash = hex(&data.finish());
-                if hash != *stored_sha256 {
-                    return Err(UpdateError::Hash {
-                        what: payload.into(),
-                        declared: stored_sha256.clone(),
-                        found: hash,
-                    });
-                }
+                check_stored(&signed, payload, &data.finish())?;
                 reader.end_member(member.size)?;
+                written.push(component.name.clone());
+            }
+            Carried::Delta => {
+                let payload = component.payload.as_deref().expect("checked by parse");
+                let member = metadata::next_payload(&mut reader, &signed, payload)?;
+                // The delta goes to a file in the inactive slot and is checked against its
+                // signed hash before anything reads it; then it is applied from there, its
+                // streams read side by side, to the running slot's component (checked too).
+                let spool = slot_dir.join(format!(".{}.delta", component.name));
+                let mut data = HashingReader::new(reader.data(member.size));
+                let mut file = File::create(&spool)?;
+                io::copy(&mut data, &mut file)?;
+                file.sync_all()?;
+                check_stored(&signed, payload, &data.finish())?;
+                reader.end_member(member.size)?;
+                let (from_slot, record) = running.as_ref().expect("checked: a running slot");
+                let installed = &record.components[&component.name];
+                let from = device.slot_dir(*from_slot).join(&component.name);
+                check_file(&from, installed.length, &installed.sha256)?;
+                patch_file(&from, &spool, member.size, &out, component)?;
+                fs::remove_file(&spool)?;
                 written.push(component.name.clone());
             }
         }
@@ -460,7 +453,6 @@ fn check_against_device(
 /// Gives `input` back, read to its end.
 pub(crate) fn decompress_to<R: Read>(
     input: R,
-    base: Option<&[u8]>,
     file: &mut impl Write,
     length: u64,
     sha256: &str,
@@ -471,11 +463,7 @@ pub(crate) fn decompress_to<R: Read>(
         message,
     };
     let buffered = BufReader::with_capacity(CHUNK, input);
-    let mut decoder = match base {
-        None => zstd::stream::read::Decoder::with_buffer(buffered)?,
-        Some(base) => zstd::stream::read::Decoder::with_ref_prefix(buffered, base)?,
-    }
-    .single_frame();
+    let mut decoder = zstd::stream::read::Decoder::with_buffer(buffered)?.single_frame();
     decoder.window_log_max(MAX_WINDOW_LOG)?;
     let mut hasher = Sha256::new();
     let mut total: u64 = 0;
@@ -520,32 +508,75 @@ pub(crate) fn decompress_to<R: Read>(
     Ok(rest.into_inner())
 }
 
-/// Apply a delta payload to `base` in memory (for benchmarks and tools; devices stream).
-pub fn patch(base: &[u8], payload: &[u8], length: u64) -> Result<Vec<u8>, UpdateError> {
-    let mut decoder = zstd::stream::read::Decoder::with_ref_prefix(payload, base)?.single_frame();
-    decoder.window_log_max(MAX_WINDOW_LOG)?;
-    let mut out = Vec::new();
-    decoder.take(length + 1).read_to_end(&mut out)?;
-    if out.len() as u64 != length {
-        return Err(UpdateError::Length {
-            what: "patched result".into(),
-            declared: length,
-            found: out.len() as u64,
+/// The stored bytes of `payload` must have the sha256 its target says.
+fn check_stored(signed: &BundleSigned, payload: &str, found: &[u8]) -> Result<(), UpdateError> {
+    let declared = &signed.targets[payload].hashes["sha256"];
+    let found = hex(found);
+    if found != *declared {
+        return Err(UpdateError::Hash {
+            what: payload.into(),
+            declared: declared.clone(),
+            found,
         });
     }
-    Ok(out)
+    Ok(())
 }
 
-/// A component of the running slot, whole, after checking it is what was installed.
-fn read_checked(from: &Path, length: u64, sha256: &str) -> Result<Vec<u8>, UpdateError> {
-    let bytes = fs::read(from)?;
-    if bytes.len() as u64 != length || hex(&Sha256::digest(&bytes)) != sha256 {
+/// A component of the running slot must still be what was installed.
+fn check_file(path: &Path, length: u64, sha256: &str) -> Result<(), UpdateError> {
+    let (total, found) = hash_copy(&mut File::open(path)?, &mut io::sink())?;
+    if total != length || found != sha256 {
         return Err(UpdateError::Device(format!(
             "`{}` no longer matches what was installed",
-            from.display()
+            path.display()
         )));
     }
-    Ok(bytes)
+    Ok(())
+}
+
+/// Apply the delta in `spool` (`size` bytes, already checked) to `base` into `out`, which
+/// must come out as `component` says.
+fn patch_file(
+    base: &Path,
+    spool: &Path,
+    size: u64,
+    out: &Path,
+    component: &metadata::Component,
+) -> Result<(), UpdateError> {
+    let failed = |source: delta::DeltaError| UpdateError::Delta {
+        component: component.name.clone(),
+        source,
+    };
+    let base = File::open(base)?;
+    let mut head = [0u8; delta::Header::LEN];
+    File::open(spool)?
+        .read_exact(&mut head)
+        .map_err(|_| failed(delta::DeltaError::Magic))?;
+    let header = delta::Header::parse(&head).map_err(failed)?;
+    header
+        .check(size, base.metadata()?.len(), component.length)
+        .map_err(failed)?;
+    let mut output = HashingWriter::create(out)?;
+    delta::apply(
+        &base,
+        &header,
+        |offset| {
+            let mut file = File::open(spool)?;
+            file.seek(io::SeekFrom::Start(offset))?;
+            Ok(file)
+        },
+        &mut output,
+    )
+    .map_err(failed)?;
+    let (written, found) = output.finish()?;
+    if written != component.length || found != component.sha256 {
+        return Err(UpdateError::Hash {
+            what: component.name.clone(),
+            declared: component.sha256.clone(),
+            found,
+        });
+    }
+    Ok(())
 }
 
 fn copy_checked(from: &Path, to: &Path, length: u64, sha256: &str) -> Result<(), UpdateError> {
@@ -579,6 +610,45 @@ pub(crate) fn hash_copy(
         output.write_all(&buffer[..n])?;
     }
     Ok((total, hex(&hasher.finalize())))
+}
+
+/// A file being written, hashed and counted as it goes.
+struct HashingWriter {
+    inner: io::BufWriter<File>,
+    hasher: Sha256,
+    written: u64,
+}
+
+impl HashingWriter {
+    fn create(path: &Path) -> io::Result<Self> {
+        Ok(Self {
+            inner: io::BufWriter::with_capacity(CHUNK, File::create(path)?),
+            hasher: Sha256::new(),
+            written: 0,
+        })
+    }
+
+    /// Flush and sync the file; its length and sha256.
+    fn finish(self) -> io::Result<(u64, String)> {
+        let file = self
+            .inner
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)?;
+        file.sync_all()?;
+        Ok((self.written, hex(&self.hasher.finalize())))
+    }
+}
+
+impl Write for HashingWriter {
+    fn write(&mut self, buffer: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buffer)?;
+        self.hasher.update(&buffer[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// A reader that hashes what passes through it.

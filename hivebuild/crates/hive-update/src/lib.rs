@@ -3,6 +3,8 @@
 //! - [`format`]: the container, a ustar stream with one accepted byte layout;
 //! - [`metadata`]: the signed metadata (TUF targets, our fields under `custom`);
 //! - [`write`]: making a bundle from components (hivebuild's side);
+//! - [`delta`]: deltas between two versions of a component (made by hivebuild, applied by
+//!   devices);
 //! - [`device`]: the device's side: verify everything the metadata says before reading a
 //!   payload, stream payloads into the inactive slot with bounded memory, switch slots
 //!   atomically.
@@ -10,6 +12,7 @@
 //! The device side has no network code and few dependencies (hive-sign for ed25519 and TUF,
 //! sha2, zstd, tar for header layout, serde).
 
+pub mod delta;
 pub mod device;
 pub mod format;
 pub mod metadata;
@@ -77,11 +80,10 @@ pub enum UpdateError {
     },
     #[error("an empty device takes a full bundle only")]
     NeedsFull,
-    #[error("component `{component}` is {length} bytes; a delta patches at most {limit}")]
-    BaseTooLarge {
+    #[error("the delta for `{component}` does not apply: {source}")]
+    Delta {
         component: String,
-        length: u64,
-        limit: u64,
+        source: delta::DeltaError,
     },
     #[error("the delta is for devices on version {from}; this one runs version {running}")]
     WrongBase { from: u64, running: u64 },

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::UpdateError;
 
 /// Version of the bundle format (`custom.hive-bundle`).
-pub const BUNDLE_FORMAT: u32 = 1;
+pub const BUNDLE_FORMAT: u32 = 2;
 /// The first member.
 pub const METADATA_MEMBER: &str = "metadata.json";
 /// The most metadata a device reads.
@@ -172,9 +172,13 @@ pub fn expect_end<R: std::io::Read>(
     }
 }
 
-/// The payload member of component `name`.
-pub fn payload_member(name: &str) -> String {
-    format!("payloads/{name}.zst")
+/// The payload member of component `name`: a zstd frame when carried whole, a
+/// [`crate::delta`] when carried as a delta.
+pub fn payload_member(name: &str, carried: Carried) -> String {
+    match carried {
+        Carried::Delta => format!("payloads/{name}.delta"),
+        _ => format!("payloads/{name}.zst"),
+    }
 }
 
 /// The metadata's bytes on the wire: the envelope as canonical JSON.
@@ -255,13 +259,13 @@ fn check_shape(signed: &BundleSigned) -> Result<(), UpdateError> {
                 ));
             }
         }
+        let member = payload_member(&component.name, component.carried);
         if let Some(payload) = &component.payload
-            && *payload != payload_member(&component.name)
+            && *payload != member
         {
             return bad(format!(
-                "component `{}`: its payload is `{}`",
-                component.name,
-                payload_member(&component.name)
+                "component `{}`: its payload is `{member}`",
+                component.name
             ));
         }
     }

@@ -9,6 +9,7 @@ use hive_sign::Envelope;
 use time::OffsetDateTime;
 
 use crate::UpdateError;
+use crate::delta;
 use crate::device::{HashingReader, decompress_to, hex, walk_roots};
 use crate::format::Reader;
 use crate::metadata::{self, BundleSigned, Carried};
@@ -34,17 +35,20 @@ pub fn verify(
         let member = metadata::next_payload(&mut reader, &signed, payload)?;
         let declared = &signed.targets[payload];
         let mut data = HashingReader::new(reader.data(member.size));
+        // A delta's result needs its base: its stored bytes and its header are checked.
+        let mut head = Vec::new();
         if component.carried == Carried::Full {
             data = decompress_to(
                 data,
-                None,
                 &mut std::io::sink(),
                 component.length,
                 &component.sha256,
                 payload,
             )?;
         } else {
-            // A delta's result needs its base: only its stored bytes are checked here.
+            (&mut data)
+                .take(delta::Header::LEN as u64)
+                .read_to_end(&mut head)?;
             std::io::copy(&mut data, &mut std::io::sink())?;
         }
         let hash = hex(&data.finish());
@@ -54,6 +58,19 @@ pub fn verify(
                 declared: declared.hashes["sha256"].clone(),
                 found: hash,
             });
+        }
+        if component.carried == Carried::Delta {
+            let failed = |source| UpdateError::Delta {
+                component: component.name.clone(),
+                source,
+            };
+            let head = head
+                .try_into()
+                .map_err(|_| failed(delta::DeltaError::Magic))?;
+            let header = delta::Header::parse(&head).map_err(failed)?;
+            header
+                .check(member.size, header.base_length, component.length)
+                .map_err(failed)?;
         }
         reader.end_member(member.size)?;
     }

@@ -10,15 +10,17 @@ use hive_sign::{Envelope, Signer, TargetFile};
 use sha2::{Digest as _, Sha256};
 
 use crate::UpdateError;
-use crate::device::{MAX_DELTA_BASE, MAX_WINDOW_LOG, hash_copy, hex};
+use crate::device::{hash_copy, hex};
 use crate::format::Writer;
 use crate::metadata::{
     self, BUNDLE_FORMAT, BundleInfo, BundleKind, BundleSigned, Carried, Component, METADATA_MEMBER,
 };
 
-/// zstd levels of full payloads and of deltas (tuned by `cargo bench -p hive-update`).
+/// zstd level of full payloads (tuned by `cargo bench -p hive-update`).
 pub const LEVEL: i32 = 9;
-pub const DELTA_LEVEL: i32 = 15;
+/// The largest component hivebuild makes a delta of (the delta's index and both versions are
+/// in memory while it is made: about 2.5 times this); larger ones are carried whole.
+pub const MAX_DELTA_BASE: u64 = 1 << 28;
 
 /// One component of the release the bundle brings a device to.
 #[derive(Clone, Debug)]
@@ -75,7 +77,6 @@ pub fn write_bundle(
     let mut payloads = Vec::new();
     for component in &components {
         let (length, sha256) = hash_file(&component.path)?;
-        let member = metadata::payload_member(&component.name);
         let base = request.base.iter().find(|b| b.name == component.name);
         let base = match base {
             Some(base) => {
@@ -91,21 +92,26 @@ pub fn write_bundle(
                     ));
                     continue;
                 }
-                // Devices patch bases up to their budget; beyond it, carry the whole file.
                 (bytes.len() as u64 <= MAX_DELTA_BASE).then_some((bytes, base_sha256))
             }
             None => None,
         };
         let mut compressed = tempfile::tempfile_in(dir)?;
-        compress(
-            &component.path,
-            length,
-            base.as_ref().map(|(bytes, _)| bytes.as_slice()),
-            &mut compressed,
-        )?;
+        match &base {
+            Some((base, _)) => {
+                let new = std::fs::read(&component.path)?;
+                compressed.write_all(&crate::delta::make(base, &new))?;
+            }
+            None => compress(&component.path, length, &mut compressed)?,
+        }
         compressed.seek(SeekFrom::Start(0))?;
         let (stored, stored_sha256) = hash_reader(&mut compressed)?;
         compressed.seek(SeekFrom::Start(0))?;
+        let (carried, base_sha256) = match base {
+            Some((_, base_sha256)) => (Carried::Delta, Some(base_sha256)),
+            None => (Carried::Full, None),
+        };
+        let member = metadata::payload_member(&component.name, carried);
         targets.insert(
             member.clone(),
             TargetFile {
@@ -114,10 +120,6 @@ pub fn write_bundle(
                 custom: None,
             },
         );
-        let (carried, base_sha256) = match base {
-            Some((_, base_sha256)) => (Carried::Delta, Some(base_sha256)),
-            None => (Carried::Full, None),
-        };
         let mut described = describe(component, length, sha256, carried, base_sha256);
         described.payload = Some(member.clone());
         listed.push(described);
@@ -190,45 +192,11 @@ fn describe(
     }
 }
 
-/// One zstd frame of the file at `path` (`length` bytes) into `out`: whole, or with `base` as
-/// its prefix.
-fn compress(
-    path: &Path,
-    length: u64,
-    base: Option<&[u8]>,
-    out: &mut File,
-) -> Result<(), UpdateError> {
-    let input = BufReader::new(File::open(path)?);
-    compress_into(input, length, base, BufWriter::new(out))
-}
-
-/// The payload a delta bundle carries for `new` against `base` (for benchmarks and tools).
-pub fn delta_payload(base: &[u8], new: &[u8]) -> Result<Vec<u8>, UpdateError> {
-    let mut out = Vec::new();
-    compress_into(new, new.len() as u64, Some(base), &mut out)?;
-    Ok(out)
-}
-
-/// zstd's patch-from when there is a base: long-distance matching, and a window that spans
-/// the base and the result (capped at what devices accept).
-fn compress_into(
-    mut input: impl Read,
-    length: u64,
-    base: Option<&[u8]>,
-    writer: impl Write,
-) -> Result<(), UpdateError> {
-    let mut encoder = match base {
-        None => zstd::stream::write::Encoder::new(writer, LEVEL)?,
-        Some(base) => {
-            let mut encoder =
-                zstd::stream::write::Encoder::with_ref_prefix(writer, DELTA_LEVEL, base)?;
-            let span = length.max(base.len() as u64).max(1 << 10);
-            let log = 64 - (span - 1).leading_zeros();
-            encoder.window_log(log.min(MAX_WINDOW_LOG))?;
-            encoder.long_distance_matching(true)?;
-            encoder
-        }
-    };
+/// The file at `path` (`length` bytes) as one zstd frame into `out` (the level's own window,
+/// well within what devices accept).
+fn compress(path: &Path, length: u64, out: &mut File) -> Result<(), UpdateError> {
+    let mut input = BufReader::new(File::open(path)?);
+    let mut encoder = zstd::stream::write::Encoder::new(BufWriter::new(out), LEVEL)?;
     encoder.include_checksum(false)?;
     encoder.include_contentsize(true)?;
     encoder.set_pledged_src_size(Some(length))?;

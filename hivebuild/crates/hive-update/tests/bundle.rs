@@ -9,6 +9,7 @@ use hive_sign::{Envelope, PrivateKey, Root, Signer};
 use hive_update::format::{BLOCK, Writer};
 use hive_update::metadata::{self, METADATA_MEMBER};
 use hive_update::{BundleRequest, ComponentFile, UpdateError, apply, write_bundle};
+use sha2::Digest as _;
 use time::OffsetDateTime;
 
 const FAR: &str = "2099-01-01T00:00:00Z";
@@ -252,6 +253,70 @@ fn a_delta_carries_only_changes_and_yields_what_a_full_install_does() {
         );
     }
     assert!(!f.device().join("slot-b/old.dtb").exists());
+}
+
+/// A delta that is signed but does not make what the metadata says (a writer's bug, or a
+/// hostile signer): each corruption is refused, and the device is as it was.
+#[test]
+fn a_signed_delta_that_does_not_apply_changes_nothing() {
+    let f = Fixture::new();
+    let v1 = big(7, 60_000);
+    let mut v2 = v1.clone();
+    v2[20_000..20_050].fill(0x55);
+    f.apply(&f.bundle("v1", 1, &[("loader.img", &v1)])).unwrap();
+    let mut request = Fixture::request(2, f.release("v2", &[("loader.img", &v2)]));
+    request.base = f.release("v1", &[("loader.img", &v1)]);
+    request.from_version = Some(1);
+    let path = f.path("delta.hivebundle");
+    write_bundle(&request, &f.signers(), &path).unwrap();
+    let bundle = std::fs::read(&path).unwrap();
+    let before = outside_inactive(&f.device());
+    let pristine = f.path("pristine");
+    copy_tree(&f.device(), &pristine);
+    let list = members(&bundle);
+    let payload = list
+        .iter()
+        .position(|(name, _)| name == "payloads/loader.img.delta")
+        .unwrap();
+    let original = list[payload].1.clone();
+    let mut refused = 0;
+    for offset in (0..original.len()).step_by(3) {
+        let mut corrupt = original.clone();
+        corrupt[offset] ^= 1 << (offset % 8);
+        let mut list = list.clone();
+        list[payload].1 = corrupt.clone();
+        let resigned = resigned(&assemble(&list), &f.signers(), |s| {
+            let target = s.targets.get_mut("payloads/loader.img.delta").unwrap();
+            target.length = corrupt.len() as u64;
+            let hash = sha2::Sha256::digest(&corrupt);
+            target.hashes.insert("sha256".into(), format!("{hash:x}"));
+        });
+        match f.apply_bytes(&resigned) {
+            Err(UpdateError::Delta { .. } | UpdateError::Hash { .. }) => refused += 1,
+            Err(error) => panic!("a flip at byte {offset} of the delta: {error}"),
+            // A flip zstd does not depend on (a frame's window size, say) may still make
+            // the right bytes: that is all a device asks of it.
+            Ok(_) => {
+                let made = std::fs::read(f.device().join("slot-b/loader.img")).unwrap();
+                assert_eq!(made, v2, "a flip at byte {offset} made other bytes");
+                std::fs::remove_dir_all(f.device()).unwrap();
+                copy_tree(&pristine, &f.device());
+            }
+        }
+    }
+    assert!(refused * 10 > original.len() / 3 * 9, "{refused} refused");
+    assert_eq!(outside_inactive(&f.device()), before);
+    f.apply_bytes(&bundle).unwrap();
+    assert_eq!(
+        std::fs::read(f.device().join("slot-b/loader.img")).unwrap(),
+        v2
+    );
+    let slot: Vec<_> = walkdir(&f.device().join("slot-b"));
+    assert_eq!(
+        slot.len(),
+        2,
+        "the component and slot.json, no delta left: {slot:?}"
+    );
 }
 
 #[test]
