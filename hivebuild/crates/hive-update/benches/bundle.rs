@@ -73,6 +73,9 @@ fn main() {
         let [old, new] = pair else { break };
         delta_row(old, new, scratch_dir);
     }
+    if let [.., old, new] = files.as_slice() {
+        delta_on_device(old, new, scratch_dir);
+    }
     if gib > 0 {
         throughput(gib, scratch_dir);
     }
@@ -215,6 +218,69 @@ fn child_apply(bundle: &str, device: &str) {
     println!("{peak}");
 }
 
+/// A one-component bundle of the file at `path` (a delta when `base` is given).
+fn request(version: u64, path: &Path, base: Option<&Path>) -> BundleRequest {
+    let component = |path: &Path| ComponentFile {
+        name: "payload.bin".into(),
+        origin: "bench".into(),
+        path: path.to_path_buf(),
+        release: 1,
+    };
+    BundleRequest {
+        hive: "bench".into(),
+        hive_version: "0.1.0".into(),
+        target: "bench".into(),
+        hardware_id: "bench".into(),
+        version,
+        expires: "2099-01-01T00:00:00Z".into(),
+        components: vec![component(path)],
+        roots: Vec::new(),
+        base: base.map(component).into_iter().collect(),
+        from_version: base.map(|_| version - 1),
+        only: None,
+    }
+}
+
+/// Apply `bundle` to `device` in a process of its own: the time, and its peak RSS in KiB.
+fn apply_in_child(bundle: &Path, device: &Path) -> (Duration, f64) {
+    let started = Instant::now();
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--child-apply",
+            &bundle.display().to_string(),
+            &device.display().to_string(),
+        ])
+        .output()
+        .unwrap();
+    let applied = started.elapsed();
+    assert!(output.status.success(), "the apply failed");
+    let peak_kib = String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0.0);
+    (applied, peak_kib)
+}
+
+/// The last pair as a device takes it: a full bundle of the old file, then a delta bundle to
+/// the new one applied in a process of its own (time and peak RSS).
+fn delta_on_device(old: &Path, new: &Path, dir: &Path) {
+    let (key, _) = keys();
+    let signers = [&key as &dyn Signer];
+    let (full, delta) = (dir.join("old.hivebundle"), dir.join("delta.hivebundle"));
+    write_bundle(&request(1, old, None), &signers, &full).unwrap();
+    write_bundle(&request(2, new, Some(old)), &signers, &delta).unwrap();
+    let device = dir.join("delta-device");
+    let _ = std::fs::remove_dir_all(&device);
+    apply_in_child(&full, &device);
+    let (applied, peak_kib) = apply_in_child(&delta, &device);
+    println!(
+        "  delta bundle of the last pair ({} bytes) applied on a device: {} ms, peak RSS {:.1} MiB",
+        std::fs::metadata(&delta).unwrap().len(),
+        ms(applied),
+        peak_kib / 1024.0
+    );
+}
+
 fn throughput(gib: u64, dir: &Path) {
     use std::io::Write as _;
     let payload = dir.join("payload.bin");
@@ -236,29 +302,7 @@ fn throughput(gib: u64, dir: &Path) {
     let (key, _) = keys();
     let bundle = dir.join("big.hivebundle");
     let started = Instant::now();
-    write_bundle(
-        &BundleRequest {
-            hive: "bench".into(),
-            hive_version: "0.1.0".into(),
-            target: "bench".into(),
-            hardware_id: "bench".into(),
-            version: 1,
-            expires: "2099-01-01T00:00:00Z".into(),
-            components: vec![ComponentFile {
-                name: "payload.bin".into(),
-                origin: "bench".into(),
-                path: payload.clone(),
-                release: 1,
-            }],
-            roots: Vec::new(),
-            base: Vec::new(),
-            from_version: None,
-            only: None,
-        },
-        &[&key as &dyn Signer],
-        &bundle,
-    )
-    .unwrap();
+    write_bundle(&request(1, &payload, None), &[&key as &dyn Signer], &bundle).unwrap();
     let made = started.elapsed();
     // Verify alone, in this process: what a device checks before it writes anything.
     let (_, root) = keys();
@@ -278,21 +322,7 @@ fn throughput(gib: u64, dir: &Path) {
     );
     let device = dir.join("device");
     let _ = std::fs::remove_dir_all(&device);
-    let started = Instant::now();
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--child-apply",
-            &bundle.display().to_string(),
-            &device.display().to_string(),
-        ])
-        .output()
-        .unwrap();
-    let applied = started.elapsed();
-    assert!(output.status.success(), "the apply failed");
-    let peak_kib: f64 = String::from_utf8_lossy(&output.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(0.0);
+    let (applied, peak_kib) = apply_in_child(&bundle, &device);
     let mib = f64::from(u32::try_from(bytes >> 20).expect("a size in MiB"));
     let rate = |d: Duration| mib / d.as_secs_f64();
     println!("verify and apply, {gib} GiB incompressible payload");

@@ -18,9 +18,9 @@ use crate::metadata::{
 
 /// zstd level of full payloads (tuned by `cargo bench -p hive-update`).
 pub const LEVEL: i32 = 9;
-/// The largest component hivebuild makes a delta of (the delta's index and both versions are
-/// in memory while it is made: about 2.5 times this); larger ones are carried whole.
-pub const MAX_DELTA_BASE: u64 = 1 << 28;
+/// The largest component hivebuild makes a delta of (both versions and the delta's index,
+/// two to four times the base, are in memory while it is made); larger ones are carried whole.
+pub const MAX_DELTA_BASE: u64 = 1 << 27;
 
 /// One component of the release the bundle brings a device to.
 #[derive(Clone, Debug)]

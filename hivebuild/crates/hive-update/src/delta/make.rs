@@ -350,7 +350,16 @@ impl Streams {
 }
 
 /// A delta that makes `new` from `old`.
+///
+/// # Panics
+///
+/// If either is 4 GiB or longer (the index holds 32-bit positions; bundles carry components
+/// above [`crate::write::MAX_DELTA_BASE`] whole).
 pub fn make(old: &[u8], new: &[u8]) -> Vec<u8> {
+    assert!(
+        old.len() < NONE as usize && new.len() < NONE as usize,
+        "delta inputs must be under 4 GiB"
+    );
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
         .min(8);
