@@ -635,14 +635,37 @@ fn child_apply() {
 
 #[test]
 fn killed_during_apply_the_device_boots_the_old_slot() {
+    killed_during_apply(&noise(1, 1 << 20), &noise(2, 24 << 20), false);
+}
+
+#[test]
+fn killed_during_a_delta_the_device_boots_the_old_slot() {
+    let old = noise(3, 24 << 20);
+    let mut new = old.clone();
+    for at in (0..new.len()).step_by(4096) {
+        new[at] = new[at].wrapping_add(1);
+    }
+    new.splice(1000..1000, noise(4, 5000));
+    killed_during_apply(&old, &new, true);
+}
+
+/// SIGKILL an apply of `old` → `new` (a delta or a full bundle) at ten points: the device
+/// must boot the old slot, intact, or the new one, whole.
+fn killed_during_apply(old: &[u8], new: &[u8], delta: bool) {
     let f = Fixture::new();
-    let old = noise(1, 1 << 20);
-    f.apply(&f.bundle("v1", 1, &[("loader.img", &old)]))
-        .unwrap();
+    f.apply(&f.bundle("v1", 1, &[("loader.img", old)])).unwrap();
     let provisioned = f.path("provisioned");
     copy_tree(&f.device(), &provisioned);
-    let new = noise(2, 24 << 20);
-    let bundle = f.bundle("v2", 2, &[("loader.img", &new)]);
+    let bundle = if delta {
+        let mut request = Fixture::request(2, f.release("v2", &[("loader.img", new)]));
+        request.base = f.release("v1", &[("loader.img", old)]);
+        request.from_version = Some(1);
+        let path = f.path("v2.hivebundle");
+        write_bundle(&request, &f.signers(), &path).unwrap();
+        path
+    } else {
+        f.bundle("v2", 2, &[("loader.img", new)])
+    };
 
     let run = |device: &Path, kill_after: Option<std::time::Duration>| -> bool {
         let mut child = std::process::Command::new(std::env::current_exe().unwrap())
