@@ -373,7 +373,6 @@ fn read_root(path: &Path) -> Result<Envelope, CliError> {
 }
 
 pub(crate) fn publish(settings: &Settings, args: &PublishArgs) -> Result<(), CliError> {
-    let (_, signed) = read_metadata(&args.bundle)?;
     let mut signers = signers(&args.signers)?;
     if signers.is_empty() {
         let root = project_root().ok_or_else(|| {
@@ -382,22 +381,13 @@ pub(crate) fn publish(settings: &Settings, args: &PublishArgs) -> Result<(), Cli
         signers.push(Box::new(development(&root)?.0));
     }
     let root = args.trust_root.as_deref().map(read_root).transpose()?;
-    let info = &signed.custom;
-    let listed = hive_update::repo::Listed {
-        hive: info.hive.clone(),
-        target: info.target.clone(),
-        hardware_id: info.hardware_id.clone(),
-        version: signed.version,
-        kind: info.kind,
-        from_version: info.from_version,
-    };
     let name = hive_update::repo::publish(
         &args.repo,
         &args.bundle,
-        &listed,
         root.as_ref(),
         &as_dyn(&signers),
         &expires_in(&args.expires)?,
+        time::OffsetDateTime::now_utc(),
     )?;
     let text = format!("published `{name}` in `{}`\n", args.repo.display());
     print_result(

@@ -23,7 +23,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::UpdateError;
-use crate::metadata::BundleKind;
+use crate::device::walk_roots;
+use crate::metadata::{BundleKind, BundleSigned};
 
 /// Largest metadata file a client downloads.
 pub const MAX_METADATA: u64 = 4 << 20;
@@ -96,40 +97,72 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), UpdateError> {
     std::fs::rename(&tmp, path).map_err(io_at(path))
 }
 
-/// Add a bundle to the repository at `dir` (created, with `root` as its first root, when it
-/// does not exist yet), signing targets, snapshot and timestamp with `signers`. Returns the
-/// bundle's target path.
+impl Listed {
+    /// What the repository lists of the bundle with this metadata.
+    pub fn of(signed: &BundleSigned) -> Self {
+        let info = &signed.custom;
+        Listed {
+            hive: info.hive.clone(),
+            target: info.target.clone(),
+            hardware_id: info.hardware_id.clone(),
+            version: signed.version,
+            kind: info.kind,
+            from_version: info.from_version,
+        }
+    }
+}
+
+/// Add a bundle to the repository at `dir` (created, with `first_root` as its first root,
+/// when it does not exist yet), signing targets, snapshot and timestamp with `signers`.
+/// Returns the bundle's target path.
+///
+/// The bundle is verified first, as a device would from the repository's root; newer roots
+/// it carries become the repository's too (`N.root.json`, `root.json`), so a key rotation
+/// reaches clients of the repository and devices alike. The signers must satisfy the
+/// newest root's `targets`, `snapshot` and `timestamp` roles. Nothing is written until all
+/// of that holds; the timestamp is written last.
 pub fn publish(
     dir: &Path,
     bundle: &Path,
-    listed: &Listed,
-    root: Option<&Envelope>,
+    first_root: Option<&Envelope>,
     signers: &[&dyn Signer],
     expires: &str,
+    now: OffsetDateTime,
 ) -> Result<String, UpdateError> {
     let metadata = dir.join("metadata");
     let current_root = metadata.join("root.json");
-    let trusted = if current_root.is_file() {
+    let existing = current_root.is_file();
+    let trusted = if existing {
         read_envelope(&current_root)?
     } else {
-        let root = root.ok_or_else(|| {
+        first_root.cloned().ok_or_else(|| {
             UpdateError::Repository(format!(
                 "`{}` is not a repository yet: give its first trust root",
                 dir.display()
             ))
-        })?;
-        let version = Root::self_signed(root)
-            .map_err(|e| UpdateError::Trust(e.to_string()))?
-            .version;
-        let bytes = root.to_json();
-        write_file(
-            &metadata.join(format!("{version}.root.json")),
-            bytes.as_bytes(),
-        )?;
-        write_file(&current_root, bytes.as_bytes())?;
-        root.clone()
+        })?
     };
-    Root::self_signed(&trusted).map_err(|e| UpdateError::Trust(e.to_string()))?;
+    let first = Root::self_signed(&trusted).map_err(|e| UpdateError::Trust(e.to_string()))?;
+    let signed = crate::verify(
+        std::fs::File::open(bundle).map_err(io_at(bundle))?,
+        &trusted,
+        now,
+    )?;
+    let root = walk_roots(&trusted, &signed.custom.roots, now)?;
+    let listed = Listed::of(&signed);
+    let mut new_roots: Vec<(u64, &Envelope)> = Vec::new();
+    if !existing {
+        new_roots.push((first.version, &trusted));
+    }
+    for envelope in &signed.custom.roots {
+        let version = envelope
+            .signed
+            .get("version")
+            .and_then(serde_json::Value::as_u64);
+        if let Some(version) = version.filter(|v| *v > first.version && *v <= root.version) {
+            new_roots.push((version, envelope));
+        }
+    }
 
     // The targets: the previous ones plus this bundle.
     let (length, sha256) = crate::device::hash_copy(
@@ -175,15 +208,6 @@ pub fn publish(
             custom: Some(serde_json::to_value(listed).expect("serialises")),
         },
     );
-    let stored = dir.join(target_path(&name, &targets.targets[&name]));
-    std::fs::create_dir_all(stored.parent().expect("under targets/")).map_err(io_at(&stored))?;
-    let tmp = stored.with_extension("tmp");
-    std::fs::copy(bundle, &tmp).map_err(io_at(bundle))?;
-    std::fs::rename(&tmp, &stored).map_err(io_at(&stored))?;
-    write_file(
-        &metadata.join(format!("{}.targets.json", targets.version)),
-        signed_json(&targets, signers)?.as_bytes(),
-    )?;
     let snapshot = Meta::naming(
         "snapshot",
         old_snapshot.map_or(1, |s| s.version + 1),
@@ -191,10 +215,6 @@ pub fn publish(
         "targets",
         targets.version,
     );
-    write_file(
-        &metadata.join(format!("{}.snapshot.json", snapshot.version)),
-        signed_json(&snapshot, signers)?.as_bytes(),
-    )?;
     let timestamp = Meta::naming(
         "timestamp",
         snapshot.version,
@@ -202,11 +222,33 @@ pub fn publish(
         "snapshot",
         snapshot.version,
     );
-    // Written last: clients see the new snapshot only once it is complete.
+    let targets_json = signed_for(&targets, "targets", &root, signers)?;
+    let snapshot_json = signed_for(&snapshot, "snapshot", &root, signers)?;
+    let timestamp_json = signed_for(&timestamp, "timestamp", &root, signers)?;
+
+    let stored = dir.join(target_path(&name, &targets.targets[&name]));
+    std::fs::create_dir_all(stored.parent().expect("under targets/")).map_err(io_at(&stored))?;
+    let tmp = stored.with_extension("tmp");
+    std::fs::copy(bundle, &tmp).map_err(io_at(bundle))?;
+    std::fs::rename(&tmp, &stored).map_err(io_at(&stored))?;
     write_file(
-        &metadata.join("timestamp.json"),
-        signed_json(&timestamp, signers)?.as_bytes(),
+        &metadata.join(format!("{}.targets.json", targets.version)),
+        targets_json.as_bytes(),
     )?;
+    write_file(
+        &metadata.join(format!("{}.snapshot.json", snapshot.version)),
+        snapshot_json.as_bytes(),
+    )?;
+    for (version, envelope) in &new_roots {
+        let bytes = envelope.to_json();
+        write_file(
+            &metadata.join(format!("{version}.root.json")),
+            bytes.as_bytes(),
+        )?;
+        write_file(&current_root, bytes.as_bytes())?;
+    }
+    // Written last: clients see the new snapshot only once it is complete.
+    write_file(&metadata.join("timestamp.json"), timestamp_json.as_bytes())?;
     Ok(name)
 }
 
@@ -231,9 +273,22 @@ fn latest(metadata: &Path) -> Result<Option<(Targets, Meta)>, UpdateError> {
     Ok(Some((targets, snapshot)))
 }
 
-/// `value` signed by `signers`, as the JSON of its envelope.
-fn signed_json(value: &impl Serialize, signers: &[&dyn Signer]) -> Result<String, UpdateError> {
-    Ok(Envelope::new_signed(value, signers)?.to_json())
+/// `value` signed by `signers` as `role` of `root`, as the JSON of its envelope; refused
+/// when the signatures do not satisfy the role (clients would refuse it).
+fn signed_for(
+    value: &impl Serialize,
+    role: &str,
+    root: &Root,
+    signers: &[&dyn Signer],
+) -> Result<String, UpdateError> {
+    let envelope = Envelope::new_signed(value, signers)?;
+    envelope.verify_role(root, role).map_err(|e| {
+        UpdateError::Signatures(format!(
+            "the signing keys cannot sign the repository's `{role}` for root version {}: {e}",
+            root.version
+        ))
+    })?;
+    Ok(envelope.to_json())
 }
 
 /// Where the client gets files: a path under the repository (`metadata/2.root.json`,

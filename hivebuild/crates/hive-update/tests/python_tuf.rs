@@ -7,8 +7,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use hive_sign::{Envelope, PrivateKey, Root, Signer};
-use hive_update::repo::{Listed, publish};
-use hive_update::{BundleKind, BundleRequest, ComponentFile, write_bundle};
+use hive_update::repo::publish;
+use hive_update::{BundleRequest, ComponentFile, write_bundle};
 
 fn have_python_tuf() -> bool {
     let probe = Command::new("python3")
@@ -85,17 +85,10 @@ fn python_tuf_downloads_a_bundle_from_a_repository_hivebuild_wrote() {
     let name = publish(
         &repo,
         &bundle,
-        &Listed {
-            hive: "demo".into(),
-            target: "rpi4".into(),
-            hardware_id: "rpi4b".into(),
-            version: 4,
-            kind: BundleKind::Full,
-            from_version: None,
-        },
         Some(&root),
         &[&key as &dyn Signer],
         "2099-01-01T00:00:00Z",
+        time::OffsetDateTime::now_utc(),
     )
     .unwrap();
 

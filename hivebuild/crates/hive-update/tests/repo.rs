@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use hive_sign::{Envelope, PrivateKey, Root, Signer};
-use hive_update::repo::{Folder, Listed, fetch_update, publish};
-use hive_update::{BundleKind, BundleRequest, ComponentFile, UpdateError, write_bundle};
+use hive_update::repo::{Folder, fetch_update, publish};
+use hive_update::{BundleRequest, ComponentFile, UpdateError, write_bundle};
 use time::OffsetDateTime;
 
 const FAR: &str = "2099-01-01T00:00:00Z";
@@ -49,6 +49,26 @@ impl Fleet {
 
     /// Make and publish a bundle of `version` (a delta from `from` when given).
     fn publish(&self, version: u64, from: Option<u64>, expires: &str) {
+        let out = self.bundle(version, from, Vec::new(), &[&self.key]);
+        publish(
+            &self.path("repo"),
+            &out,
+            Some(&self.root),
+            &[&self.key as &dyn Signer],
+            expires,
+            OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+    }
+
+    /// A bundle of `version` (a delta from `from`), carrying `roots`, signed by `signers`.
+    fn bundle(
+        &self,
+        version: u64,
+        from: Option<u64>,
+        roots: Vec<Envelope>,
+        signers: &[&dyn Signer],
+    ) -> PathBuf {
         let out = self.path(&format!("{version}-{from:?}.hivebundle"));
         let request = BundleRequest {
             hive: "demo".into(),
@@ -58,33 +78,13 @@ impl Fleet {
             version,
             expires: FAR.into(),
             components: self.release(version),
-            roots: Vec::new(),
+            roots,
             base: from.map(|v| self.release(v)).unwrap_or_default(),
             from_version: from,
             only: None,
         };
-        write_bundle(&request, &[&self.key as &dyn Signer], &out).unwrap();
-        let listed = Listed {
-            hive: "demo".into(),
-            target: "rpi4".into(),
-            hardware_id: "rpi4b".into(),
-            version,
-            kind: if from.is_some() {
-                BundleKind::Delta
-            } else {
-                BundleKind::Full
-            },
-            from_version: from,
-        };
-        publish(
-            &self.path("repo"),
-            &out,
-            &listed,
-            Some(&self.root),
-            &[&self.key as &dyn Signer],
-            expires,
-        )
-        .unwrap();
+        write_bundle(&request, signers, &out).unwrap();
+        out
     }
 
     fn update(&self, device: &Path) -> Result<hive_update::repo::Updated, UpdateError> {
@@ -198,4 +198,49 @@ fn a_bundle_file_that_differs_from_its_listing_is_refused() {
         !fleet.path("device/download.tmp").exists(),
         "the download is removed"
     );
+}
+
+/// The release keys rotate: the bundle carries root 2. Publishing it needs the new keys,
+/// moves the repository to root 2, and a device provisioned with root 1 follows; a bundle the
+/// repository's root does not endorse is refused before anything is written.
+#[test]
+fn a_rotation_in_a_bundle_reaches_the_repository_and_devices() {
+    let fleet = Fleet::new();
+    fleet.publish(1, None, FAR);
+    let device = fleet.path("device");
+    fleet.update(&device).unwrap();
+    let new_key = PrivateKey::from_seed([8; 32]);
+    let both = [&fleet.key as &dyn Signer, &new_key];
+    let root2 =
+        Envelope::new_signed(&Root::new(&[new_key.public()], 1, FAR.into(), 2), &both).unwrap();
+    let rotated = fleet.bundle(2, None, vec![root2.clone()], &[&new_key]);
+    let repo = fleet.path("repo");
+    let timestamp = std::fs::read(repo.join("metadata/timestamp.json")).unwrap();
+    let now = OffsetDateTime::now_utc();
+
+    // The old key can no longer sign the repository's metadata.
+    let error = publish(&repo, &rotated, None, &[&fleet.key], FAR, now).unwrap_err();
+    assert!(
+        matches!(error, UpdateError::Signatures(ref m) if m.contains("root version 2")),
+        "{error}"
+    );
+    // A bundle signed by a key no root endorses.
+    let stranger = PrivateKey::from_seed([9; 32]);
+    let unsigned = fleet.bundle(3, None, Vec::new(), &[&stranger]);
+    let error = publish(&repo, &unsigned, None, &[&stranger], FAR, now).unwrap_err();
+    assert!(matches!(error, UpdateError::Signatures(_)), "{error}");
+    assert_eq!(
+        std::fs::read(repo.join("metadata/timestamp.json")).unwrap(),
+        timestamp,
+        "a refused publish wrote nothing"
+    );
+    assert!(!repo.join("metadata/2.root.json").exists());
+
+    publish(&repo, &rotated, None, &[&new_key], FAR, now).unwrap();
+    assert_eq!(
+        std::fs::read(repo.join("metadata/2.root.json")).unwrap(),
+        std::fs::read(repo.join("metadata/root.json")).unwrap()
+    );
+    let (_, applied) = fleet.update(&device).unwrap().applied.unwrap();
+    assert_eq!((applied.version, applied.root_version), (2, 2));
 }
