@@ -381,19 +381,31 @@ pub(crate) fn publish(settings: &Settings, args: &PublishArgs) -> Result<(), Cli
         signers.push(Box::new(development(&root)?.0));
     }
     let root = args.trust_root.as_deref().map(read_root).transpose()?;
-    let name = hive_update::repo::publish(
+    let published = hive_update::repo::publish(
         &args.repo,
         &args.bundle,
         root.as_ref(),
         &as_dyn(&signers),
         &expires_in(&args.expires)?,
-        time::OffsetDateTime::now_utc(),
+        OffsetDateTime::now_utc(),
     )?;
-    let text = format!("published `{name}` in `{}`\n", args.repo.display());
+    let name = &published.name;
+    let mut text = format!("published `{name}` in `{}`\n", args.repo.display());
+    if published.rotated {
+        let _ = writeln!(
+            text,
+            "the repository's trust root is now version {} (carried by the bundle)",
+            published.root_version
+        );
+    }
     print_result(
         settings,
         &text,
-        &json!({"published": name, "repo": args.repo}),
+        &json!({
+            "published": name,
+            "repo": args.repo,
+            "root-version": published.root_version,
+        }),
     );
     Ok(())
 }

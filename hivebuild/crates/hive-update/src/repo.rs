@@ -112,9 +112,18 @@ impl Listed {
     }
 }
 
+/// What `publish` did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Published {
+    /// The bundle's target path in the repository.
+    pub name: String,
+    /// The repository's root version now, and whether this bundle moved it.
+    pub root_version: u64,
+    pub rotated: bool,
+}
+
 /// Add a bundle to the repository at `dir` (created, with `first_root` as its first root,
 /// when it does not exist yet), signing targets, snapshot and timestamp with `signers`.
-/// Returns the bundle's target path.
 ///
 /// The bundle is verified first, as a device would from the repository's root; newer roots
 /// it carries become the repository's too (`N.root.json`, `root.json`), so a key rotation
@@ -128,7 +137,7 @@ pub fn publish(
     signers: &[&dyn Signer],
     expires: &str,
     now: OffsetDateTime,
-) -> Result<String, UpdateError> {
+) -> Result<Published, UpdateError> {
     let metadata = dir.join("metadata");
     let current_root = metadata.join("root.json");
     let existing = current_root.is_file();
@@ -249,7 +258,11 @@ pub fn publish(
     }
     // Written last: clients see the new snapshot only once it is complete.
     write_file(&metadata.join("timestamp.json"), timestamp_json.as_bytes())?;
-    Ok(name)
+    Ok(Published {
+        name,
+        root_version: root.version,
+        rotated: root.version > first.version,
+    })
 }
 
 /// The newest targets and snapshot of a repository, if it has any.

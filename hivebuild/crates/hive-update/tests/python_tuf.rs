@@ -90,7 +90,8 @@ fn python_tuf_downloads_a_bundle_from_a_repository_hivebuild_wrote() {
         "2099-01-01T00:00:00Z",
         time::OffsetDateTime::now_utc(),
     )
-    .unwrap();
+    .unwrap()
+    .name;
 
     let port = port();
     let server = Server(
