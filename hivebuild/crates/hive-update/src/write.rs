@@ -18,8 +18,9 @@ use crate::metadata::{
 
 /// zstd level of full payloads (tuned by `cargo bench -p hive-update`).
 pub const LEVEL: i32 = 9;
-/// The largest component hivebuild makes a delta of (both versions and the delta's index,
-/// two to four times the base, are in memory while it is made); larger ones are carried whole.
+/// The largest component (either version) hivebuild makes a delta of: both versions and the
+/// delta's index, two to four times the base, are in memory while it is made. Larger ones are
+/// carried whole.
 pub const MAX_DELTA_BASE: u64 = 1 << 27;
 
 /// One component of the release the bundle brings a device to.
@@ -92,7 +93,8 @@ pub fn write_bundle(
                     ));
                     continue;
                 }
-                (bytes.len() as u64 <= MAX_DELTA_BASE).then_some((bytes, base_sha256))
+                (bytes.len() as u64 <= MAX_DELTA_BASE && length <= MAX_DELTA_BASE)
+                    .then_some((bytes, base_sha256))
             }
             None => None,
         };
