@@ -142,6 +142,20 @@ pub fn publish(
     let current_root = metadata.join("root.json");
     let existing = current_root.is_file();
     let trusted = if existing {
+        // A root given for an existing repository must be one of its roots.
+        if let Some(given) = first_root {
+            let version = Root::self_signed(given)
+                .map_err(|e| UpdateError::Trust(e.to_string()))?
+                .version;
+            let file = metadata.join(format!("{version}.root.json"));
+            if !file.is_file() || read_envelope(&file)?.to_json() != given.to_json() {
+                return Err(UpdateError::Repository(format!(
+                    "the trust root given (version {version}) is not the repository's root \
+                     version {version} in `{}`",
+                    metadata.display()
+                )));
+            }
+        }
         read_envelope(&current_root)?
     } else {
         first_root.cloned().ok_or_else(|| {

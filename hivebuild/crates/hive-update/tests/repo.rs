@@ -18,7 +18,11 @@ struct Fleet {
 
 impl Fleet {
     fn new() -> Self {
-        let key = PrivateKey::from_seed([7; 32]);
+        Self::new_with_seed(7)
+    }
+
+    fn new_with_seed(seed: u8) -> Self {
+        let key = PrivateKey::from_seed([seed; 32]);
         let root = Root::new(&[key.public()], 1, FAR.into(), 1);
         let root = Envelope::new_signed(&root, &[&key as &dyn Signer]).unwrap();
         Self {
@@ -222,6 +226,13 @@ fn a_rotation_in_a_bundle_reaches_the_repository_and_devices() {
     let error = publish(&repo, &rotated, None, &[&fleet.key], FAR, now).unwrap_err();
     assert!(
         matches!(error, UpdateError::Signatures(ref m) if m.contains("root version 2")),
+        "{error}"
+    );
+    // A trust root that is not the repository's.
+    let other = Fleet::new_with_seed(11);
+    let error = publish(&repo, &rotated, Some(&other.root), &[&new_key], FAR, now).unwrap_err();
+    assert!(
+        matches!(error, UpdateError::Repository(ref m) if m.contains("not the repository's root")),
         "{error}"
     );
     // A bundle signed by a key no root endorses.
