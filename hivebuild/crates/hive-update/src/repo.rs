@@ -165,7 +165,7 @@ pub fn publish(
             ))
         })?
     };
-    let first = Root::self_signed(&trusted).map_err(|e| UpdateError::Trust(e.to_string()))?;
+    let current = Root::self_signed(&trusted).map_err(|e| UpdateError::Trust(e.to_string()))?;
     let signed = crate::verify(
         std::fs::File::open(bundle).map_err(io_at(bundle))?,
         &trusted,
@@ -175,14 +175,14 @@ pub fn publish(
     let listed = Listed::of(&signed);
     let mut new_roots: Vec<(u64, &Envelope)> = Vec::new();
     if !existing {
-        new_roots.push((first.version, &trusted));
+        new_roots.push((current.version, &trusted));
     }
     for envelope in &signed.custom.roots {
         let version = envelope
             .signed
             .get("version")
             .and_then(serde_json::Value::as_u64);
-        if let Some(version) = version.filter(|v| *v > first.version && *v <= root.version) {
+        if let Some(version) = version.filter(|v| *v > current.version && *v <= root.version) {
             new_roots.push((version, envelope));
         }
     }
@@ -275,7 +275,7 @@ pub fn publish(
     Ok(Published {
         name,
         root_version: root.version,
-        rotated: root.version > first.version,
+        rotated: root.version > current.version,
     })
 }
 
