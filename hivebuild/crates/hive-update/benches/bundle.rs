@@ -96,10 +96,10 @@ fn median(mut times: Vec<Duration>) -> Duration {
     times[times.len() / 2]
 }
 
-/// Size, make and apply times of one tool: `run` makes and applies once.
+/// Size, make and apply times of one tool (`None`: the tool is missing or failed).
 type Row = Option<(u64, Duration, Duration)>;
 
-fn medians(mut run: impl FnMut() -> Option<(u64, Duration, Duration)>) -> Row {
+fn medians(mut run: impl FnMut() -> Row) -> Row {
     let mut runs = Vec::new();
     for _ in 0..RUNS {
         runs.push(run()?);
@@ -130,26 +130,25 @@ fn delta_row(old: &Path, new: &Path, dir: &Path) {
 
     let p = |name: &str| dir.join(name).display().to_string();
     let (o, n) = (old.display().to_string(), new.display().to_string());
-    let tool = |name: &str, make_args: &[&str], apply_args: &[&str], patch: &Path| {
-        let making = timed(Command::new(name).args(make_args))?;
-        let applying = timed(Command::new(name).args(apply_args))?;
+    // A tool's run: make the patch, apply it, the patch's size.
+    let tool = |make: &[&str], apply: &[&str], patch: &str| {
+        let making = timed(Command::new(make[0]).args(&make[1..]))?;
+        let applying = timed(Command::new(apply[0]).args(&apply[1..]))?;
         Some((std::fs::metadata(patch).ok()?.len(), making, applying))
     };
+    let (bs, xd) = (p("p.bsdiff"), p("p.xd3"));
     let bsdiff = medians(|| {
-        let made = timed(Command::new("bsdiff").args([&o, &n, &p("p.bsdiff")]))?;
-        let applied = timed(Command::new("bspatch").args([&o, &p("out.bs"), &p("p.bsdiff")]))?;
-        Some((
-            std::fs::metadata(dir.join("p.bsdiff")).ok()?.len(),
-            made,
-            applied,
-        ))
+        tool(
+            &["bsdiff", &o, &n, &bs],
+            &["bspatch", &o, &p("out.bs"), &bs],
+            &bs,
+        )
     });
     let xdelta = medians(|| {
         tool(
-            "xdelta3",
-            &["-e", "-9", "-f", "-s", &o, &n, &p("p.xd3")],
-            &["-d", "-f", "-s", &o, &p("p.xd3"), &p("out.xd3")],
-            &dir.join("p.xd3"),
+            &["xdelta3", "-e", "-9", "-f", "-s", &o, &n, &xd],
+            &["xdelta3", "-d", "-f", "-s", &o, &xd, &p("out.xd3")],
+            &xd,
         )
     });
     let cell = |r: Row| match r {

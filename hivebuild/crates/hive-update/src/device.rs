@@ -282,7 +282,7 @@ pub fn apply(
                 let (from_slot, record) = running.as_ref().expect("checked: a running slot");
                 let installed = &record.components[&component.name];
                 let from = device.slot_dir(*from_slot).join(&component.name);
-                check_file(&from, installed.length, &installed.sha256)?;
+                copy_installed(&from, &mut io::sink(), installed.length, &installed.sha256)?;
                 patch_file(&from, &spool, member.size, &out, component)?;
                 fs::remove_file(&spool)?;
                 written.push(component.name.clone());
@@ -509,7 +509,11 @@ pub(crate) fn decompress_to<R: Read>(
 }
 
 /// The stored bytes of `payload` must have the sha256 its target says.
-fn check_stored(signed: &BundleSigned, payload: &str, found: &[u8]) -> Result<(), UpdateError> {
+pub(crate) fn check_stored(
+    signed: &BundleSigned,
+    payload: &str,
+    found: &[u8],
+) -> Result<(), UpdateError> {
     let declared = &signed.targets[payload].hashes["sha256"];
     let found = hex(found);
     if found != *declared {
@@ -522,13 +526,19 @@ fn check_stored(signed: &BundleSigned, payload: &str, found: &[u8]) -> Result<()
     Ok(())
 }
 
-/// A component of the running slot must still be what was installed.
-fn check_file(path: &Path, length: u64, sha256: &str) -> Result<(), UpdateError> {
-    let (total, found) = hash_copy(&mut File::open(path)?, &mut io::sink())?;
+/// A component of the running slot, copied to `out` (or only read, into a sink), must still
+/// be what was installed.
+fn copy_installed(
+    from: &Path,
+    out: &mut impl Write,
+    length: u64,
+    sha256: &str,
+) -> Result<(), UpdateError> {
+    let (total, found) = hash_copy(&mut File::open(from)?, out)?;
     if total != length || found != sha256 {
         return Err(UpdateError::Device(format!(
             "`{}` no longer matches what was installed",
-            path.display()
+            from.display()
         )));
     }
     Ok(())
@@ -548,11 +558,7 @@ fn patch_file(
         source,
     };
     let base = File::open(base)?;
-    let mut head = [0u8; delta::Header::LEN];
-    File::open(spool)?
-        .read_exact(&mut head)
-        .map_err(|_| failed(delta::DeltaError::Magic))?;
-    let header = delta::Header::parse(&head).map_err(failed)?;
+    let header = delta::Header::read(File::open(spool)?).map_err(failed)?;
     header
         .check(size, base.metadata()?.len(), component.length)
         .map_err(failed)?;
@@ -581,13 +587,7 @@ fn patch_file(
 
 fn copy_checked(from: &Path, to: &Path, length: u64, sha256: &str) -> Result<(), UpdateError> {
     let mut output = File::create(to)?;
-    let (total, found) = hash_copy(&mut File::open(from)?, &mut output)?;
-    if total != length || found != sha256 {
-        return Err(UpdateError::Device(format!(
-            "`{}` no longer matches what was installed",
-            from.display()
-        )));
-    }
+    copy_installed(from, &mut output, length, sha256)?;
     output.sync_all()?;
     Ok(())
 }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::UpdateError;
-use crate::device::walk_roots;
+use crate::device::{HashingReader, hex, walk_roots};
 use crate::metadata::{BundleKind, BundleSigned};
 
 /// Largest metadata file a client downloads.
@@ -166,11 +166,12 @@ pub fn publish(
         })?
     };
     let current = Root::self_signed(&trusted).map_err(|e| UpdateError::Trust(e.to_string()))?;
-    let signed = crate::verify(
-        std::fs::File::open(bundle).map_err(io_at(bundle))?,
-        &trusted,
-        now,
-    )?;
+    // One read of the bundle: verified, and hashed for its target entry as it passes.
+    let file = std::fs::File::open(bundle).map_err(io_at(bundle))?;
+    let length = file.metadata().map_err(io_at(bundle))?.len();
+    let mut hashed = HashingReader::new(file);
+    let signed = crate::verify(&mut hashed, &trusted, now)?;
+    let sha256 = hex(&hashed.finish());
     let root = walk_roots(&trusted, &signed.custom.roots, now)?;
     let listed = Listed::of(&signed);
     let mut new_roots: Vec<(u64, &Envelope)> = Vec::new();
@@ -188,11 +189,6 @@ pub fn publish(
     }
 
     // The targets: the previous ones plus this bundle.
-    let (length, sha256) = crate::device::hash_copy(
-        &mut std::fs::File::open(bundle).map_err(io_at(bundle))?,
-        &mut std::io::sink(),
-    )
-    .map_err(io_at(bundle))?;
     let kind = match listed.kind {
         BundleKind::Full => "full",
         BundleKind::Delta => "delta",

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use crate::UpdateError;
 use crate::delta;
-use crate::device::{HashingReader, decompress_to, hex, walk_roots};
+use crate::device::{HashingReader, check_stored, decompress_to, walk_roots};
 use crate::format::Reader;
 use crate::metadata::{self, BundleSigned, Carried};
 
@@ -33,7 +33,6 @@ pub fn verify(
             continue;
         };
         let member = metadata::next_payload(&mut reader, &signed, payload)?;
-        let declared = &signed.targets[payload];
         let mut data = HashingReader::new(reader.data(member.size));
         // A delta's result needs its base: its stored bytes and its header are checked.
         let mut head = Vec::new();
@@ -51,23 +50,13 @@ pub fn verify(
                 .read_to_end(&mut head)?;
             std::io::copy(&mut data, &mut std::io::sink())?;
         }
-        let hash = hex(&data.finish());
-        if Some(&hash) != declared.hashes.get("sha256") {
-            return Err(UpdateError::Hash {
-                what: payload.into(),
-                declared: declared.hashes["sha256"].clone(),
-                found: hash,
-            });
-        }
+        check_stored(&signed, payload, &data.finish())?;
         if component.carried == Carried::Delta {
             let failed = |source| UpdateError::Delta {
                 component: component.name.clone(),
                 source,
             };
-            let head = head
-                .try_into()
-                .map_err(|_| failed(delta::DeltaError::Magic))?;
-            let header = delta::Header::parse(&head).map_err(failed)?;
+            let header = delta::Header::read(head.as_slice()).map_err(failed)?;
             header
                 .check(member.size, header.base_length, component.length)
                 .map_err(failed)?;

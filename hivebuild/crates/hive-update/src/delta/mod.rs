@@ -81,7 +81,13 @@ pub struct Header {
 impl Header {
     pub const LEN: usize = HEADER_LEN;
 
-    pub fn parse(bytes: &[u8; HEADER_LEN]) -> Result<Self, DeltaError> {
+    /// The header at the start of `payload` (shorter than a header: not a delta).
+    pub fn read(mut payload: impl Read) -> Result<Self, DeltaError> {
+        let mut bytes = [0u8; HEADER_LEN];
+        payload.read_exact(&mut bytes).map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof => DeltaError::Magic,
+            _ => DeltaError::Io(e),
+        })?;
         if &bytes[..MAGIC.len()] != MAGIC {
             return Err(DeltaError::Magic);
         }
@@ -354,11 +360,7 @@ fn unzigzag(value: u64) -> i64 {
 
 /// Apply a delta held in memory to a base in memory (tests, benchmarks, tools).
 pub fn apply_in_memory(base: &[u8], payload: &[u8]) -> Result<Vec<u8>, DeltaError> {
-    let head: &[u8; HEADER_LEN] = payload
-        .get(..HEADER_LEN)
-        .and_then(|h| h.try_into().ok())
-        .ok_or(DeltaError::Magic)?;
-    let header = Header::parse(head)?;
+    let header = Header::read(payload)?;
     header.check(
         payload.len() as u64,
         base.len() as u64,
@@ -437,10 +439,12 @@ mod tests {
 
     #[test]
     fn parts_join_across_threads() {
-        let old = noise(1 << 20, 3);
+        // Four parts of a MiB (the smallest part), a change across the first boundary.
+        let old = noise(4 << 20, 3);
         let mut new = old.clone();
-        new[300_000..300_100].copy_from_slice(&noise(100, 4));
         new.rotate_left(500_000);
+        new[(1 << 20) - 50..(1 << 20) + 50].copy_from_slice(&noise(100, 4));
+        assert_eq!(new.len().div_ceil(1 << 20), 4);
         assert!(roundtrip(&old, &new) < 1000);
     }
 
