@@ -98,11 +98,7 @@ pub(crate) fn run(settings: &Settings, args: &BundleArgs) -> Result<(), CliError
     };
     let signed = hive_update::write_bundle(&request, &as_dyn(&signers), output)?;
     let size = std::fs::metadata(output).map_or(0, |m| m.len());
-    let kind = match (&args.component, &args.from) {
-        (Some(_), _) => "single-component",
-        (None, Some(_)) => "delta",
-        (None, None) => "full",
-    };
+    let kind = signed.custom.kind.describe();
     let count = |carried: hive_update::Carried| {
         signed
             .custom
@@ -271,11 +267,7 @@ fn inspect(settings: &Settings, file: &Path) -> Result<(), CliError> {
     let mut text = format!(
         "bundle `{}`: {} bundle version {} of hive `{}` {} for target `{}` (hardware id `{}`)\n  expires {}; {} signature{}; {} newer root{}\n",
         file.display(),
-        match info.kind {
-            hive_update::BundleKind::Full => "full",
-            hive_update::BundleKind::Delta => "delta",
-            hive_update::BundleKind::Component => "single-component",
-        },
+        info.kind.describe(),
         signed.version,
         info.hive,
         info.hive_version,

@@ -62,6 +62,25 @@ pub enum BundleKind {
     Component,
 }
 
+impl BundleKind {
+    /// Its name in the metadata (and in repository file names).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Delta => "delta",
+            Self::Component => "component",
+        }
+    }
+
+    /// Its name for people: what `bundle` and `bundle inspect` print.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Component => "single-component",
+            other => other.as_str(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Component {

@@ -189,11 +189,7 @@ pub fn publish(
     }
 
     // The targets: the previous ones plus this bundle.
-    let kind = match listed.kind {
-        BundleKind::Full => "full",
-        BundleKind::Delta => "delta",
-        BundleKind::Component => "component",
-    };
+    let kind = listed.kind.as_str();
     let name = match listed.from_version {
         Some(from) => format!(
             "{}/{}/{}.{kind}-from-{from}.hivebundle",
