@@ -214,7 +214,10 @@ fn cli_missing_rust_std_says_how_to_get_it() {
         stderr.contains("`rustup target add aarch64-unknown-uefi`"),
         "{stderr}"
     );
-    assert!(stderr.contains("rustc-web rust-web-src"), "{stderr}");
+    assert!(
+        stderr.contains("`apt install rustc-web cargo-web rust-web-src`; with `build-std`"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -142,13 +142,26 @@ fn sel4_missing_tools_are_named_with_what_to_install() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(4), "{stderr}");
     for line in [
-        "`dtc` was not found on PATH (install it: apt install device-tree-compiler)",
-        "`xmllint` was not found on PATH (install it: apt install libxml2-utils)",
-        "`aarch64-linux-gnu-gcc` was not found on PATH (install it: apt install gcc-aarch64-linux-gnu)",
-        "`cmake` was not found on PATH (install it: apt install cmake)",
+        "`dtc` was not found on PATH (install it: `apt install device-tree-compiler`; Nix: `nixpkgs#dtc`)",
+        "`xmllint` was not found on PATH (install it: `apt install libxml2-utils`; Nix: `nixpkgs#libxml2`)",
+        "`aarch64-linux-gnu-gcc` was not found on PATH (install it: `apt install gcc-aarch64-linux-gnu",
+        "`cmake` was not found on PATH (install it: `apt install cmake`; Nix: `nixpkgs#cmake`)",
+        // The SDK's capDL initialiser is linked by rust-lld: Debian has it in rust-web-llvm.
+        "`rust-lld`, the linker of `aarch64-unknown-none`, was not found",
+        "`apt install rust-web-llvm`",
     ] {
-        assert!(stderr.contains(line), "no `{line}` in:\n{stderr}");
+        assert_eq!(
+            stderr.matches(line).count(),
+            1,
+            "`{line}` not named exactly once in:\n{stderr}"
+        );
     }
+    // `make` and the C compiler serve many steps, and are named once all the same.
+    assert_eq!(
+        stderr.matches("`make` was not found").count(),
+        1,
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -20,7 +20,7 @@ pub use hash::Digest;
 pub use lock::{Lock, LockedSource};
 pub use resolve::{KEY_VERSION, PlanOptions};
 pub use step::{Arg, SourceInput, Step, StepKind};
-pub use toolchain::{Probe, ToolError};
+pub use toolchain::{FoundTool, Install, Probe, ToolCheck, ToolError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
@@ -97,12 +97,28 @@ pub struct Plan {
     pub steps: Vec<Step>,
 }
 
-/// Make the plan for one target of a manifest.
+/// Make the plan for one target of a manifest; fails when a tool a step runs is missing.
 pub fn plan(
     manifest: &hive_manifest::Manifest,
     options: &PlanOptions<'_>,
 ) -> Result<Plan, PlanError> {
     resolve::plan(manifest, options)
+}
+
+/// A plan, and every tool its steps run, found or missing (a plan with missing tools has
+/// steps that cannot run: `survey` is for reporting, `plan` for building).
+#[derive(Debug)]
+pub struct Survey {
+    pub plan: Plan,
+    pub tools: Vec<ToolCheck>,
+}
+
+/// The plan for one target of a manifest and what each of its tools is, found or not.
+pub fn survey(
+    manifest: &hive_manifest::Manifest,
+    options: &PlanOptions<'_>,
+) -> Result<Survey, PlanError> {
+    resolve::survey(manifest, options)
 }
 
 impl Plan {

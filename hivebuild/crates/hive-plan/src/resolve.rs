@@ -21,8 +21,8 @@ use serde_json::json;
 use crate::hash::{Digest, hash_tree, store_name};
 use crate::lock::{Lock, LockedSource};
 use crate::step::{Arg, SourceInput, Step, StepKind};
-use crate::toolchain::{Probe, ToolError};
-use crate::{Plan, PlanError};
+use crate::toolchain::{FoundTool, Install, Probe, ToolCheck, ToolError};
+use crate::{Plan, PlanError, Survey};
 
 mod microkit;
 
@@ -43,7 +43,22 @@ pub struct PlanOptions<'a> {
     pub rustc: Option<PathBuf>,
 }
 
+/// The plan, failing when a tool a step runs is missing (each named once).
 pub(crate) fn plan(manifest: &Manifest, options: &PlanOptions<'_>) -> Result<Plan, PlanError> {
+    let survey = survey(manifest, options)?;
+    let missing: Vec<ToolError> = survey
+        .tools
+        .into_iter()
+        .filter_map(|check| check.outcome.err())
+        .collect();
+    if !missing.is_empty() {
+        return Err(PlanError::Tools(missing));
+    }
+    Ok(survey.plan)
+}
+
+/// The plan and every tool its steps run, found or missing.
+pub(crate) fn survey(manifest: &Manifest, options: &PlanOptions<'_>) -> Result<Survey, PlanError> {
     for name in options.overrides.keys() {
         if !manifest.sources.contains_key(name) {
             return Err(PlanError::UnknownOverride {
@@ -56,25 +71,27 @@ pub(crate) fn plan(manifest: &Manifest, options: &PlanOptions<'_>) -> Result<Pla
         manifest,
         options,
         steps: Vec::new(),
-        missing_tools: Vec::new(),
+        tools: Vec::new(),
     };
     builder.build_steps()?;
-    if !builder.missing_tools.is_empty() {
-        return Err(PlanError::Tools(builder.missing_tools));
-    }
-    Plan::new(
+    let plan = Plan::new(
         manifest.hive.name.clone(),
         manifest.hive.version.to_string(),
         options.target.name.clone(),
         builder.steps,
-    )
+    )?;
+    Ok(Survey {
+        plan,
+        tools: builder.tools,
+    })
 }
 
 struct Builder<'a> {
     manifest: &'a Manifest,
     options: &'a PlanOptions<'a>,
     steps: Vec<Step>,
-    missing_tools: Vec<ToolError>,
+    /// Every tool a step runs, once, with the steps that run it.
+    tools: Vec<ToolCheck>,
 }
 
 /// A skill's app for a make step: the `APP` variable, the sources and the steps it adds.
@@ -86,7 +103,7 @@ struct Draft {
     kind: StepKind,
     sources: BTreeMap<String, SourceInput>,
     deps: Vec<String>,
-    tools: Vec<(&'static str, String, Option<String>)>,
+    tools: Vec<(&'static str, String, Install)>,
     /// Tools found by a probe of their own: role, path, version.
     fixed_tools: Vec<(&'static str, PathBuf, String)>,
 }
@@ -103,15 +120,35 @@ impl Draft {
         }
     }
 
-    fn tool(
+    /// A program the step runs, part of its key; what provides it is looked up by name.
+    fn tool(self, role: &'static str, program: impl Into<String>) -> Self {
+        let program = program.into();
+        let install = Install::for_program(&program);
+        self.tool_from(role, program, install)
+    }
+
+    /// A program the step runs, provided by `install`.
+    fn tool_from(
         mut self,
         role: &'static str,
         program: impl Into<String>,
-        hint: Option<String>,
+        install: Install,
     ) -> Self {
-        self.tools.push((role, program.into(), hint));
+        self.tools.push((role, program.into(), install));
         self
     }
+}
+
+/// The C compiler of a target, provided by the packages its target file names.
+fn target_cc(target: &Target) -> (String, Install) {
+    let cc = format!("{}gcc", target.c.cross_prefix);
+    let mut install = Install::for_program(&cc);
+    for package in &target.c.packages {
+        if !install.debian.contains(package) {
+            install.debian.push(package.clone());
+        }
+    }
+    (cc, install)
 }
 
 impl Builder<'_> {
@@ -121,8 +158,7 @@ impl Builder<'_> {
         if target.system == SystemKind::Microkit {
             return self.microkit_steps();
         }
-        let cc = format!("{}gcc", target.c.cross_prefix);
-        let cc_hint = Some(format!("apt install {}", target.c.packages.join(" ")));
+        let (cc, cc_install) = target_cc(target);
 
         // The kernel: a CMake project.
         let kernel_source = manifest.platform.kernel.clone();
@@ -142,9 +178,9 @@ impl Builder<'_> {
                 c_compiler: cc.clone(),
             },
         )
-        .tool("cmake", "cmake", Some("apt install cmake".into()))
-        .tool("ninja", "ninja", Some("apt install ninja-build".into()))
-        .tool("cc", cc.clone(), cc_hint.clone());
+        .tool("cmake", "cmake")
+        .tool("ninja", "ninja")
+        .tool_from("cc", cc.clone(), cc_install.clone());
         self.add_source(&mut kernel, &kernel_source)?;
         self.finish(kernel);
 
@@ -190,8 +226,8 @@ impl Builder<'_> {
                     vars,
                 },
             )
-            .tool("make", "make", Some("apt install make".into()))
-            .tool("cc", cc.clone(), cc_hint.clone());
+            .tool("make", "make")
+            .tool_from("cc", cc.clone(), cc_install.clone());
             self.add_source(&mut draft, &base)?;
             draft.sources.extend(step_sources);
             draft.deps = deps;
@@ -213,8 +249,8 @@ impl Builder<'_> {
                 vars: BTreeMap::new(),
             },
         )
-        .tool("make", "make", Some("apt install make".into()))
-        .tool("hostcc", "cc", Some("apt install gcc".into()));
+        .tool("make", "make")
+        .tool("hostcc", "cc");
         self.add_source(&mut packer, &packer_source)?;
         self.finish(packer);
 
@@ -280,18 +316,7 @@ impl Builder<'_> {
 
     fn brain(&mut self) -> Result<(), PlanError> {
         let target = self.options.target;
-        let found = crate::toolchain::find_rust(
-            self.options.probe,
-            &target.rust,
-            self.options.rustc.as_deref(),
-        );
-        let (rustc, cargo, build_std) = match found {
-            Ok(found) => found,
-            Err(error) => {
-                self.missing_tools.push(error);
-                (PathBuf::from("rustc"), PathBuf::from("cargo"), Vec::new())
-            }
-        };
+        let toolchain = self.rust_toolchain("brain", &target.rust);
         let package_dir = self.manifest.root.join(&self.manifest.brain.path);
         let mut draft = Draft::new(
             "brain",
@@ -303,17 +328,55 @@ impl Builder<'_> {
                     CrateType::Bin => "bin".into(),
                     CrateType::Staticlib => "staticlib".into(),
                 },
-                build_std,
+                build_std: toolchain
+                    .as_ref()
+                    .map(|t| t.build_std.clone())
+                    .unwrap_or_default(),
                 features: self.manifest.brain.features.clone(),
             },
-        )
-        .tool("rustc", rustc.display().to_string(), None)
-        .tool("cargo", cargo.display().to_string(), None);
+        );
+        if let Some(toolchain) = &toolchain {
+            draft = with_rust(draft, ["rustc", "cargo"], toolchain);
+            // A bare-metal executable is linked by rust-lld; a static library is not linked.
+            if target.rust.crate_type == CrateType::Bin && is_bare_metal(&target.rust.triple) {
+                self.with_rust_lld(&mut draft, toolchain, &target.rust.triple);
+            }
+        }
         draft
             .sources
             .insert("brain".into(), path_input(&package_dir)?);
         self.finish(draft);
         Ok(())
+    }
+
+    /// The Rust toolchain a step builds `rust` with, or `None` (recorded as missing).
+    fn rust_toolchain(
+        &mut self,
+        step: &str,
+        rust: &hive_manifest::target::RustTarget,
+    ) -> Option<crate::toolchain::RustToolchain> {
+        let found =
+            crate::toolchain::find_rust(self.options.probe, rust, self.options.rustc.as_deref());
+        match found {
+            Ok(toolchain) => Some(toolchain),
+            Err(error) => {
+                self.record(step, &format!("rust-{}", rust.triple), Err(error));
+                None
+            }
+        }
+    }
+
+    /// The rust-lld that `toolchain` links `triple` with, as a tool of the draft.
+    fn with_rust_lld(
+        &mut self,
+        draft: &mut Draft,
+        toolchain: &crate::toolchain::RustToolchain,
+        triple: &str,
+    ) {
+        match crate::toolchain::find_rust_lld(self.options.probe, toolchain, triple) {
+            Ok((path, version)) => draft.fixed_tools.push(("rust-lld", path, version)),
+            Err(error) => self.record(&draft.name, "rust-lld", Err(error)),
+        }
     }
 
     /// Where the Brain's artefact lands in its output folder.
@@ -427,13 +490,13 @@ impl Builder<'_> {
     fn finish(&mut self, draft: Draft) {
         let mut toolchain = BTreeMap::new();
         let mut programs = BTreeMap::new();
-        for (role, program, hint) in draft.tools {
+        for (role, program, install) in draft.tools {
             let identity = self
                 .options
                 .probe
-                .require(&program, hint.as_deref())
+                .require(&program, &install)
                 .and_then(|path| {
-                    let version = if role == "rustc" {
+                    let version = if role.ends_with("rustc") {
                         self.options.probe.ask(
                             &path,
                             &["-vV"],
@@ -442,27 +505,18 @@ impl Builder<'_> {
                     } else {
                         self.options.probe.version(&path)?
                     };
-                    Ok((path, version))
+                    Ok(FoundTool { path, version })
                 });
-            match identity {
-                Ok((path, version)) => {
-                    toolchain.insert(role.to_owned(), version);
-                    programs.insert(role.to_owned(), path);
-                }
-                Err(error) => {
-                    if !self
-                        .missing_tools
-                        .iter()
-                        .any(|e| e.to_string() == error.to_string())
-                    {
-                        self.missing_tools.push(error);
-                    }
-                }
+            if let Ok(found) = &identity {
+                toolchain.insert(role.to_owned(), found.version.clone());
+                programs.insert(role.to_owned(), found.path.clone());
             }
+            self.record(&draft.name, role, identity);
         }
         for (role, path, version) in draft.fixed_tools {
-            toolchain.insert(role.to_owned(), version);
-            programs.insert(role.to_owned(), path);
+            toolchain.insert(role.to_owned(), version.clone());
+            programs.insert(role.to_owned(), path.clone());
+            self.record(&draft.name, role, Ok(FoundTool { path, version }));
         }
         if let StepKind::Render { .. } = draft.kind {
             toolchain.insert("minijinja".into(), "minijinja 2".into());
@@ -512,9 +566,50 @@ impl Builder<'_> {
         });
     }
 
+    /// Note that `step` runs a tool: found (once per role and path) or missing (once per
+    /// message, however many steps need it).
+    fn record(&mut self, step: &str, role: &str, outcome: Result<FoundTool, ToolError>) {
+        let same = |check: &ToolCheck| match (&check.outcome, &outcome) {
+            (Ok(a), Ok(b)) => check.role == role && a.path == b.path,
+            (
+                Err(ToolError::NotFound { program: a, .. }),
+                Err(ToolError::NotFound { program: b, .. }),
+            ) => a == b,
+            (Err(a), Err(b)) => a.to_string() == b.to_string(),
+            _ => false,
+        };
+        if let Some(check) = self.tools.iter_mut().find(|check| same(check)) {
+            if !check.steps.iter().any(|s| s == step) {
+                check.steps.push(step.to_owned());
+            }
+            return;
+        }
+        self.tools.push(ToolCheck {
+            role: role.to_owned(),
+            steps: vec![step.to_owned()],
+            outcome,
+        });
+    }
+
     fn key_of(&self, step: &str) -> Option<Digest> {
         self.steps.iter().find(|s| s.name == step).map(|s| s.key)
     }
+}
+
+/// The draft with a toolchain's rustc and cargo under the roles given.
+fn with_rust(
+    draft: Draft,
+    [rustc, cargo]: [&'static str; 2],
+    toolchain: &crate::toolchain::RustToolchain,
+) -> Draft {
+    draft
+        .tool(rustc, toolchain.rustc.display().to_string())
+        .tool(cargo, toolchain.cargo.display().to_string())
+}
+
+/// A triple without an operating system (`aarch64-unknown-none`, `x86_64-unknown-none-elf`).
+fn is_bare_metal(triple: &str) -> bool {
+    triple.ends_with("-none") || triple.contains("-none-")
 }
 
 /// The skills the police keeps and how often it restarts each: `net:3,pdf:0`.

@@ -20,10 +20,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use hive_manifest::SystemKind;
 use hive_manifest::target::RustTarget;
 
-use super::{Builder, Draft, path_input, police_skills};
+use super::{Builder, Draft, path_input, police_skills, target_cc, with_rust};
 use crate::PlanError;
 use crate::lock::LockedSource;
 use crate::step::{Arg, StepKind};
+use crate::toolchain::Install;
 
 /// Python modules the kernel build imports (`pip install sel4-deps` installs them).
 const PYTHON_MODULES: [&str; 5] = ["jinja2", "ply", "pyfdt", "yaml", "lxml"];
@@ -46,8 +47,7 @@ impl Builder<'_> {
             message: source.to_string(),
         })?;
         let config = manifest.kernel.config_for(&target.name).as_str().to_owned();
-        let cc = format!("{}gcc", target.c.cross_prefix);
-        let cc_hint = Some(format!("apt install {}", target.c.packages.join(" ")));
+        let (cc, cc_install) = target_cc(target);
 
         self.microkit_sdk(&platform)?;
         self.brain()?;
@@ -72,8 +72,8 @@ impl Builder<'_> {
                     vars,
                 },
             )
-            .tool("make", "make", Some("apt install make".into()))
-            .tool("cc", cc.clone(), cc_hint.clone())
+            .tool("make", "make")
+            .tool_from("cc", cc.clone(), cc_install.clone())
         };
 
         // The police.
@@ -231,22 +231,8 @@ impl Builder<'_> {
             build_std: vec!["core".into(), "alloc".into(), "compiler_builtins".into()],
             crate_type: hive_manifest::target::CrateType::Staticlib,
         };
-        let probe = self.options.probe;
-        let mut found = |rust: &RustTarget| -> (String, String, Vec<String>) {
-            match crate::toolchain::find_rust(probe, rust, self.options.rustc.as_deref()) {
-                Ok((rustc, cargo, build_std)) => (
-                    rustc.display().to_string(),
-                    cargo.display().to_string(),
-                    build_std,
-                ),
-                Err(error) => {
-                    self.missing_tools.push(error);
-                    ("rustc".into(), "cargo".into(), Vec::new())
-                }
-            }
-        };
-        let (host_rustc, host_cargo, _) = found(&host);
-        let (rustc, cargo, build_std) = found(&run_time);
+        let host_toolchain = self.rust_toolchain("microkit-sdk", &host);
+        let run_time_toolchain = self.rust_toolchain("microkit-sdk", &run_time);
 
         let rust_sel4_commit = match (
             self.options.overrides.contains_key(&platform.rust_sel4),
@@ -255,8 +241,15 @@ impl Builder<'_> {
             (false, Some(LockedSource::Git { commit, .. })) => Some(commit.clone()),
             _ => None,
         };
-        let python_hint = "`pip install sel4-deps` (PyPI; `ci/install-deps` does it)";
-        let python = crate::toolchain::find_python(probe, &PYTHON_MODULES, python_hint);
+        let probe = self.options.probe;
+        let python = crate::toolchain::find_python(
+            probe,
+            &PYTHON_MODULES,
+            &Install::debian(
+                &[],
+                "`pip install sel4-deps` (PyPI; `ci/install-deps` does it)",
+            ),
+        );
         let libclang = crate::toolchain::find_libclang();
         let mut draft = Draft::new(
             "microkit-sdk",
@@ -267,44 +260,36 @@ impl Builder<'_> {
                 boards: boards.into_iter().collect(),
                 configs: configs.into_iter().collect(),
                 host_triple: HOST_TRIPLE.into(),
-                build_std,
+                build_std: run_time_toolchain
+                    .as_ref()
+                    .map(|t| t.build_std.clone())
+                    .unwrap_or_default(),
                 rust_sel4_commit,
             },
-        )
-        .tool("host-rustc", host_rustc, None)
-        .tool("host-cargo", host_cargo, None)
-        .tool("rustc", rustc, None)
-        .tool("cargo", cargo, None)
-        .tool("make", "make", Some("apt install make".into()))
-        .tool("cmake", "cmake", Some("apt install cmake".into()))
-        .tool("ninja", "ninja", Some("apt install ninja-build".into()))
-        .tool(
-            "dtc",
-            "dtc",
-            Some("apt install device-tree-compiler".into()),
-        )
-        .tool(
-            "xmllint",
-            "xmllint",
-            Some("apt install libxml2-utils".into()),
-        )
-        .tool(
-            "strip",
-            "aarch64-linux-gnu-strip",
-            Some("apt install binutils-aarch64-linux-gnu".into()),
-        )
-        .tool(
-            "cc",
-            "aarch64-linux-gnu-gcc",
-            Some("apt install gcc-aarch64-linux-gnu".into()),
         );
+        if let Some(toolchain) = &host_toolchain {
+            draft = with_rust(draft, ["host-rustc", "host-cargo"], toolchain);
+        }
+        if let Some(toolchain) = &run_time_toolchain {
+            draft = with_rust(draft, ["rustc", "cargo"], toolchain);
+            // The capDL initialiser is an aarch64-unknown-none executable: rust-lld links it.
+            self.with_rust_lld(&mut draft, toolchain, &run_time.triple);
+        }
+        draft = draft
+            .tool("make", "make")
+            .tool("cmake", "cmake")
+            .tool("ninja", "ninja")
+            .tool("dtc", "dtc")
+            .tool("xmllint", "xmllint")
+            .tool("strip", "aarch64-linux-gnu-strip")
+            .tool("cc", "aarch64-linux-gnu-gcc");
         match python {
             Ok((path, version)) => draft.fixed_tools.push(("python3", path, version)),
-            Err(error) => self.missing_tools.push(error),
+            Err(error) => self.record("microkit-sdk", "python3", Err(error)),
         }
         match libclang {
             Ok((dir, version)) => draft.fixed_tools.push(("libclang", dir, version)),
-            Err(error) => self.missing_tools.push(error),
+            Err(error) => self.record("microkit-sdk", "libclang", Err(error)),
         }
         for source in [&platform.microkit, &platform.sel4, &platform.rust_sel4] {
             self.add_source(&mut draft, source)?;
