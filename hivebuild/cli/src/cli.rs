@@ -50,6 +50,8 @@ pub(crate) struct GlobalArgs {
 pub(crate) enum Command {
     /// Validate a manifest and its target files
     Check(ManifestArgs),
+    /// What each target needs on this machine: tools, sources, assets, QEMU, KVM; found or missing
+    Doctor(DoctorArgs),
     /// Show the build plan for one target
     Plan(PlanArgs),
     /// Show who may touch what: the capability graph, or the generated seL4 system description
@@ -278,6 +280,18 @@ pub(crate) struct RootArgs {
 pub(crate) struct ManifestArgs {
     /// The hive manifest (for example `manifests/demo.toml`)
     pub(crate) manifest: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DoctorArgs {
+    /// The hive manifest [default: `hive.toml`, else every manifest in `manifests/`]
+    pub(crate) manifest: Option<PathBuf>,
+    /// Only this target
+    #[arg(long, short, conflicts_with = "all_targets")]
+    pub(crate) target: Option<String>,
+    /// Every target of the hive (what happens when no target is named)
+    #[arg(long)]
+    pub(crate) all_targets: bool,
 }
 
 #[derive(Debug, Args)]

@@ -110,6 +110,7 @@ pub(crate) fn main_impl() -> ExitCode {
 fn run(settings: &Settings, command: Command) -> Result<(), CliError> {
     match command {
         Command::Check(args) => crate::commands::check::run(settings, &args),
+        Command::Doctor(args) => crate::commands::doctor::run(settings, &args),
         Command::Plan(args) => crate::commands::plan::run(settings, &args),
         Command::Caps(args) => crate::commands::caps::run(&args),
         Command::Build(args) => crate::commands::build::run(settings, &args),

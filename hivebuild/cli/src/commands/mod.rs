@@ -4,6 +4,7 @@ pub(crate) mod build;
 pub(crate) mod bundle;
 pub(crate) mod caps;
 pub(crate) mod check;
+pub(crate) mod doctor;
 mod faults;
 pub(crate) mod image;
 pub(crate) mod inspect;
@@ -53,6 +54,32 @@ pub(crate) fn make_plan(
     manifest: &Manifest,
     target: &Target,
 ) -> Result<Plan, CliError> {
+    with_plan_options(settings, store, manifest, target, |options| {
+        hive_plan::plan(manifest, options)
+    })
+}
+
+/// The plan and every tool it runs, found or missing (for `doctor`).
+pub(crate) fn make_survey(
+    settings: &Settings,
+    store: Option<&Store>,
+    manifest: &Manifest,
+    target: &Target,
+) -> Result<hive_plan::Survey, CliError> {
+    with_plan_options(settings, store, manifest, target, |options| {
+        hive_plan::survey(manifest, options)
+    })
+}
+
+/// Call `plan` with what planning reads besides the manifest and target: the lock, the
+/// local source folders, and a probe whose answers are cached in the store.
+fn with_plan_options<T>(
+    settings: &Settings,
+    store: Option<&Store>,
+    manifest: &Manifest,
+    target: &Target,
+    plan: impl FnOnce(&PlanOptions<'_>) -> Result<T, hive_plan::PlanError>,
+) -> Result<T, CliError> {
     let lock = Lock::load(&manifest.root)?;
     let probe = Probe::new(store.map(|s| s.cache_dir().join("toolchains-v1.json")));
     let overrides = source_overrides(settings, manifest)?;
@@ -64,9 +91,9 @@ pub(crate) fn make_plan(
         source_date_epoch: settings.engine.source_date_epoch,
         rustc: settings.rustc.clone(),
     };
-    let plan = hive_plan::plan(manifest, &options);
+    let planned = plan(&options);
     probe.save();
-    Ok(plan?)
+    Ok(planned?)
 }
 
 /// `--source NAME=PATH`, and for the sources not named there `HIVEBUILD_<NAME>_SRC=PATH`

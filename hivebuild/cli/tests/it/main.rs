@@ -1,7 +1,7 @@
 //! hivebuild's integration tests, in one binary (as uv and cargo do).
 //!
 //! Groups, by test-name prefix, so that a group can be run or skipped with a filter:
-//! - `cli_`: command-line behaviour as snapshots (exit code, stdout, stderr);
+//! - `cli_`: command-line behaviour as snapshots (exit code, stdout, stderr), and `doctor`;
 //! - `build_`: builds of a copy of the demo project (need gcc, make, cmake, ninja, cargo);
 //! - `sources_`: lock, fetch, `--offline`, `--source` (need git);
 //! - `qemu_`: boots what was built (need qemu-system-x86 and qemu-system-arm);
@@ -14,6 +14,7 @@
 
 mod build;
 mod cli;
+mod doctor;
 mod image;
 mod nix;
 mod qemu;

@@ -76,6 +76,39 @@ pub fn machine_for(target: &Target, accel: Accel) -> Result<Machine, QemuError> 
     })
 }
 
+/// What can be told of KVM for a target before any probe boot: `Err` with the accelerator
+/// when the target file decides, the architectures differ, or `/dev/kvm` cannot be opened
+/// (with the reason); `Ok` when only a probe boot can tell.
+pub fn kvm_precheck(target: &Target) -> Result<(), AccelChoice> {
+    let choice = |accel, reason: String| Err(AccelChoice { accel, reason });
+    let Some(config) = &target.qemu else {
+        return choice(Accel::Tcg, "no [qemu] section".into());
+    };
+    match config.accel {
+        hive_manifest::qemu::Accel::Tcg => {
+            return choice(Accel::Tcg, "the target file asks for TCG".into());
+        }
+        hive_manifest::qemu::Accel::Kvm => {
+            return choice(Accel::Kvm, "the target file asks for KVM".into());
+        }
+        hive_manifest::qemu::Accel::Auto => {}
+    }
+    if std::env::consts::ARCH != target.arch.as_str() {
+        return choice(
+            Accel::Tcg,
+            "KVM runs guests of the host's architecture only".into(),
+        );
+    }
+    if let Err(error) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+    {
+        return choice(Accel::Tcg, format!("no usable /dev/kvm ({error})"));
+    }
+    Ok(())
+}
+
 /// Choose the accelerator for booting `probe` (an image of this target): TCG or KVM as the
 /// target file says, or for `auto` KVM only when `/dev/kvm` is usable, the guest's
 /// architecture is the host's, and a probe boot under KVM prints `marker` (any output when
@@ -86,6 +119,9 @@ pub fn choose_accel(
     marker: Option<&str>,
     cache: Option<&Path>,
 ) -> AccelChoice {
+    if let Err(choice) = kvm_precheck(target) {
+        return choice;
+    }
     let choice = |accel, reason: &str| AccelChoice {
         accel,
         reason: reason.to_owned(),
@@ -93,29 +129,6 @@ pub fn choose_accel(
     let Some(config) = &target.qemu else {
         return choice(Accel::Tcg, "no [qemu] section");
     };
-    match config.accel {
-        hive_manifest::qemu::Accel::Tcg => {
-            return choice(Accel::Tcg, "the target file asks for TCG");
-        }
-        hive_manifest::qemu::Accel::Kvm => {
-            return choice(Accel::Kvm, "the target file asks for KVM");
-        }
-        hive_manifest::qemu::Accel::Auto => {}
-    }
-    if std::env::consts::ARCH != target.arch.as_str() {
-        return choice(
-            Accel::Tcg,
-            "KVM runs guests of the host's architecture only",
-        );
-    }
-    if std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/kvm")
-        .is_err()
-    {
-        return choice(Accel::Tcg, "no usable /dev/kvm");
-    }
     let key = format!(
         "{}|{}|{}",
         stamp(&config.binary),
