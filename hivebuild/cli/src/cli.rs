@@ -90,6 +90,17 @@ pub(crate) enum Command {
     /// Look into the store
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Print a shell completion script (`hivebuild completions bash > /etc/bash_completion.d/hivebuild`)
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, or with `--out DIR` write one page per command there
+    Man {
+        /// A folder for `hivebuild.1` and a page per subcommand (`hivebuild-build.1`, ...)
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

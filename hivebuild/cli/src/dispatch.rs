@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
+use clap::{CommandFactory as _, Parser as _};
 
 use crate::cli::{Cli, Command};
 use crate::exit_codes;
@@ -112,7 +112,7 @@ fn run(settings: &Settings, command: Command) -> Result<(), CliError> {
         Command::Check(args) => crate::commands::check::run(settings, &args),
         Command::Doctor(args) => crate::commands::doctor::run(settings, &args),
         Command::Plan(args) => crate::commands::plan::run(settings, &args),
-        Command::Caps(args) => crate::commands::caps::run(&args),
+        Command::Caps(args) => crate::commands::caps::run(settings, &args),
         Command::Build(args) => crate::commands::build::run(settings, &args),
         Command::Run(args) => crate::commands::run::run(settings, &args),
         Command::Test(command) => crate::commands::test::run(settings, command),
@@ -128,5 +128,10 @@ fn run(settings: &Settings, command: Command) -> Result<(), CliError> {
         Command::Key(command) => crate::commands::key::run(settings, command),
         Command::Root(command) => crate::commands::root::run(settings, command),
         Command::Store(command) => crate::commands::store::run(settings, command),
+        Command::Completions { shell } => {
+            crate::commands::shell::completions(&mut Cli::command(), shell);
+            Ok(())
+        }
+        Command::Man { out } => crate::commands::shell::man(&Cli::command(), out.as_deref()),
     }
 }

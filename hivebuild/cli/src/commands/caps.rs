@@ -3,20 +3,33 @@
 
 use hive_manifest::{Manifest, SystemKind};
 
+use serde_json::json;
+
 use crate::cli::{CapsArgs, CapsFormat};
 use crate::dispatch::CliError;
+use crate::output::print_result;
+use crate::settings::Settings;
 
-pub(crate) fn run(args: &CapsArgs) -> Result<(), CliError> {
+pub(crate) fn run(settings: &Settings, args: &CapsArgs) -> Result<(), CliError> {
     let manifest = hive_manifest::load_manifest(&args.manifest)?;
-    let text = match args.format {
-        CapsFormat::Text => hive_sel4::graph::to_text(&manifest),
-        CapsFormat::Dot => hive_sel4::graph::to_dot(&manifest),
+    let (text, document) = match args.format {
+        CapsFormat::Text => (hive_sel4::graph::to_text(&manifest), None),
+        CapsFormat::Dot => (hive_sel4::graph::to_dot(&manifest), None),
         CapsFormat::System => {
             let board = microkit_board(&manifest, args.target.as_deref())?;
-            hive_sel4::system_xml(&manifest, &board)
+            let xml = hive_sel4::system_xml(&manifest, &board);
+            let document = json!({"board": board.name, "system": xml});
+            (xml, Some(document))
         }
     };
-    crate::output::emit(&text);
+    let document = document.unwrap_or_else(|| {
+        json!({
+            "hive": manifest.hive.name,
+            "version": manifest.hive.version.to_string(),
+            "components": hive_sel4::graph::components(&manifest),
+        })
+    });
+    print_result(settings, &text, &document);
     Ok(())
 }
 

@@ -14,6 +14,7 @@ pub(crate) mod lock;
 pub(crate) mod plan;
 pub(crate) mod root;
 pub(crate) mod run;
+pub(crate) mod shell;
 pub(crate) mod sign;
 mod signing;
 pub(crate) mod store;

@@ -13,6 +13,8 @@ pub(crate) fn run(settings: &Settings, args: &PlanArgs) -> Result<(), CliError> 
         PlanFormat::Json => serde_json::to_string_pretty(&plan).expect("plans serialise") + "\n",
         PlanFormat::Dot => plan.to_dot(),
     };
-    crate::output::emit(&text);
+    // `--json` is `--format json` on one line, as every command's `--json` is.
+    let document = serde_json::to_value(&plan).expect("plans serialise");
+    crate::output::print_result(settings, &text, &document);
     Ok(())
 }

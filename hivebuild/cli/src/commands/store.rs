@@ -20,7 +20,12 @@ pub(crate) fn run(settings: &Settings, command: StoreCommand) -> Result<(), CliE
 fn path(settings: &Settings, args: &StorePathArgs) -> Result<(), CliError> {
     let store = super::open_store(settings)?;
     let (Some(manifest), Some(step)) = (&args.manifest, &args.step) else {
-        crate::output::emit(&format!("{}\n", store.root().display()));
+        let root = store.root().display();
+        print_result(
+            settings,
+            &format!("{root}\n"),
+            &json!({"path": root.to_string()}),
+        );
         return Ok(());
     };
     let (manifest, target) = super::load(manifest, args.target.as_deref())?;
@@ -46,7 +51,12 @@ fn path(settings: &Settings, args: &StorePathArgs) -> Result<(), CliError> {
             )),
             code: crate::exit_codes::NOT_BUILT,
         })?;
-    crate::output::emit(&format!("{}\n", entry.path.display()));
+    let path = entry.path.display();
+    print_result(
+        settings,
+        &format!("{path}\n"),
+        &json!({"path": path.to_string(), "step": step.name, "store-name": step.store_name}),
+    );
     Ok(())
 }
 

@@ -225,3 +225,82 @@ fn cli_caps_shows_who_may_touch_what() {
     let _guard = filters().bind_to_scope();
     assert_cmd_snapshot!(in_repo(&["caps", "manifests/demo.toml"]));
 }
+
+#[test]
+fn cli_completions_and_man_pages_come_from_the_command_line() {
+    let run = |args: &[&str]| {
+        let output = crate::support::hivebuild().args(args).output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let bash = run(&["completions", "bash"]);
+    assert!(
+        bash.contains("hivebuild__subcmd__doctor"),
+        "every subcommand completes"
+    );
+    let checked = std::process::Command::new("bash")
+        .args(["-n", "-c", &bash])
+        .status()
+        .unwrap();
+    assert!(checked.success(), "the bash script parses");
+    assert!(run(&["completions", "zsh"]).starts_with("#compdef hivebuild"));
+    assert!(run(&["completions", "fish"]).contains("complete -c hivebuild"));
+    let refused = crate::support::hivebuild()
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+
+    let page = run(&["man"]);
+    assert!(page.contains(".TH hivebuild 1"), "{page}");
+    assert!(page.contains("doctor"), "subcommands are listed");
+    let dir = tempfile::tempdir().unwrap();
+    run(&["man", "--out", dir.path().to_str().unwrap()]);
+    let doctor = std::fs::read_to_string(dir.path().join("hivebuild-doctor.1")).unwrap();
+    assert!(doctor.contains("\\-\\-all\\-targets"), "{doctor}");
+}
+
+#[test]
+fn cli_json_is_one_document_for_plan_caps_and_store_path() {
+    let project = crate::support::Project::new();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let output = project.hivebuild(args).output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let text = String::from_utf8(output.stdout).unwrap();
+        assert_eq!(text.lines().count(), 1, "one line: {text}");
+        serde_json::from_str(&text).unwrap()
+    };
+    let caps = json(&["--json", "caps", "manifests/demo.toml"]);
+    assert_eq!(caps["components"][0]["name"], "brain");
+    assert_eq!(
+        caps["components"][1]["caps"],
+        serde_json::json!(["net:udp:4001", "channel:brain"])
+    );
+    let system = json(&[
+        "--json",
+        "caps",
+        "manifests/demo.toml",
+        "--format",
+        "system",
+        "--target",
+        "rpi4",
+    ]);
+    assert_eq!(system["board"], "rpi4b_1gb");
+    assert!(system["system"].as_str().unwrap().contains("<system>"));
+    let store = json(&["--json", "store", "path"]);
+    assert_eq!(store["path"], project.store.display().to_string());
+    if crate::support::have(
+        "cli_json_is_one_document_for_plan",
+        crate::support::BUILD_TOOLS,
+    ) {
+        let plan = json(&[
+            "--json",
+            "plan",
+            "manifests/demo.toml",
+            "--target",
+            "x86_64",
+        ]);
+        assert_eq!(plan["target"], "x86_64");
+        assert!(plan["steps"].as_array().unwrap().len() > 3);
+    }
+}

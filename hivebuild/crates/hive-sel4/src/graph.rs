@@ -12,6 +12,28 @@ struct Node<'a> {
     notes: String,
 }
 
+/// One component of the graph, for machines (`hivebuild caps --json`).
+#[derive(Debug, serde::Serialize)]
+pub struct Component {
+    pub name: String,
+    pub memory: String,
+    pub caps: Vec<String>,
+    pub notes: String,
+}
+
+/// The Brain and every skill with the capabilities the manifest grants them.
+pub fn components(manifest: &Manifest) -> Vec<Component> {
+    nodes(manifest)
+        .into_iter()
+        .map(|node| Component {
+            name: node.name.to_owned(),
+            memory: node.memory,
+            caps: node.caps.iter().map(ToString::to_string).collect(),
+            notes: node.notes,
+        })
+        .collect()
+}
+
 fn nodes(manifest: &Manifest) -> Vec<Node<'_>> {
     let mut nodes = vec![Node {
         name: "brain",
