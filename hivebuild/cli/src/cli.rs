@@ -90,6 +90,9 @@ pub(crate) enum Command {
     /// Look into the store
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Add or remove a skill in a manifest, in place (comments and layout kept)
+    #[command(subcommand)]
+    Skill(SkillCommand),
     /// Print a shell completion script (`hivebuild completions bash > /etc/bash_completion.d/hivebuild`)
     Completions {
         /// The shell
@@ -290,6 +293,44 @@ pub(crate) struct RootArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ManifestArgs {
     /// The hive manifest (for example `manifests/demo.toml`)
+    pub(crate) manifest: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SkillCommand {
+    /// Add `[skills.NAME]` (and the other side of each of its channels); refused, and the file
+    /// left as it was, when the result would not pass `check`
+    Add(SkillAddArgs),
+    /// Remove `[skills.NAME]` and `channel:NAME` from every other component; refused, and the
+    /// file left as it was, when the result would not pass `check`
+    Remove {
+        /// The skill
+        name: String,
+        /// The hive manifest
+        #[arg(long, short, default_value = "hive.toml", value_name = "FILE")]
+        manifest: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("build").required(true).args(["template", "path"]))]
+pub(crate) struct SkillAddArgs {
+    /// The skill's name
+    pub(crate) name: String,
+    /// Render it from this template (a folder of `unikraft-templates/`)
+    #[arg(long, value_name = "TEMPLATE")]
+    pub(crate) template: Option<String>,
+    /// Build it from this folder of the project
+    #[arg(long, value_name = "DIR")]
+    pub(crate) path: Option<String>,
+    /// What it may touch (`channel:brain`, `net:udp:4001`, ...); repeatable or comma-separated
+    #[arg(long, value_delimiter = ',', value_name = "CAP")]
+    pub(crate) caps: Vec<String>,
+    /// Its memory (`16MiB`)
+    #[arg(long, value_name = "SIZE")]
+    pub(crate) memory: Option<String>,
+    /// The hive manifest
+    #[arg(long, short, default_value = "hive.toml", value_name = "FILE")]
     pub(crate) manifest: PathBuf,
 }
 

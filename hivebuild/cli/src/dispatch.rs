@@ -128,6 +128,7 @@ fn run(settings: &Settings, command: Command) -> Result<(), CliError> {
         Command::Key(command) => crate::commands::key::run(settings, command),
         Command::Root(command) => crate::commands::root::run(settings, command),
         Command::Store(command) => crate::commands::store::run(settings, command),
+        Command::Skill(command) => crate::commands::skill::run(settings, command),
         Command::Completions { shell } => {
             crate::commands::shell::completions(&mut Cli::command(), shell);
             Ok(())

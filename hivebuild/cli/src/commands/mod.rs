@@ -17,6 +17,7 @@ pub(crate) mod run;
 pub(crate) mod shell;
 pub(crate) mod sign;
 mod signing;
+pub(crate) mod skill;
 pub(crate) mod store;
 pub(crate) mod test;
 pub(crate) mod verify;

@@ -304,3 +304,50 @@ fn cli_json_is_one_document_for_plan_caps_and_store_path() {
         assert!(plan["steps"].as_array().unwrap().len() > 3);
     }
 }
+
+#[test]
+fn cli_skill_add_then_check_keeps_comments_and_remove_undoes_it() {
+    let _guard = filters().bind_to_scope();
+    let project = crate::support::Project::new();
+    let manifest = project.root().join("manifests/standins.toml");
+    let before = std::fs::read_to_string(&manifest).unwrap();
+
+    assert_cmd_snapshot!(project.hivebuild(&[
+        "skill",
+        "add",
+        "ocr",
+        "--template",
+        "net-listener",
+        "--caps",
+        "channel:brain,channel:pdf",
+        "--memory",
+        "16MiB",
+        "-m",
+        "manifests/standins.toml",
+    ]));
+    assert_cmd_snapshot!(project.hivebuild(&["check", "manifests/standins.toml"]));
+    // The whole file after the edit: every comment and blank line where it was.
+    insta::assert_snapshot!(std::fs::read_to_string(&manifest).unwrap());
+
+    // Refused: the result would not pass `check`; the file is as it was.
+    let after_add = std::fs::read_to_string(&manifest).unwrap();
+    assert_cmd_snapshot!(project.hivebuild(&[
+        "skill",
+        "remove",
+        "net",
+        "-m",
+        "manifests/standins.toml",
+    ]));
+    assert_eq!(std::fs::read_to_string(&manifest).unwrap(), after_add);
+
+    let output = project
+        .hivebuild(&["skill", "remove", "ocr", "-m", "manifests/standins.toml"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        std::fs::read_to_string(&manifest).unwrap(),
+        before,
+        "remove undoes add"
+    );
+}

@@ -7,6 +7,7 @@
 
 pub mod caps;
 pub mod diagnostic;
+pub mod edit;
 pub mod image;
 mod manifest;
 pub mod model;
