@@ -196,7 +196,7 @@ fn check_target(
             return;
         }
     };
-    match super::make_survey(settings, Some(store), manifest, &target) {
+    match super::make_survey(settings, probe, manifest, &target) {
         Ok(survey) => {
             for check in survey.tools {
                 add_tool(tools, name, check.role, check.steps, &check.outcome);

@@ -56,46 +56,47 @@ pub(crate) fn make_plan(
     manifest: &Manifest,
     target: &Target,
 ) -> Result<Plan, CliError> {
-    with_plan_options(settings, store, manifest, target, |options| {
+    let probe = Probe::new(store.map(|s| s.cache_dir().join("toolchains-v1.json")));
+    let plan = with_plan_options(settings, &probe, manifest, target, |options| {
         hive_plan::plan(manifest, options)
-    })
+    });
+    probe.save();
+    plan
 }
 
-/// The plan and every tool it runs, found or missing (for `doctor`).
+/// The plan and every tool it runs, found or missing (for `doctor`, which asks many plans
+/// with one probe and saves its answers once).
 pub(crate) fn make_survey(
     settings: &Settings,
-    store: Option<&Store>,
+    probe: &Probe,
     manifest: &Manifest,
     target: &Target,
 ) -> Result<hive_plan::Survey, CliError> {
-    with_plan_options(settings, store, manifest, target, |options| {
+    with_plan_options(settings, probe, manifest, target, |options| {
         hive_plan::survey(manifest, options)
     })
 }
 
 /// Call `plan` with what planning reads besides the manifest and target: the lock, the
-/// local source folders, and a probe whose answers are cached in the store.
+/// local source folders, and the probe that finds tools.
 fn with_plan_options<T>(
     settings: &Settings,
-    store: Option<&Store>,
+    probe: &Probe,
     manifest: &Manifest,
     target: &Target,
     plan: impl FnOnce(&PlanOptions<'_>) -> Result<T, hive_plan::PlanError>,
 ) -> Result<T, CliError> {
     let lock = Lock::load(&manifest.root)?;
-    let probe = Probe::new(store.map(|s| s.cache_dir().join("toolchains-v1.json")));
     let overrides = source_overrides(settings, manifest)?;
     let options = PlanOptions {
         target,
         lock: &lock,
         overrides: &overrides,
-        probe: &probe,
+        probe,
         source_date_epoch: settings.engine.source_date_epoch,
         rustc: settings.rustc.clone(),
     };
-    let planned = plan(&options);
-    probe.save();
-    Ok(planned?)
+    Ok(plan(&options)?)
 }
 
 /// `--source NAME=PATH`, and for the sources not named there `HIVEBUILD_<NAME>_SRC=PATH`
