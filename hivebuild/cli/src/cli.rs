@@ -48,6 +48,8 @@ pub(crate) struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Make a new hive project: a manifest, a Brain package and one templated skill
+    New(NewArgs),
     /// Validate a manifest and its target files
     Check(ManifestArgs),
     /// What each target needs on this machine: tools, sources, assets, QEMU, KVM; found or missing
@@ -288,6 +290,15 @@ pub(crate) struct RootArgs {
     /// Where to write the root
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct NewArgs {
+    /// The project folder (made; it may exist if it is empty)
+    pub(crate) dir: PathBuf,
+    /// The hive's name [default: the folder's name, lowercased]
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: Option<String>,
 }
 
 #[derive(Debug, Args)]

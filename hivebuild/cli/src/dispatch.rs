@@ -109,6 +109,7 @@ pub(crate) fn main_impl() -> ExitCode {
 
 fn run(settings: &Settings, command: Command) -> Result<(), CliError> {
     match command {
+        Command::New(args) => crate::commands::new::run(settings, &args),
         Command::Check(args) => crate::commands::check::run(settings, &args),
         Command::Doctor(args) => crate::commands::doctor::run(settings, &args),
         Command::Plan(args) => crate::commands::plan::run(settings, &args),

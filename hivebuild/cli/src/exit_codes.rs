@@ -30,3 +30,5 @@ pub(crate) const IMAGE_FAILED: u8 = 12;
 pub(crate) const TEST_FAILED: u8 = 13;
 /// An update bundle could not be made, or a device refused it (`bundle`, `apply`).
 pub(crate) const UPDATE_REFUSED: u8 = 14;
+/// `new` could not write the project (the folder is taken, or a write failed).
+pub(crate) const NEW_FAILED: u8 = 15;

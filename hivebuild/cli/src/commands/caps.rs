@@ -56,9 +56,9 @@ pub(crate) fn microkit_board(
         None => manifest.hive.targets.iter().collect(),
     };
     for name in names {
-        let target = hive_manifest::load_target(&manifest.root, name, manifest)?;
+        let target = hive_manifest::load_target(manifest, name)?;
         if target.system == SystemKind::Microkit {
-            return hive_sel4::load_board(&hive_sel4::boards_file(&manifest.root), &target.board)
+            return hive_sel4::load_board(&hive_sel4::boards_file(&manifest.layers), &target.board)
                 .map_err(|error| CliError::Refused {
                     message: error.to_string(),
                     hint: Some("add the board to sel4-platform/boards.toml".into()),

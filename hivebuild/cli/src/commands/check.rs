@@ -10,7 +10,7 @@ use crate::settings::Settings;
 pub(crate) fn run(settings: &Settings, args: &ManifestArgs) -> Result<(), CliError> {
     let manifest = hive_manifest::load_manifest(&args.manifest)?;
     for target in &manifest.hive.targets {
-        hive_manifest::load_target(&manifest.root, target, &manifest)?;
+        hive_manifest::load_target(&manifest, target)?;
     }
     let skills: Vec<&String> = manifest.skills.keys().collect();
     let text = format!(

@@ -184,7 +184,7 @@ fn check_target(
     report: &mut TargetReport,
     tools: &mut Vec<Item>,
 ) {
-    let target = match hive_manifest::load_target(&manifest.root, name, manifest) {
+    let target = match hive_manifest::load_target(manifest, name) {
         Ok(target) => target,
         Err(error) => {
             report.items.push(Item::new(

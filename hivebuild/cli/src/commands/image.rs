@@ -32,7 +32,7 @@ pub(crate) fn run(settings: &Settings, args: &ImageArgs) -> Result<(), CliError>
     let mut signers = signers(&args.signers)?;
     let expires = expires_in(&args.expires)?;
     let development_root = if signers.is_empty() {
-        let (key, root) = development(&manifest.root)?;
+        let (key, root) = development(manifest.root())?;
         signers.push(Box::new(key));
         Some(root)
     } else {
@@ -54,7 +54,7 @@ pub(crate) fn run(settings: &Settings, args: &ImageArgs) -> Result<(), CliError>
             })
             .collect(),
         steps: outputs.clone(),
-        root: manifest.root.clone(),
+        root: target.root.clone(),
         context: json!({
             "hive": {"name": manifest.hive.name, "version": manifest.hive.version.to_string()},
             "target": {"name": target.name, "arch": target.arch.as_str(), "board": target.board, "triple": target.rust.triple},
@@ -220,7 +220,10 @@ fn components(
             });
         }
     }
-    let lock = manifest.root.join(&manifest.brain.path).join("Cargo.lock");
+    let lock = manifest
+        .root()
+        .join(&manifest.brain.path)
+        .join("Cargo.lock");
     for (name, version, registry) in hive_plan::lock::cargo_lock_packages(&lock) {
         components.push(Component {
             kind: "library".into(),

@@ -11,7 +11,7 @@ use crate::settings::Settings;
 
 pub(crate) fn run(settings: &Settings, args: &LockArgs) -> Result<(), CliError> {
     let manifest = hive_manifest::load_manifest(&args.manifest)?;
-    let old = Lock::load(&manifest.root)?;
+    let old = Lock::load(manifest.root())?;
     let options = LockOptions {
         offline: settings.engine.offline,
         update: args.update,
@@ -19,9 +19,9 @@ pub(crate) fn run(settings: &Settings, args: &LockArgs) -> Result<(), CliError> 
     let lock = hive_engine::lock(&manifest, &old, &options, &CliReporter::new(settings))?;
     let changed = lock != old;
     if changed {
-        lock.save(&manifest.root)?;
+        lock.save(manifest.root())?;
     }
-    let path = manifest.root.join(hive_plan::lock::LOCK_FILE);
+    let path = manifest.root().join(hive_plan::lock::LOCK_FILE);
     let text = format!(
         "{} `{}`: {} source{} pinned\n",
         if changed { "wrote" } else { "unchanged" },

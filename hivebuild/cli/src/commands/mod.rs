@@ -11,6 +11,7 @@ pub(crate) mod inspect;
 pub(crate) mod key;
 mod latency;
 pub(crate) mod lock;
+pub(crate) mod new;
 pub(crate) mod plan;
 pub(crate) mod root;
 pub(crate) mod run;
@@ -45,7 +46,7 @@ pub(crate) fn load(manifest: &Path, target: Option<&str>) -> Result<(Manifest, T
             )));
         }
     };
-    let target = hive_manifest::load_target(&manifest.root, &name, &manifest)?;
+    let target = hive_manifest::load_target(&manifest, &name)?;
     Ok((manifest, target))
 }
 
@@ -86,7 +87,7 @@ fn with_plan_options<T>(
     target: &Target,
     plan: impl FnOnce(&PlanOptions<'_>) -> Result<T, hive_plan::PlanError>,
 ) -> Result<T, CliError> {
-    let lock = Lock::load(&manifest.root)?;
+    let lock = Lock::load(manifest.root())?;
     let overrides = source_overrides(settings, manifest)?;
     let options = PlanOptions {
         target,

@@ -50,12 +50,9 @@ pub(crate) fn expires_in(text: &str) -> Result<String, CliError> {
     Ok(hive_sign::expiry_after(OffsetDateTime::now_utc(), seconds))
 }
 
-/// The nearest folder at or above the current one that holds `targets/`.
+/// The project the current folder is in (`hive_manifest::project_root_above`).
 pub(crate) fn project_root() -> Option<PathBuf> {
-    let here = std::env::current_dir().ok()?;
-    here.ancestors()
-        .find(|dir| dir.join("targets").is_dir())
-        .map(Path::to_owned)
+    hive_manifest::project_root_above(&std::env::current_dir().ok()?)
 }
 
 /// The project's development key and root, made on first use under `.hive/dev-keys/`.

@@ -72,8 +72,9 @@ fn write_checked(
     edited: &Edited,
     done: &str,
 ) -> Result<(), CliError> {
-    let root = hive_manifest::find_root(path)?;
-    if let Err(error) = hive_manifest::parse_manifest(path, &edited.text, &root) {
+    let layers = hive_manifest::Layers::with_stock(hive_manifest::find_root(path)?)
+        .map_err(ManifestError::from)?;
+    if let Err(error) = hive_manifest::parse_manifest(path, &edited.text, &layers) {
         return Err(CliError::Manifest(match error {
             // The diagnostics point into the text the edit would have written.
             ManifestError::Invalid(mut diagnostics) => {

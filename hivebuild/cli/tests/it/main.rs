@@ -16,6 +16,7 @@ mod build;
 mod cli;
 mod doctor;
 mod image;
+mod new;
 mod nix;
 mod qemu;
 mod sel4;

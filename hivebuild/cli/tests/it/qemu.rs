@@ -203,7 +203,7 @@ fn boot_from_image(test: &str, target: &str, files: &[&str], markers: &[&str]) {
         .collect();
     let definition =
         hive_manifest::load_manifest(&project.root().join("manifests/standins.toml")).unwrap();
-    let target = hive_manifest::load_target(project.root(), target, &definition).unwrap();
+    let target = hive_manifest::load_target(&definition, target).unwrap();
     let mut machine = hive_qemu::machine_for(&target, hive_qemu::Accel::Tcg).unwrap();
     if let Some(dtb) = taken.get(1) {
         machine

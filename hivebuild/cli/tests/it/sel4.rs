@@ -195,12 +195,13 @@ fn sel4_boards_and_target_files_agree() {
     let manifest = hive_manifest::load_manifest(&root.join("manifests/demo.toml")).unwrap();
     let mut seen = 0;
     for name in &manifest.hive.targets {
-        let target = hive_manifest::load_target(&root, name, &manifest).unwrap();
+        let target = hive_manifest::load_target(&manifest, name).unwrap();
         if target.system != hive_manifest::SystemKind::Microkit {
             continue;
         }
         seen += 1;
-        let board = hive_sel4::load_board(&hive_sel4::boards_file(&root), &target.board).unwrap();
+        let board = hive_sel4::load_board(&hive_sel4::boards_file(&manifest.layers), &target.board)
+            .unwrap();
         let machine = hive_qemu::machine_for(&target, hive_qemu::Accel::Tcg).unwrap();
         let line = format!(" {} ", machine.args.join(" "));
         for pair in board.qemu.chunks(2) {

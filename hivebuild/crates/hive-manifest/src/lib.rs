@@ -9,6 +9,7 @@ pub mod caps;
 pub mod diagnostic;
 pub mod edit;
 pub mod image;
+mod layers;
 mod manifest;
 pub mod model;
 pub mod qemu;
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 pub use caps::Capability;
 pub use diagnostic::{Diagnostic, Diagnostics};
+pub use layers::{Found, Layers};
 pub use model::{Manifest, Skill, SkillBuild, Source};
 pub use target::{SystemKind, Target};
 
@@ -33,11 +35,11 @@ pub enum ManifestError {
         #[source]
         source: std::io::Error,
     },
-    #[error("failed to find the project root of `{}`: no folder above it holds a `targets/` folder", path.display())]
-    NoRoot { path: PathBuf },
+    #[error(transparent)]
+    Stock(#[from] hive_stock::StockError),
     #[error("`{}` has {} error{}", .0.path.display(), .0.list.len(), if .0.list.len() == 1 { "" } else { "s" })]
     Invalid(Box<Diagnostics>),
-    #[error("unknown target `{name}`; this project has `{}`", known.join("`, `"))]
+    #[error("unknown target `{name}`; this project can use `{}`", known.join("`, `"))]
     UnknownTarget { name: String, known: Vec<String> },
     #[error("target `{target}` is not one of the hive's targets (`{}`)", targets.join("`, `"))]
     TargetNotInHive {
@@ -71,63 +73,75 @@ impl fmt::Display for Component {
     }
 }
 
-/// Read and validate a manifest file. The project root is the nearest folder at or above
-/// the manifest's that holds `targets/`.
+/// Read and validate a manifest file. The project root is found by [`find_root`]; targets,
+/// templates and platform sources the project does not have come from hivebuild's stock.
 pub fn load_manifest(path: &Path) -> Result<Manifest, ManifestError> {
     let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
         path: path.to_owned(),
         source,
     })?;
-    let root = find_root(path)?;
-    parse_manifest(path, &text, &root)
+    let layers = Layers::with_stock(find_root(path)?)?;
+    parse_manifest(path, &text, &layers)
 }
 
-/// Validate manifest text as if it were the file `path` in the project at `root`.
-pub fn parse_manifest(path: &Path, text: &str, root: &Path) -> Result<Manifest, ManifestError> {
-    manifest::parse(path, text, root).map_err(ManifestError::Invalid)
+/// Validate manifest text as if it were the file `path` with the given layers.
+pub fn parse_manifest(path: &Path, text: &str, layers: &Layers) -> Result<Manifest, ManifestError> {
+    manifest::parse(path, text, layers).map_err(ManifestError::Invalid)
 }
 
-/// Read and validate `targets/NAME.toml` under `root`, checking that the hive builds for it.
-pub fn load_target(root: &Path, name: &str, manifest: &Manifest) -> Result<Target, ManifestError> {
-    let path = root.join("targets").join(format!("{name}.toml"));
-    if name.contains(['/', '\\']) || !path.is_file() {
+/// Read and validate the target `name` (the project's `targets/NAME.toml`, else the stock's),
+/// checking that the hive builds for it.
+pub fn load_target(manifest: &Manifest, name: &str) -> Result<Target, ManifestError> {
+    let Some(found) = manifest.layers.target(name) else {
         return Err(ManifestError::UnknownTarget {
             name: name.to_owned(),
-            known: target::known_targets(root),
+            known: manifest.layers.known_targets(),
         });
-    }
+    };
     if !manifest.hive.targets.iter().any(|t| t == name) {
         return Err(ManifestError::TargetNotInHive {
             target: name.to_owned(),
             targets: manifest.hive.targets.clone(),
         });
     }
-    let text = std::fs::read_to_string(&path).map_err(|source| ManifestError::Read {
-        path: path.clone(),
+    let text = std::fs::read_to_string(&found.path).map_err(|source| ManifestError::Read {
+        path: found.path.clone(),
         source,
     })?;
-    target::parse(&path, &text, root).map_err(ManifestError::Invalid)
+    target::parse(&found.path, &text, &found.root).map_err(ManifestError::Invalid)
 }
 
-/// Validate target-file text as if it were `path` in the project at `root`.
+/// Validate target-file text as if it were `path`, whose relative paths start at `root`.
 pub fn parse_target(path: &Path, text: &str, root: &Path) -> Result<Target, ManifestError> {
     target::parse(path, text, root).map_err(ManifestError::Invalid)
 }
 
-/// The nearest folder at or above `manifest`'s that holds a `targets/` folder.
+/// The project root of `manifest`: the nearest folder at or above the manifest's that holds
+/// a `targets/` folder or a `hive.lock`, looking no higher than the top of the git work tree
+/// the manifest is in; else the manifest's own folder. (This repository keeps its manifests
+/// in `manifests/` below a root with `targets/`; a project made by `hivebuild new` has its
+/// `hive.toml` and `hive.lock` at the top.)
 pub fn find_root(manifest: &Path) -> Result<PathBuf, ManifestError> {
     let absolute = std::path::absolute(manifest).map_err(|source| ManifestError::Read {
         path: manifest.to_owned(),
         source,
     })?;
-    absolute
-        .ancestors()
-        .skip(1)
-        .find(|dir| dir.join("targets").is_dir())
-        .map(Path::to_owned)
-        .ok_or_else(|| ManifestError::NoRoot {
-            path: manifest.to_owned(),
-        })
+    let folder = absolute.parent().unwrap_or(Path::new("/"));
+    Ok(project_root_above(folder).unwrap_or_else(|| folder.to_owned()))
+}
+
+/// The nearest folder at or above `dir` that holds a `targets/` folder or a `hive.lock`,
+/// looking no higher than the top of the git work tree `dir` is in.
+pub fn project_root_above(dir: &Path) -> Option<PathBuf> {
+    for dir in dir.ancestors() {
+        if dir.join("targets").is_dir() || dir.join("hive.lock").is_file() {
+            return Some(dir.to_owned());
+        }
+        if dir.join(".git").exists() {
+            break;
+        }
+    }
+    None
 }
 
 /// Lowercase letters, digits, `-` and `_`, starting with a letter, at most 63 characters.

@@ -15,8 +15,9 @@ use crate::units::Size;
 pub struct Manifest {
     /// The manifest file as given.
     pub file: PathBuf,
-    /// The project root: relative paths in the manifest start here.
-    pub root: PathBuf,
+    /// Where the files the manifest names are found: the project root (where its relative
+    /// paths start), then hivebuild's stock.
+    pub layers: crate::Layers,
     pub hive: Hive,
     pub kernel: Kernel,
     pub platform: Platform,
@@ -26,6 +27,18 @@ pub struct Manifest {
     pub sources: BTreeMap<String, Source>,
     /// What the QEMU tests expect (`[tests]`).
     pub tests: Tests,
+}
+
+impl Manifest {
+    /// The project root: relative paths in the manifest start here.
+    pub fn root(&self) -> &std::path::Path {
+        &self.layers.project
+    }
+
+    /// The folder of the skill template `name` (the project's, else the stock's).
+    pub fn template_dir(&self, name: &str) -> Option<PathBuf> {
+        self.layers.template(name).map(|found| found.path)
+    }
 }
 
 /// The `[tests]` section.
@@ -147,6 +160,19 @@ pub struct Platform {
     pub microkit: Option<Microkit>,
 }
 
+impl Platform {
+    /// Every source name a role names, in role order (a name may repeat).
+    pub fn source_names(&self) -> impl Iterator<Item = &str> {
+        let microkit = self.microkit.iter().flat_map(|m| {
+            [&m.sel4, &m.microkit, &m.rust_sel4, &m.pd_base, &m.police].map(String::as_str)
+        });
+        [&self.kernel, &self.skill_base, &self.packer]
+            .map(String::as_str)
+            .into_iter()
+            .chain(microkit)
+    }
+}
+
 /// The sources of the seL4 platform (names of `[sources.*]` entries).
 #[derive(Clone, Debug)]
 pub struct Microkit {
@@ -228,6 +254,9 @@ pub enum Source {
     Tarball { url: String, sha256: String },
     /// A folder in or next to the project, hashed at build time.
     Path { path: String },
+    /// A folder of hivebuild's stock (`components/NAME`), for a `[platform]` role that no
+    /// `[sources.NAME]` declares; hashed at build time like a path.
+    Stock { path: PathBuf },
 }
 
 pub const DEFAULT_SKILL_MEMORY: Size = Size(16 << 20);

@@ -24,6 +24,9 @@ pub struct Target {
     pub assets: std::collections::BTreeMap<String, crate::image::Asset>,
     /// How QEMU boots the target's images (`[qemu]`), if it can.
     pub qemu: Option<crate::qemu::QemuConfig>,
+    /// Where the file's relative paths (image templates) start: the project root, or
+    /// hivebuild's stock folder for a stock target.
+    pub root: std::path::PathBuf,
 }
 
 /// How a target's system is built: `[target] system`.
@@ -247,22 +250,8 @@ pub(crate) fn parse(file: &Path, text: &str, root: &Path) -> Result<Target, Box<
             image,
             assets,
             qemu,
+            root: root.to_owned(),
         }),
         _ => Err(Box::new(diagnostics)),
     }
-}
-
-/// The names of the project's target files, sorted.
-pub fn known_targets(root: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(root.join("targets"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let name = entry.file_name().into_string().ok()?;
-            name.strip_suffix(".toml").map(str::to_owned)
-        })
-        .collect();
-    names.sort();
-    names
 }

@@ -16,7 +16,8 @@ fn project_root() -> PathBuf {
 #[test]
 fn every_invalid_manifest_reports_its_expected_diagnostics() {
     check_corpus("tests/invalid", 15, |name, text, root| {
-        hive_manifest::parse_manifest(Path::new(name), text, root).map(drop)
+        let layers = hive_manifest::Layers::project_only(root);
+        hive_manifest::parse_manifest(Path::new(name), text, &layers).map(drop)
     });
 }
 
@@ -101,6 +102,78 @@ fn the_demo_manifest_is_valid() {
     assert_eq!(manifest.hive.name, "demo");
     assert_eq!(manifest.skills.len(), 2);
     for target in &manifest.hive.targets {
-        hive_manifest::load_target(&root, target, &manifest).unwrap();
+        hive_manifest::load_target(&manifest, target).unwrap();
     }
+}
+
+/// A project with nothing but a manifest: targets, the template and the platform's sources
+/// come from the stock; a target file of its own overrides the stock's of that name.
+#[test]
+fn a_project_outside_the_repository_uses_the_stock_and_overrides_it_by_name() {
+    let project = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(project.path().join("brain/src")).unwrap();
+    std::fs::write(
+        project.path().join("brain/Cargo.toml"),
+        "[package]\nname = \"brain\"\n",
+    )
+    .unwrap();
+    let manifest_text = r#"
+[hive]
+name = "outside"
+version = "0.1.0"
+targets = ["x86_64", "rpi4"]
+
+[platform]
+kernel = "standins"
+skill-base = "standins"
+packer = "standins"
+
+[brain]
+path = "brain"
+caps = ["channel:net"]
+
+[skills.net]
+template = "net-listener"
+caps = ["channel:brain"]
+"#;
+    let path = project.path().join("hive.toml");
+    std::fs::write(&path, manifest_text).unwrap();
+    let manifest = hive_manifest::load_manifest(&path).unwrap();
+    assert_eq!(manifest.root(), project.path());
+    let stock = manifest.layers.stock.clone().expect("a stock folder");
+    assert!(matches!(
+        &manifest.sources["standins"],
+        hive_manifest::Source::Stock { path } if path == &stock.join("components/standins")
+    ));
+    assert_eq!(
+        manifest.template_dir("net-listener"),
+        Some(stock.join("unikraft-templates/net-listener"))
+    );
+    let rpi4 = hive_manifest::load_target(&manifest, "rpi4").unwrap();
+    assert_eq!(
+        rpi4.root, stock,
+        "a stock target's templates are the stock's"
+    );
+
+    // The project's own x86_64 overrides the stock's, by name.
+    let own = std::fs::read_to_string(stock.join("targets/x86_64.toml"))
+        .unwrap()
+        .replace("memory = \"32MiB\"", "memory = \"48MiB\"");
+    std::fs::create_dir(project.path().join("targets")).unwrap();
+    std::fs::write(project.path().join("targets/x86_64.toml"), own).unwrap();
+    let manifest = hive_manifest::load_manifest(&path).unwrap();
+    let x86 = hive_manifest::load_target(&manifest, "x86_64").unwrap();
+    assert_eq!(x86.root, project.path());
+    assert_eq!(x86.qemu.unwrap().memory, 48 << 20);
+
+    // A template the project lacks is named among the ones it can use.
+    let text = manifest_text.replace("net-listener", "no-such-template");
+    std::fs::write(&path, text).unwrap();
+    let Err(hive_manifest::ManifestError::Invalid(diagnostics)) =
+        hive_manifest::load_manifest(&path)
+    else {
+        panic!("an unknown template was accepted");
+    };
+    let rendered = diagnostics.render(false);
+    assert!(rendered.contains("`net-listener`"), "{rendered}");
 }

@@ -317,7 +317,7 @@ impl Builder<'_> {
     fn brain(&mut self) -> Result<(), PlanError> {
         let target = self.options.target;
         let toolchain = self.rust_toolchain("brain", &target.rust);
-        let package_dir = self.manifest.root.join(&self.manifest.brain.path);
+        let package_dir = self.manifest.root().join(&self.manifest.brain.path);
         let mut draft = Draft::new(
             "brain",
             StepKind::Cargo {
@@ -381,7 +381,7 @@ impl Builder<'_> {
 
     /// Where the Brain's artefact lands in its output folder.
     fn brain_artefact(&self) -> Result<String, PlanError> {
-        let name = package_name(&self.manifest.root.join(&self.manifest.brain.path))?;
+        let name = package_name(&self.manifest.root().join(&self.manifest.brain.path))?;
         Ok(match self.options.target.rust.crate_type {
             CrateType::Bin => format!("bin/{name}"),
             CrateType::Staticlib => format!("lib/lib{}.a", name.replace('-', "_")),
@@ -407,7 +407,12 @@ impl Builder<'_> {
                         context: render_context(manifest, self.options.target, skill),
                     },
                 );
-                let dir = manifest.root.join("unikraft-templates").join(template);
+                let dir =
+                    manifest
+                        .template_dir(template)
+                        .ok_or_else(|| PlanError::SourceMissing {
+                            path: Path::new("unikraft-templates").join(template),
+                        })?;
                 render.sources.insert(template_source, path_input(&dir)?);
                 self.finish(render);
                 let arg = Arg::Output {
@@ -424,7 +429,7 @@ impl Builder<'_> {
                 };
                 Ok((
                     arg,
-                    vec![(app, path_input(&manifest.root.join(path))?)],
+                    vec![(app, path_input(&manifest.root().join(path))?)],
                     Vec::new(),
                 ))
             }
@@ -438,7 +443,8 @@ impl Builder<'_> {
             path_input(path)?
         } else {
             match &self.manifest.sources[name] {
-                Source::Path { path } => path_input(&self.manifest.root.join(path))?,
+                Source::Path { path } => path_input(&self.manifest.root().join(path))?,
+                Source::Stock { path } => path_input(path)?,
                 declared => {
                     let locked = self.locked(name, declared)?;
                     let fetch = format!("fetch-{name}");

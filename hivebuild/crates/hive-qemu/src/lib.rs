@@ -392,6 +392,7 @@ mod tests {
             image: None,
             assets: std::collections::BTreeMap::new(),
             qemu: Some(qemu),
+            root: std::path::PathBuf::new(),
         }
     }
 

@@ -101,9 +101,12 @@ struct RawConsole {
     irq: u32,
 }
 
-/// The boards file of a project (`ROOT/sel4-platform/boards.toml`).
-pub fn boards_file(root: &Path) -> PathBuf {
-    root.join("sel4-platform").join("boards.toml")
+/// The boards file a project uses: its own `sel4-platform/boards.toml`, else the stock's.
+pub fn boards_file(layers: &hive_manifest::Layers) -> PathBuf {
+    const FILE: &str = "sel4-platform/boards.toml";
+    layers
+        .find(FILE)
+        .map_or_else(|| layers.project.join(FILE), |found| found.path)
 }
 
 /// Read board `name` from `path`.

@@ -26,7 +26,11 @@ fn golden(name: &str, actual: &str) {
 }
 
 fn board(name: &str) -> hive_sel4::Board {
-    hive_sel4::load_board(&hive_sel4::boards_file(&repo()), name).unwrap()
+    hive_sel4::load_board(
+        &hive_sel4::boards_file(&hive_manifest::Layers::project_only(repo())),
+        name,
+    )
+    .unwrap()
 }
 
 fn virt() -> hive_sel4::Board {
@@ -34,7 +38,12 @@ fn virt() -> hive_sel4::Board {
 }
 
 fn manifest(name: &str, text: &str) -> hive_manifest::Manifest {
-    hive_manifest::parse_manifest(Path::new(name), text, &repo()).unwrap()
+    hive_manifest::parse_manifest(
+        Path::new(name),
+        text,
+        &hive_manifest::Layers::project_only(repo()),
+    )
+    .unwrap()
 }
 
 const HEAD: &str = "[hive]\nname = \"edge\"\nversion = \"1.0.0\"\ntargets = [\"qemu-virt-aarch64\"]\n\n\

@@ -160,7 +160,7 @@ pub fn lock(
     let mut lock = Lock::default();
     for (name, source) in &manifest.sources {
         let (kind, url, revision) = match source {
-            Source::Path { .. } => continue,
+            Source::Path { .. } | Source::Stock { .. } => continue,
             Source::Git { url, rev } => ("git", url, rev),
             Source::Tarball { url, sha256 } => ("tarball", url, sha256),
         };

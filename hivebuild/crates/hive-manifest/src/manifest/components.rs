@@ -63,21 +63,19 @@ impl Checker<'_> {
     ) -> Option<Skill> {
         let build = match (&raw.template, &raw.path) {
             (Some(template), None) => {
-                if self
-                    .root
-                    .join("unikraft-templates")
-                    .join(template.get_ref())
-                    .is_dir()
-                {
+                if self.layers.template(template.get_ref()).is_some() {
                     Some(SkillBuild::Template(template.get_ref().clone()))
                 } else {
+                    let known = self.layers.known_templates().join("`, `");
                     self.error(
                         Diagnostic::new(
                             format!("unknown skill template `{}`", template.get_ref()),
                             template.span(),
                         )
                         .label("no such folder in `unikraft-templates/`")
-                        .help("use a template of `unikraft-templates/` or give the skill a `path`"),
+                        .help(format!(
+                            "use one of the templates `{known}`, or give the skill a `path`"
+                        )),
                     );
                     None
                 }

@@ -12,6 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::Path;
 
+use crate::layers::Layers;
+
 use toml_edit::{Document, Item};
 
 use crate::caps::Capability;
@@ -25,14 +27,22 @@ const SECTIONS: &str =
     "`hive`, `kernel`, `platform`, `brain`, `skills`, `update`, `sources`, `tests`";
 const RESERVED_NAMES: [&str; 3] = ["brain", "police", "kernel"];
 
-/// Parse and validate manifest text. `root` is the project root, used to check that the
-/// files and folders the manifest names exist.
-pub(crate) fn parse(file: &Path, text: &str, root: &Path) -> Result<Manifest, Box<Diagnostics>> {
+/// Parse and validate manifest text. `layers` say where the files and folders the manifest
+/// names are looked up: the project root, then hivebuild's stock.
+pub(crate) fn parse(
+    file: &Path,
+    text: &str,
+    layers: &Layers,
+) -> Result<Manifest, Box<Diagnostics>> {
     let mut diagnostics = Diagnostics::new(file, text);
     let Some(document) = parse_document(text, &mut diagnostics) else {
         return Err(Box::new(diagnostics));
     };
-    let mut checker = Checker { diagnostics, root };
+    let mut checker = Checker {
+        diagnostics,
+        layers,
+        root: &layers.project,
+    };
     let manifest = checker.manifest(file, &document);
     match manifest {
         Some(manifest) if checker.diagnostics.is_empty() => Ok(manifest),
@@ -42,6 +52,8 @@ pub(crate) fn parse(file: &Path, text: &str, root: &Path) -> Result<Manifest, Bo
 
 struct Checker<'a> {
     diagnostics: Diagnostics,
+    layers: &'a Layers,
+    /// The project root (`layers.project`).
     root: &'a Path,
 }
 
@@ -83,10 +95,13 @@ impl Checker<'_> {
                 overrides: BTreeMap::new(),
             }),
         };
-        let sources = self.sources(top.get("sources"));
+        let mut sources = self.sources(top.get("sources"));
         let platform = self
             .required::<raw::Platform>(top, "platform")
             .and_then(|p| self.platform(&p, &sources));
+        if let Some(platform) = &platform {
+            self.add_stock_sources(platform, &mut sources);
+        }
         let raw_brain = self.required::<raw::Brain>(top, "brain");
         let raw_skills = self.raw_skills(top.get("skills"));
         let skill_names: BTreeSet<String> = raw_skills.keys().cloned().collect();
@@ -126,7 +141,7 @@ impl Checker<'_> {
         };
         Some(Manifest {
             file: file.to_owned(),
-            root: self.root.to_owned(),
+            layers: self.layers.clone(),
             hive: hive?,
             kernel: kernel?,
             platform: platform?,
@@ -184,17 +199,12 @@ impl Checker<'_> {
                         .label("duplicate")
                         .help("list each target once"),
                 );
-            } else if !self
-                .root
-                .join("targets")
-                .join(format!("{name}.toml"))
-                .is_file()
-            {
-                let known = crate::target::known_targets(self.root).join("`, `");
+            } else if self.layers.target(name).is_none() {
+                let known = self.layers.known_targets().join("`, `");
                 self.error(
                     Diagnostic::new(format!("unknown target `{name}`"), target.span())
                         .label("no such file in `targets/`")
-                        .help(format!("the targets of this project are `{known}`")),
+                        .help(format!("the targets this project can use are `{known}`")),
                 );
             } else {
                 targets.push(name.clone());
@@ -496,7 +506,7 @@ impl Checker<'_> {
             self.error(
                 Diagnostic::new(format!("path `{path}` leaves the project"), text.span())
                     .label("absolute or `..` path")
-                    .help("paths are relative to the project root (the folder holding `targets/`)"),
+                    .help("paths are relative to the project root (see `hivebuild check --help`)"),
             );
             return None;
         }

@@ -86,25 +86,44 @@ impl Checker<'_> {
         sources
     }
 
+    /// The stock sources the platform's roles name and `[sources]` does not declare.
+    pub(super) fn add_stock_sources(
+        &self,
+        platform: &Platform,
+        sources: &mut BTreeMap<String, Source>,
+    ) {
+        for name in platform.source_names() {
+            if !sources.contains_key(name)
+                && let Some(path) = self.layers.stock_source(name)
+            {
+                sources.insert(name.to_owned(), Source::Stock { path });
+            }
+        }
+    }
+
     pub(super) fn platform(
         &mut self,
         raw: &raw::Platform,
         sources: &BTreeMap<String, Source>,
     ) -> Option<Platform> {
+        let stock = self.layers.stock_sources();
         let mut resolve = |field: &S<String>, role: &str| {
-            if sources.contains_key(field.get_ref()) {
-                Some(field.get_ref().clone())
+            let name = field.get_ref();
+            if sources.contains_key(name) || stock.contains(name) {
+                Some(name.clone())
             } else {
+                let carried = if stock.is_empty() {
+                    String::new()
+                } else {
+                    format!(", or use one hivebuild carries (`{}`)", stock.join("`, `"))
+                };
                 self.error(
                     Diagnostic::new(
-                        format!(
-                            "the {role} names source `{}`, which is not declared",
-                            field.get_ref()
-                        ),
+                        format!("the {role} names source `{name}`, which is not declared"),
                         field.span(),
                     )
                     .label("no such source")
-                    .help(format!("declare it as `[sources.{}]`", field.get_ref())),
+                    .help(format!("declare it as `[sources.{name}]`{carried}")),
                 );
                 None
             }

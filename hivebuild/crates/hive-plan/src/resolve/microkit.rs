@@ -41,11 +41,11 @@ impl Builder<'_> {
                 .ok_or_else(|| PlanError::NoMicrokitPlatform {
                     target: target.name.clone(),
                 })?;
-        let board = hive_sel4::load_board(&hive_sel4::boards_file(&manifest.root), &target.board)
+        let board = hive_sel4::load_board(&hive_sel4::boards_file(&manifest.layers), &target.board)
             .map_err(|source| PlanError::Board {
-            target: target.name.clone(),
-            message: source.to_string(),
-        })?;
+                target: target.name.clone(),
+                message: source.to_string(),
+            })?;
         let config = manifest.kernel.config_for(&target.name).as_str().to_owned();
         let (cc, cc_install) = target_cc(target);
 
@@ -119,7 +119,7 @@ impl Builder<'_> {
         self.add_source(&mut brain, &platform.pd_base)?;
         brain.sources.insert(
             brain_pd,
-            path_input(&manifest.root.join(&manifest.brain.path).join("pd"))?,
+            path_input(&manifest.root().join(&manifest.brain.path).join("pd"))?,
         );
         brain.deps = vec!["microkit-sdk".into(), "brain".into()];
         self.finish(brain);
@@ -207,7 +207,7 @@ impl Builder<'_> {
             let other = if *name == self.options.target.name {
                 self.options.target.clone()
             } else {
-                match hive_manifest::load_target(&manifest.root, name, manifest) {
+                match hive_manifest::load_target(manifest, name) {
                     Ok(target) => target,
                     // Another target's mistakes are reported when it is built.
                     Err(_) => continue,
