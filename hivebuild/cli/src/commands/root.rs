@@ -35,6 +35,9 @@ pub(crate) fn run(settings: &Settings, command: RootCommand) -> Result<(), CliEr
         Some(old) => old.update(&envelope).map(drop)?,
         None => Root::trusted(&envelope, now).map(drop)?,
     }
+    if let Some(parent) = args.output.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|error| refused(parent, &error))?;
+    }
     std::fs::write(&args.output, envelope.to_json())
         .map_err(|error| refused(&args.output, &error))?;
     let text = format!(

@@ -13,6 +13,7 @@
 //! is set (CI sets it: there, every tool is installed and every test must run).
 
 mod build;
+mod ci_templates;
 mod cli;
 mod doctor;
 mod image;
