@@ -17,7 +17,7 @@ use std::process::Command;
 
 use serde::Deserialize;
 
-use crate::support::{BUILD_TOOLS, have, hivebuild, ok, repo};
+use crate::support::{BUILD_TOOLS, assert_success, have, hivebuild, ok, repo};
 
 #[derive(Debug, Deserialize)]
 struct Workflow {
@@ -176,13 +176,10 @@ impl Run<'_> {
             bash.env(key, evaluate(value, &self.known));
         }
         let output = bash.output().unwrap();
-        assert!(
-            output.status.success(),
-            "{label} failed ({})\nstdout:\n{}\nstderr:\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        if !output.status.success() {
+            eprintln!("the step `{label}` failed");
+        }
+        assert_success(&output);
     }
 }
 
