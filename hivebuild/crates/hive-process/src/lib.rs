@@ -176,10 +176,7 @@ impl ProcessBuilder {
 
     /// Run to completion, capturing stdout and stderr; fail unless it exits 0.
     pub fn output(&self) -> Result<Output, ProcessError> {
-        let output = self
-            .command()
-            .stdin(Stdio::null())
-            .output()
+        let output = retry_busy(|| self.command().stdin(Stdio::null()).output())
             .map_err(|source| self.spawn_error(source))?;
         if output.status.success() {
             return Ok(Output {
@@ -195,11 +192,13 @@ impl ProcessBuilder {
     /// Start the program with stdin, stdout and stderr piped; the caller owns the child (and
     /// must wait for it).
     pub fn spawn_piped(&self) -> std::io::Result<std::process::Child> {
-        self.command()
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
+        retry_busy(|| {
+            self.command()
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+        })
     }
 
     /// Run to completion with stdout and stderr going to `log` (created or truncated);
@@ -215,14 +214,14 @@ impl ProcessBuilder {
             .read(true)
             .open(log)
             .map_err(io_error)?;
-        let stderr = file.try_clone().map_err(io_error)?;
-        let status = self
-            .command()
-            .stdin(Stdio::null())
-            .stdout(file)
-            .stderr(stderr)
-            .status()
-            .map_err(|source| self.spawn_error(source))?;
+        let status = retry_busy(|| {
+            self.command()
+                .stdin(Stdio::null())
+                .stdout(file.try_clone()?)
+                .stderr(file.try_clone()?)
+                .status()
+        })
+        .map_err(|source| self.spawn_error(source))?;
         if status.success() {
             return Ok(());
         }
@@ -250,6 +249,25 @@ impl ProcessBuilder {
 impl fmt::Display for ProcessBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.display())
+    }
+}
+
+/// Run `start` again while it fails with "text file busy": a program written just now (a
+/// test's script, a tool a build step made) cannot be executed while any process still holds
+/// it open for writing, and a fork by another thread between the write and its close holds it
+/// for a moment. A few short waits outlast that; any other error returns at once.
+fn retry_busy<T>(mut start: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
+    let mut attempt = 0_u64;
+    loop {
+        match start() {
+            Err(error)
+                if error.kind() == std::io::ErrorKind::ExecutableFileBusy && attempt < 20 =>
+            {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(5 * attempt));
+            }
+            result => return result,
+        }
     }
 }
 
