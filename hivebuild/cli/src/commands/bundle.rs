@@ -91,7 +91,7 @@ pub(crate) fn run(settings: &Settings, args: &BundleArgs) -> Result<(), CliError
         version,
         expires,
         components,
-        roots: newer_roots(release)?,
+        roots: open_release(release)?.newer_roots()?,
         base,
         from_version: args.from_version,
         only: args.component.clone(),
@@ -135,7 +135,9 @@ fn release_components(
     release: &Path,
     version: u64,
 ) -> Result<(ImageManifest, Vec<ComponentFile>, tempfile::TempDir), CliError> {
-    let (image_manifest, image) = release_image(release)?;
+    let opened = open_release(release)?;
+    let image = opened.dir.image();
+    let image_manifest = &opened.manifest;
     let scratch =
         tempfile::tempdir().map_err(|e| refused(format!("no scratch folder: {e}"), None))?;
     let mut components = Vec::new();
@@ -145,7 +147,7 @@ fn release_components(
         .filter(|p| p.kind == "fat32")
     {
         for file in &partition.files {
-            let bytes = hive_image::extract(&image, &image_manifest, &partition.name, &file.path)?;
+            let bytes = hive_image::extract(&image, image_manifest, &partition.name, &file.path)?;
             let sha256 = hex(&Sha256::digest(&bytes));
             if sha256 != file.sha256 {
                 return Err(refused(
@@ -170,20 +172,9 @@ fn release_components(
         }
     }
     // Each skill's own image, as `hivebuild image` left it next to the disk image.
-    let stem = image_manifest
-        .image
-        .file
-        .trim_end_matches(".img")
-        .to_owned();
     let signed = hive_release::peek_targets(release)?;
-    for (file, entry) in &signed.targets {
-        let Some(skill) = file
-            .strip_prefix(&format!("{stem}."))
-            .and_then(|rest| rest.strip_prefix("skill-"))
-            .and_then(|rest| rest.strip_suffix(".elf"))
-        else {
-            continue;
-        };
+    for (skill, file) in opened.skills()? {
+        let entry = &signed.targets[&file];
         let path = release.join(file);
         let bytes = std::fs::read(&path)
             .map_err(|e| refused(format!("failed to read `{}`: {e}", path.display()), None))?;
@@ -203,54 +194,17 @@ fn release_components(
             release: version,
         });
     }
-    Ok((image_manifest, components, scratch))
+    Ok((opened.manifest, components, scratch))
 }
 
-/// The image manifest of a release folder, and its image.
-fn release_image(dir: &Path) -> Result<(ImageManifest, PathBuf), CliError> {
-    let manifest_path = std::fs::read_dir(dir)
-        .map_err(|e| refused(format!("failed to read `{}`: {e}", dir.display()), None))?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.to_string_lossy().ends_with(".manifest.json"))
-        .ok_or_else(|| {
-            refused(
-                format!("`{}` has no image manifest", dir.display()),
-                Some("give an output folder of `hivebuild image -o DIR`".into()),
-            )
-        })?;
-    let bytes = std::fs::read(&manifest_path).map_err(|e| {
+/// A release folder, read back (its image manifest's format checked).
+fn open_release(dir: &Path) -> Result<hive_release::Release, CliError> {
+    hive_release::Release::open(dir).map_err(|error| {
         refused(
-            format!("failed to read `{}`: {e}", manifest_path.display()),
-            None,
+            error.to_string(),
+            Some("give an output folder of `hivebuild image -o DIR`".into()),
         )
-    })?;
-    let manifest: ImageManifest = serde_json::from_slice(&bytes).map_err(|e| {
-        refused(
-            format!(
-                "`{}` is not an image manifest: {e}",
-                manifest_path.display()
-            ),
-            None,
-        )
-    })?;
-    let image = dir.join(&manifest.image.file);
-    Ok((manifest, image))
-}
-
-/// The release's newer roots (`2.root.json`, ...), in version order.
-fn newer_roots(dir: &Path) -> Result<Vec<Envelope>, CliError> {
-    let mut roots = Vec::new();
-    for version in 2.. {
-        let path = dir.join(format!("{version}.root.json"));
-        if !path.is_file() {
-            break;
-        }
-        let bytes = std::fs::read(&path)
-            .map_err(|e| refused(format!("failed to read `{}`: {e}", path.display()), None))?;
-        roots.push(Envelope::parse(&bytes)?);
-    }
-    Ok(roots)
+    })
 }
 
 /// A bundle's signed metadata, read without checking its signatures.

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use hive_image::manifest::HiveInfo;
 use hive_image::{ComposeOptions, Inputs};
 use hive_plan::SourceInput;
-use hive_release::{Component, ReleaseInfo};
+use hive_release::{Component, ReleaseDir, ReleaseInfo};
 use serde_json::json;
 
 use super::signing::{as_dyn, development, expires_in, signers};
@@ -67,21 +67,20 @@ pub(crate) fn run(settings: &Settings, args: &ImageArgs) -> Result<(), CliError>
         hint: None,
         code: crate::exit_codes::IMAGE_FAILED,
     })?;
-    let stem = format!("{}-{}", manifest.hive.name, target.name);
-    let image = args.output.join(format!("{stem}.img"));
+    let release = ReleaseDir::new(&args.output, &manifest.hive.name, &target.name);
+    let image = release.image();
     let options = ComposeOptions {
         hive: HiveInfo {
             name: manifest.hive.name.clone(),
             version: manifest.hive.version.to_string(),
         },
         target: target.name.clone(),
-        file_name: format!("{stem}.img"),
+        file_name: release.image_name(),
         mtime: settings.engine.source_date_epoch,
         sparse: !args.dense,
     };
     let composed = hive_image::compose(layout, &inputs, &image, &options)?;
-    let write = |name: String, text: String| -> Result<PathBuf, CliError> {
-        let path = args.output.join(name);
+    let write = |path: PathBuf, text: String| -> Result<PathBuf, CliError> {
         std::fs::write(&path, text).map_err(|error| CliError::Refused {
             message: format!("failed to write `{}`: {error}", path.display()),
             hint: None,
@@ -89,7 +88,7 @@ pub(crate) fn run(settings: &Settings, args: &ImageArgs) -> Result<(), CliError>
         })?;
         Ok(path)
     };
-    let manifest_path = write(format!("{stem}.manifest.json"), composed.manifest.to_json())?;
+    let manifest_path = write(release.manifest(), composed.manifest.to_json())?;
     let bill = hive_release::sbom(
         &manifest.hive.name,
         &manifest.hive.version.to_string(),
@@ -97,7 +96,7 @@ pub(crate) fn run(settings: &Settings, args: &ImageArgs) -> Result<(), CliError>
         &components(&manifest, &plan, &composed.manifest),
     );
     let sbom_path = write(
-        format!("{stem}.sbom.json"),
+        release.sbom(),
         serde_json::to_string_pretty(&bill).expect("json") + "\n",
     )?;
     let info = ReleaseInfo {
@@ -115,16 +114,15 @@ pub(crate) fn run(settings: &Settings, args: &ImageArgs) -> Result<(), CliError>
             hive_manifest::SystemKind::Standins => output.join("skill.elf"),
             hive_manifest::SystemKind::Microkit => output.join(format!("{name}.elf")),
         };
-        let file = format!("{stem}.skill-{name}.elf");
-        std::fs::copy(&built, args.output.join(&file)).map_err(|error| CliError::Refused {
+        std::fs::copy(&built, release.skill(name)).map_err(|error| CliError::Refused {
             message: format!("failed to copy `{}`: {error}", built.display()),
             hint: None,
             code: crate::exit_codes::IMAGE_FAILED,
         })?;
-        skills.push(file);
+        skills.push(name.clone());
     }
     let targets = hive_release::write_targets(
-        &args.output,
+        &release,
         &composed.manifest,
         &info,
         &skills,

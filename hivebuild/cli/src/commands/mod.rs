@@ -338,18 +338,23 @@ pub(crate) fn images_to_test(
         hint: None,
         code: crate::exit_codes::TEST_FAILED,
     };
-    let stem = format!("{}-{}", manifest.hive.name, target.name);
-    let manifest_path = release.join(format!("{stem}.manifest.json"));
-    let bytes = std::fs::read(&manifest_path)
-        .map_err(|e| refused(format!("failed to read `{}`: {e}", manifest_path.display())))?;
-    let image_manifest: hive_image::ImageManifest =
-        serde_json::from_slice(&bytes).map_err(|e| {
-            refused(format!(
-                "`{}` is not an image manifest: {e}",
-                manifest_path.display()
-            ))
-        })?;
-    let image = release.join(&image_manifest.image.file);
+    let opened = hive_release::Release::open(release).map_err(|e| refused(e.to_string()))?;
+    if (
+        opened.manifest.hive.name.as_str(),
+        opened.manifest.target.as_str(),
+    ) != (manifest.hive.name.as_str(), target.name.as_str())
+    {
+        return Err(refused(format!(
+            "`{}` is a release of hive `{}` for `{}`, not of `{}` for `{}`",
+            release.display(),
+            opened.manifest.hive.name,
+            opened.manifest.target,
+            manifest.hive.name,
+            target.name
+        )));
+    }
+    let image = opened.dir.image();
+    let image_manifest = opened.manifest;
     let qemu = target
         .qemu
         .as_ref()

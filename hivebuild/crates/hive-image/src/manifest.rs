@@ -69,6 +69,23 @@ pub struct ContentInfo {
 }
 
 impl ImageManifest {
+    /// Read a manifest, refusing a format version this hivebuild does not know.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
+        #[derive(Deserialize)]
+        struct Format {
+            format: u32,
+        }
+        let format = serde_json::from_slice::<Format>(bytes)
+            .map_err(|e| format!("not an image manifest: {e}"))?
+            .format;
+        if format != MANIFEST_FORMAT {
+            return Err(format!(
+                "image manifest format {format}; this hivebuild reads format {MANIFEST_FORMAT}"
+            ));
+        }
+        serde_json::from_slice(bytes).map_err(|e| format!("not an image manifest: {e}"))
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("manifests serialise") + "\n"
     }

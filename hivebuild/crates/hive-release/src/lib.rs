@@ -9,6 +9,9 @@
 //! DIR/N.root.json                     newer trust roots, when the keys were rotated
 //! ```
 //!
+//! [`ReleaseDir`] is the one place these names are made (and a skill's file name parsed
+//! back); [`Release::open`] reads a folder back, with its image manifest's format checked.
+//!
 //! The image's entry in `targets.json` carries hivebuild's fields under `custom`: `hive`,
 //! `version`, `target`, `hardware-id`, `trust-root` (the project-relative path of the root
 //! devices trust), `development` (signed with a development key), and `files` (the manifest's
@@ -16,6 +19,7 @@
 //! keys, threshold), the expiry, every artefact's length and sha256, and then reads the image
 //! back and checks every file against the manifest.
 
+mod dir;
 mod sbom;
 
 use std::fmt::Write as _;
@@ -27,6 +31,7 @@ use serde_json::json;
 use sha2::{Digest as _, Sha256};
 use time::OffsetDateTime;
 
+pub use dir::{Release, ReleaseDir};
 pub use sbom::{Component, sbom};
 
 pub const TARGETS_FILE: &str = "targets.json";
@@ -92,16 +97,15 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
-/// Write `targets.json` over the image, its manifest and SBOM in `dir`, and the `extra` files
-/// of the folder (each skill's image, for single-skill update bundles), signed by `signers`.
+/// Write `targets.json` over the image, its manifest and SBOM in `dir`, and the images of
+/// the `skills` (for single-skill update bundles), signed by `signers`.
 pub fn write_targets(
-    dir: &Path,
+    dir: &ReleaseDir,
     manifest: &ImageManifest,
     info: &ReleaseInfo,
-    extra: &[String],
+    skills: &[String],
     signers: &[&dyn Signer],
 ) -> Result<PathBuf, ReleaseError> {
-    let stem = manifest.image.file.trim_end_matches(".img").to_owned();
     let files: Vec<serde_json::Value> = manifest
         .partitions
         .iter()
@@ -123,18 +127,19 @@ pub fn write_targets(
         expires: info.expires.clone(),
         targets: std::collections::BTreeMap::default(),
     };
-    targets.targets.insert(
-        manifest.image.file.clone(),
-        file_entry(&dir.join(&manifest.image.file), Some(custom))?,
-    );
-    let listed = [format!("{stem}.manifest.json"), format!("{stem}.sbom.json")];
-    for artefact in listed.iter().chain(extra) {
-        targets
-            .targets
-            .insert(artefact.clone(), file_entry(&dir.join(artefact), None)?);
+    targets
+        .targets
+        .insert(dir.image_name(), file_entry(&dir.image(), Some(custom))?);
+    let skill_files = skills.iter().map(|name| dir.skill_name(name));
+    for artefact in [dir.manifest_name(), dir.sbom_name()]
+        .into_iter()
+        .chain(skill_files)
+    {
+        let entry = file_entry(&dir.path().join(&artefact), None)?;
+        targets.targets.insert(artefact, entry);
     }
     let envelope = Envelope::new_signed(&targets, signers)?;
-    let path = dir.join(TARGETS_FILE);
+    let path = dir.targets();
     std::fs::write(&path, envelope.to_json()).map_err(io(&path))?;
     Ok(path)
 }
@@ -210,7 +215,7 @@ pub struct Verified {
 pub fn verify(dir: &Path, root: &Envelope, now: OffsetDateTime) -> Result<Verified, ReleaseError> {
     let mut root = Root::self_signed(root)?;
     loop {
-        let next = dir.join(format!("{}.root.json", root.version + 1));
+        let next = dir::root_file(dir, root.version + 1);
         if !next.is_file() {
             break;
         }
@@ -245,12 +250,10 @@ pub fn verify(dir: &Path, root: &Envelope, now: OffsetDateTime) -> Result<Verifi
         if name.ends_with(".manifest.json") {
             let path = dir.join(name);
             let text = std::fs::read(&path).map_err(io(&path))?;
-            manifest = Some(serde_json::from_slice::<ImageManifest>(&text).map_err(|e| {
-                ReleaseError::Malformed {
-                    path,
-                    message: e.to_string(),
-                }
-            })?);
+            manifest = Some(
+                ImageManifest::from_json(&text)
+                    .map_err(|message| ReleaseError::Malformed { path, message })?,
+            );
         }
     }
     let manifest = manifest.ok_or_else(|| ReleaseError::Malformed {
