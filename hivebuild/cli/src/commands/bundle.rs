@@ -9,7 +9,6 @@ use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
-use hive_image::ImageManifest;
 use hive_sign::Envelope;
 use hive_update::metadata;
 use hive_update::{BundleRequest, ComponentFile};
@@ -51,10 +50,12 @@ pub(crate) fn run(settings: &Settings, args: &BundleArgs) -> Result<(), CliError
         })?;
         signers.push(Box::new(development(&root)?.0));
     }
-    let (image_manifest, components, _new) = release_components(release, version)?;
+    let (new_release, components, _new) = release_components(release, version)?;
+    let image_manifest = &new_release.manifest;
     let (base, _old) = match &args.from {
         Some(from) => {
-            let (old_manifest, base, scratch) = release_components(from, 0)?;
+            let (old_release, base, scratch) = release_components(from, 0)?;
+            let old_manifest = &old_release.manifest;
             if (
                 &old_manifest.hive.name,
                 &old_manifest.target,
@@ -91,7 +92,7 @@ pub(crate) fn run(settings: &Settings, args: &BundleArgs) -> Result<(), CliError
         version,
         expires,
         components,
-        roots: open_release(release)?.newer_roots()?,
+        roots: new_release.newer_roots()?,
         base,
         from_version: args.from_version,
         only: args.component.clone(),
@@ -129,12 +130,12 @@ pub(crate) fn run(settings: &Settings, args: &BundleArgs) -> Result<(), CliError
     Ok(())
 }
 
-/// The components of a release folder: the files of its image's FAT partitions, each
+/// A release folder and its components: the files of its image's FAT partitions, each
 /// checked against the image manifest, written to a scratch folder (returned to keep it).
 fn release_components(
     release: &Path,
     version: u64,
-) -> Result<(ImageManifest, Vec<ComponentFile>, tempfile::TempDir), CliError> {
+) -> Result<(hive_release::Release, Vec<ComponentFile>, tempfile::TempDir), CliError> {
     let opened = open_release(release)?;
     let image = opened.dir.image();
     let image_manifest = &opened.manifest;
@@ -172,9 +173,7 @@ fn release_components(
         }
     }
     // Each skill's own image, as `hivebuild image` left it next to the disk image.
-    let signed = hive_release::peek_targets(release)?;
-    for (skill, file) in opened.skills()? {
-        let entry = &signed.targets[&file];
+    for (skill, file, entry) in opened.skills() {
         let path = release.join(file);
         let bytes = std::fs::read(&path)
             .map_err(|e| refused(format!("failed to read `{}`: {e}", path.display()), None))?;
@@ -194,7 +193,7 @@ fn release_components(
             release: version,
         });
     }
-    Ok((opened.manifest, components, scratch))
+    Ok((opened, components, scratch))
 }
 
 /// A release folder, read back (its image manifest's format checked).

@@ -8,23 +8,13 @@ use crate::output::print_result;
 use crate::settings::Settings;
 
 pub(crate) fn run(settings: &Settings, args: &ManifestArgs) -> Result<(), CliError> {
-    let manifest = hive_manifest::load_manifest(&args.manifest)?;
-    for target in &manifest.hive.targets {
-        hive_manifest::load_target(&manifest, target)?;
-    }
+    let manifest = super::load_checked(&args.manifest)?;
     let skills: Vec<&String> = manifest.skills.keys().collect();
     let text = format!(
-        "ok: hive `{}` {}: the Brain and {} skill{} ({}), targets `{}`\n",
+        "ok: hive `{}` {}: {}\n",
         manifest.hive.name,
         manifest.hive.version,
-        skills.len(),
-        if skills.len() == 1 { "" } else { "s" },
-        skills
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-        manifest.hive.targets.join("`, `"),
+        super::contents(&manifest),
     );
     let document = json!({
         "ok": true,

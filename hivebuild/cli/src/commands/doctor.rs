@@ -98,7 +98,7 @@ pub(crate) fn run(settings: &Settings, args: &DoctorArgs) -> Result<(), CliError
         None => default_manifests()?,
     };
     let store = super::open_store(settings)?;
-    let probe = Probe::new(Some(store.cache_dir().join("toolchains-v1.json")));
+    let probe = super::probe(Some(&store));
     let mut tools: Vec<Item> = Vec::new();
     let mut targets = Vec::new();
     for path in &manifests {

@@ -32,6 +32,28 @@ use hive_store::Store;
 use crate::dispatch::CliError;
 use crate::settings::Settings;
 
+/// The manifest and every target file it names, validated (what `check` checks).
+pub(crate) fn load_checked(manifest: &Path) -> Result<Manifest, CliError> {
+    let manifest = hive_manifest::load_manifest(manifest)?;
+    for target in &manifest.hive.targets {
+        hive_manifest::load_target(&manifest, target)?;
+    }
+    Ok(manifest)
+}
+
+/// What a hive is made of, for a one-line summary: "the Brain and 2 skills (net, pdf),
+/// targets `a`, `b`".
+pub(crate) fn contents(manifest: &Manifest) -> String {
+    let skills: Vec<&str> = manifest.skills.keys().map(String::as_str).collect();
+    format!(
+        "the Brain and {} skill{} ({}), targets `{}`",
+        skills.len(),
+        if skills.len() == 1 { "" } else { "s" },
+        skills.join(", "),
+        manifest.hive.targets.join("`, `"),
+    )
+}
+
 /// The manifest, and the target to work on: the one named, or the hive's only one.
 pub(crate) fn load(manifest: &Path, target: Option<&str>) -> Result<(Manifest, Target), CliError> {
     let manifest = hive_manifest::load_manifest(manifest)?;
@@ -50,6 +72,11 @@ pub(crate) fn load(manifest: &Path, target: Option<&str>) -> Result<(Manifest, T
     Ok((manifest, target))
 }
 
+/// A tool probe whose answers (paths, versions) are cached in the store, when there is one.
+pub(crate) fn probe(store: Option<&Store>) -> Probe {
+    Probe::new(store.map(|s| s.cache_dir().join("toolchains-v1.json")))
+}
+
 /// The plan for a manifest and target, with tool versions cached in the store.
 pub(crate) fn make_plan(
     settings: &Settings,
@@ -57,7 +84,7 @@ pub(crate) fn make_plan(
     manifest: &Manifest,
     target: &Target,
 ) -> Result<Plan, CliError> {
-    let probe = Probe::new(store.map(|s| s.cache_dir().join("toolchains-v1.json")));
+    let probe = probe(store);
     let plan = with_plan_options(settings, &probe, manifest, target, |options| {
         hive_plan::plan(manifest, options)
     });

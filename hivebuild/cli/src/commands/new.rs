@@ -31,17 +31,17 @@ pub(crate) fn run(settings: &Settings, args: &NewArgs) -> Result<(), CliError> {
             code: NEW_FAILED,
         }
     })?;
-    let manifest = hive_manifest::load_manifest(&args.dir.join("hive.toml"))?;
+    let manifest = super::load_checked(&args.dir.join("hive.toml"))?;
     let dir = args.dir.display();
     let text = format!(
-        "created hive `{name}` in `{dir}`: the Brain and 1 skill (net), targets `{}`\n\
+        "created hive `{name}` in `{dir}`: {}\n\
          \n\
          next:\n  \
            cd {dir}\n  \
            hivebuild check hive.toml\n  \
            hivebuild build hive.toml --target x86_64\n  \
            hivebuild test smoke hive.toml --target x86_64\n",
-        manifest.hive.targets.join("`, `"),
+        super::contents(&manifest),
     );
     print_result(
         settings,

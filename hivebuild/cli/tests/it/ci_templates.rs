@@ -17,7 +17,7 @@ use std::process::Command;
 
 use serde::Deserialize;
 
-use crate::support::{BUILD_TOOLS, assert_success, have, hivebuild, ok, repo};
+use crate::support::{BUILD_TOOLS, Outside, assert_success, have, hivebuild, ok, repo};
 
 #[derive(Debug, Deserialize)]
 struct Workflow {
@@ -214,23 +214,11 @@ fn build_ci_template_github_release_runs_on_a_new_hive_and_a_device_updates_from
         return;
     }
     let workflow: Workflow = serde_saphyr::from_str(&template("github-release.yml")).unwrap();
-    let scratch = tempfile::Builder::new()
-        .prefix("hivebuild-ci-")
-        .tempdir()
-        .unwrap();
-    let scratch = scratch.path();
+    let outside = Outside::new();
+    let scratch = outside.path();
     let hive = scratch.join("hive");
     std::fs::create_dir(scratch.join("keys")).unwrap();
-    std::fs::create_dir(scratch.join("store")).unwrap();
-    let bees = |dir: &Path, args: &[&str]| {
-        let mut command = hivebuild();
-        command
-            .current_dir(dir)
-            .env("XDG_CACHE_HOME", scratch.join("cache"))
-            .env("HIVEBUILD_STORE", scratch.join("store"))
-            .args(args);
-        ok(&mut command)
-    };
+    let bees = |dir: &Path, args: &[&str]| ok(&mut outside.hivebuild(dir, args));
     bees(scratch, &["new", "hive"]);
     bees(scratch, &["key", "generate", "--out", "keys/release"]);
     bees(

@@ -3,48 +3,9 @@
 //! its smoke test at once. The stock is written to a cache folder of the test's own, so
 //! nothing here reads the repository at run time.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use insta_cmd::assert_cmd_snapshot;
 
-use crate::support::{BUILD_TOOLS, have, hivebuild, ok};
-
-/// A scratch folder outside the repository, with a cache folder (for the stock) and a store.
-struct Outside {
-    dir: tempfile::TempDir,
-}
-
-impl Outside {
-    fn new() -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("hivebuild-new-")
-            .tempdir()
-            .unwrap();
-        Self { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn hive(&self) -> PathBuf {
-        self.path().join("bees")
-    }
-
-    /// `hivebuild --store STORE ARGS` in `cwd`, with the test's own cache folder.
-    fn hivebuild(&self, cwd: &Path, args: &[&str]) -> Command {
-        let mut command = hivebuild();
-        command
-            .current_dir(cwd)
-            .env("XDG_CACHE_HOME", self.path().join("cache"))
-            .env_remove("HIVEBUILD_STOCK")
-            .arg("--store")
-            .arg(self.path().join("store"))
-            .args(args);
-        command
-    }
-}
+use crate::support::{BUILD_TOOLS, Outside, have, ok};
 
 fn filters() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();

@@ -86,6 +86,42 @@ impl Project {
     }
 }
 
+/// A scratch folder outside the repository, with a cache folder (for the stock) and a store.
+pub(crate) struct Outside {
+    dir: tempfile::TempDir,
+}
+
+impl Outside {
+    pub(crate) fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("hivebuild-outside-")
+            .tempdir()
+            .unwrap();
+        Self { dir }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub(crate) fn hive(&self) -> PathBuf {
+        self.path().join("bees")
+    }
+
+    /// `hivebuild --store STORE ARGS` in `cwd`, with the test's own cache folder.
+    pub(crate) fn hivebuild(&self, cwd: &Path, args: &[&str]) -> Command {
+        let mut command = hivebuild();
+        command
+            .current_dir(cwd)
+            .env("XDG_CACHE_HOME", self.path().join("cache"))
+            .env_remove("HIVEBUILD_STOCK")
+            .arg("--store")
+            .arg(self.path().join("store"))
+            .args(args);
+        command
+    }
+}
+
 pub(crate) fn hivebuild() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_hivebuild"));
     command

@@ -62,7 +62,7 @@ impl Layers {
 
     /// `targets/NAME.toml`.
     pub fn target(&self, name: &str) -> Option<Found> {
-        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+        if !is_plain(name) {
             return None;
         }
         self.find(&format!("targets/{name}.toml"))
@@ -71,7 +71,7 @@ impl Layers {
 
     /// `unikraft-templates/NAME/`.
     pub fn template(&self, name: &str) -> Option<Found> {
-        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
+        if !is_plain(name) {
             return None;
         }
         self.find(&format!("unikraft-templates/{name}"))
@@ -81,10 +81,12 @@ impl Layers {
     /// A platform source the stock carries (`components/NAME/`: `standins`, `pd-base`,
     /// `police`), for a `[platform]` role the manifest's `[sources]` do not declare.
     pub fn stock_source(&self, name: &str) -> Option<PathBuf> {
-        self.stock_sources()
-            .contains(&name.to_owned())
-            .then(|| self.stock.as_ref().map(|s| s.join("components").join(name)))
-            .flatten()
+        // The stock's Brain is the starter Brain of `hivebuild new`, not a platform source.
+        if name == "brain" || !is_plain(name) {
+            return None;
+        }
+        let folder = self.stock.as_ref()?.join("components").join(name);
+        folder.is_dir().then_some(folder)
     }
 
     /// The names of the stock's platform sources, sorted.
@@ -92,7 +94,6 @@ impl Layers {
         let Some(stock) = &self.stock else {
             return Vec::new();
         };
-        // The stock's Brain is the starter Brain of `hivebuild new`, not a platform source.
         names(&stock.join("components"), Path::is_dir, "")
             .into_iter()
             .filter(|name| name != "brain")
@@ -118,6 +119,11 @@ impl Layers {
         all.dedup();
         all
     }
+}
+
+/// A name that stays in its folder: not empty, no separator, not hidden (nor `..`).
+fn is_plain(name: &str) -> bool {
+    !name.is_empty() && !name.contains(['/', '\\']) && !name.starts_with('.')
 }
 
 /// The entries of `dir` that `keep` accepts and whose names end with `suffix` (dropped),

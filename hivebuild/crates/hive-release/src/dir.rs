@@ -92,6 +92,9 @@ pub(crate) fn root_file(dir: &Path, version: u64) -> PathBuf {
 pub struct Release {
     pub dir: ReleaseDir,
     pub manifest: ImageManifest,
+    /// The signed targets metadata, read without checking signatures (`verify` does that);
+    /// `None` for a folder that has none yet.
+    pub targets: Option<hive_sign::Targets>,
 }
 
 impl Release {
@@ -99,9 +102,13 @@ impl Release {
     /// without checking signatures: `verify` does that), or, without metadata, the folder's
     /// only `*.manifest.json`.
     pub fn open(dir: &Path) -> Result<Self, ReleaseError> {
-        let manifest_path = match read_envelope(&dir.join(TARGETS_FILE)) {
-            Ok(envelope) => {
-                let targets: hive_sign::Targets = envelope.signed_as("targets")?;
+        let targets = match read_envelope(&dir.join(TARGETS_FILE)) {
+            Ok(envelope) => Some(envelope.signed_as::<hive_sign::Targets>("targets")?),
+            Err(ReleaseError::Io { .. }) => None,
+            Err(other) => return Err(other),
+        };
+        let manifest_path = match &targets {
+            Some(targets) => {
                 let name = targets
                     .targets
                     .keys()
@@ -112,8 +119,7 @@ impl Release {
                     })?;
                 dir.join(name)
             }
-            Err(ReleaseError::Io { .. }) => only_manifest(dir)?,
-            Err(other) => return Err(other),
+            None => only_manifest(dir)?,
         };
         let bytes = std::fs::read(&manifest_path).map_err(io(&manifest_path))?;
         let manifest =
@@ -134,17 +140,21 @@ impl Release {
                 ),
             });
         }
-        Ok(Self { dir, manifest })
+        Ok(Self {
+            dir,
+            manifest,
+            targets,
+        })
     }
 
-    /// The skill images the signed metadata lists: (skill, file name).
-    pub fn skills(&self) -> Result<Vec<(String, String)>, ReleaseError> {
-        let targets = crate::peek_targets(self.dir.path())?;
-        Ok(targets
-            .targets
-            .keys()
-            .filter_map(|file| Some((self.dir.skill_of(file)?.to_owned(), file.clone())))
-            .collect())
+    /// The skill images the signed metadata lists: (skill, file name, entry).
+    pub fn skills(&self) -> impl Iterator<Item = (&str, &str, &hive_sign::TargetFile)> {
+        self.targets.iter().flat_map(|targets| {
+            targets
+                .targets
+                .iter()
+                .filter_map(|(file, entry)| Some((self.dir.skill_of(file)?, file.as_str(), entry)))
+        })
     }
 
     /// The newer trust roots the folder carries (`2.root.json`, ...), in version order.

@@ -106,8 +106,9 @@ pub fn materialise(cache: &Path) -> Result<PathBuf, StockError> {
         message: error.to_string(),
     };
     fs::create_dir_all(&parent).map_err(|e| failed(&parent, e))?;
-    let temporary = tempfile_dir(&parent).map_err(|e| failed(&parent, e))?;
-    let result = write_all(temporary.as_path(), FILES.iter().map(|f| (f.path, f)));
+    let temporary = private_dir(&parent).map_err(|e| failed(&parent, e))?;
+    let files = FILES.iter().map(|f| (f.path, f.contents, f.executable));
+    let result = write_tree(&temporary, files, true);
     if let Err((path, error)) = result {
         let _ = fs::remove_dir_all(&temporary);
         return Err(failed(&path, error));
@@ -126,26 +127,33 @@ pub fn materialise(cache: &Path) -> Result<PathBuf, StockError> {
     }
 }
 
-/// Write `files` (path relative to `dir`, file) under `dir`, read-only; the first failure
-/// with the path it happened at.
-pub(crate) fn write_all<'a>(
+/// Write `files` (path relative to `dir`, contents, executable) under `dir`, read-only when
+/// asked; the first failure with the path it happened at.
+pub(crate) fn write_tree<'a>(
     dir: &Path,
-    files: impl Iterator<Item = (&'a str, &'a File)>,
+    files: impl Iterator<Item = (&'a str, &'a [u8], bool)>,
+    read_only: bool,
 ) -> Result<(), (PathBuf, io::Error)> {
-    for (relative, file) in files {
+    for (relative, contents, executable) in files {
         let path = dir.join(relative);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|e| (parent.to_owned(), e))?;
         }
-        fs::write(&path, file.contents).map_err(|e| (path.clone(), e))?;
-        let mode = if file.executable { 0o555 } else { 0o444 };
+        fs::write(&path, contents).map_err(|e| (path.clone(), e))?;
+        let mode = match (executable, read_only) {
+            (true, true) => 0o555,
+            (true, false) => 0o755,
+            (false, true) => 0o444,
+            (false, false) => 0o644,
+        };
         fs::set_permissions(&path, fs::Permissions::from_mode(mode)).map_err(|e| (path, e))?;
     }
     Ok(())
 }
 
-/// A new empty folder in `parent`, named so that nothing else picks it.
-fn tempfile_dir(parent: &Path) -> io::Result<PathBuf> {
+/// A new empty folder in `parent`, named so that nothing else picks it: where a tree is
+/// written before it is renamed into place.
+pub(crate) fn private_dir(parent: &Path) -> io::Result<PathBuf> {
     for attempt in 0..100_u32 {
         let path = parent.join(format!(".tmp-{}-{attempt}", std::process::id()));
         match fs::create_dir(&path) {

@@ -49,13 +49,11 @@ pub fn write(dir: &Path, name: &str) -> Result<Vec<String>, StarterError> {
         move |source| StarterError::Write { path, source }
     };
     fs::create_dir_all(&parent).map_err(failed(&parent))?;
-    let temporary = parent.join(format!(
-        ".{}.new-{}",
-        dir.file_name().unwrap_or_default().to_string_lossy(),
-        std::process::id()
-    ));
-    let _ = fs::remove_dir_all(&temporary);
-    let result = write_files(&temporary, &rendered)
+    let temporary = crate::private_dir(&parent).map_err(failed(&parent))?;
+    let files = rendered
+        .iter()
+        .map(|(path, contents, executable)| (path.as_str(), contents.as_slice(), *executable));
+    let result = crate::write_tree(&temporary, files, false)
         // An empty `dir` is replaced by the rename; a missing one is made by it.
         .and_then(|()| fs::rename(&temporary, dir).map_err(|e| (dir.to_owned(), e)));
     if let Err((path, source)) = result {
@@ -168,23 +166,6 @@ fn lock() -> Result<String, StarterError> {
         "# What the hive's git and archive sources are pinned to; `hivebuild lock` rewrites it.\n\
          # Written by `hivebuild new` from the seL4 platform's pins hivebuild carries.\n{body}"
     ))
-}
-
-fn write_files(dir: &Path, files: &Rendered) -> Result<(), (PathBuf, io::Error)> {
-    use std::os::unix::fs::PermissionsExt as _;
-    fs::create_dir(dir).map_err(|e| (dir.to_owned(), e))?;
-    for (relative, contents, executable) in files {
-        let path = dir.join(relative);
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(|e| (parent.to_owned(), e))?;
-        }
-        fs::write(&path, contents).map_err(|e| (path.clone(), e))?;
-        if *executable {
-            fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
-                .map_err(|e| (path.clone(), e))?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
