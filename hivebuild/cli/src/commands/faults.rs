@@ -34,8 +34,12 @@ pub(crate) fn run(settings: &Settings, args: &TestArgs) -> Result<(), CliError> 
             code: exit_codes::TEST_FAILED,
         })?;
     let smoke = super::smoke_tests(&manifest)?;
-    let super::Built { store, report, .. } = super::build(settings, &manifest, &target)?;
-    let kernel = super::system_image(&target, &report);
+    let super::Built {
+        store,
+        report,
+        plan,
+    } = super::build(settings, &manifest, &target)?;
+    let kernel = super::system_image(&plan, &report);
     let first = smoke.kernel.first().map(|m| m.pattern.as_str());
     let (machine, accel) = super::machine_for_image(&target, &kernel, first, &store)?;
     let boot_within = smoke

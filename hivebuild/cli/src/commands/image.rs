@@ -1,13 +1,12 @@
 //! `hivebuild image MANIFEST --target T -o DIR [--sign-key KEY...]`: build, compose the
 //! target's image, and write its manifest, SBOM and signed metadata next to it.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use hive_image::manifest::HiveInfo;
 use hive_image::{ComposeOptions, Inputs};
-use hive_plan::SourceInput;
+use hive_plan::{Role, SourceInput};
 use hive_release::{Component, ReleaseDir, ReleaseInfo};
 use serde_json::json;
 
@@ -41,19 +40,20 @@ pub(crate) fn run(settings: &Settings, args: &ImageArgs) -> Result<(), CliError>
 
     let super::Built { plan, report, .. } = super::build(settings, &manifest, &target)?;
 
-    let outputs: BTreeMap<String, PathBuf> = report
-        .steps
-        .iter()
-        .map(|s| (s.name.clone(), s.path.clone()))
-        .collect();
     let inputs = Inputs {
-        assets: outputs
+        assets: report
+            .steps
             .iter()
-            .filter_map(|(name, path)| {
-                Some((name.strip_prefix("asset-")?.to_owned(), path.clone()))
+            .filter_map(|s| match &s.role {
+                Role::Asset(name) => Some((name.clone(), s.path.clone())),
+                _ => None,
             })
             .collect(),
-        steps: outputs.clone(),
+        steps: report
+            .steps
+            .iter()
+            .map(|s| (s.name.clone(), s.path.clone()))
+            .collect(),
         root: target.root.clone(),
         context: json!({
             "hive": {"name": manifest.hive.name, "version": manifest.hive.version.to_string()},
@@ -107,13 +107,9 @@ pub(crate) fn run(settings: &Settings, args: &ImageArgs) -> Result<(), CliError>
     // Each skill's own image, for bundles that replace one skill.
     let mut skills = Vec::new();
     for name in manifest.skills.keys() {
-        let output = report
-            .output(&format!("skill-{name}"))
+        let built = report
+            .artefact(&plan.skill_image(name))
             .expect("the plan has this step");
-        let built = match target.system {
-            hive_manifest::SystemKind::Standins => output.join("skill.elf"),
-            hive_manifest::SystemKind::Microkit => output.join(format!("{name}.elf")),
-        };
         std::fs::copy(&built, release.skill(name)).map_err(|error| CliError::Refused {
             message: format!("failed to copy `{}`: {error}", built.display()),
             hint: None,
@@ -168,15 +164,8 @@ fn components(
 ) -> Vec<Component> {
     let mut components = Vec::new();
     for step in &plan.steps {
-        let kind = match step.name.as_str() {
-            "kernel" => "firmware",
-            "brain" => "application",
-            name if name.starts_with("skill-") => "application",
-            name if name.starts_with("asset-") => "firmware",
-            _ => "data",
-        };
         components.push(Component {
-            kind: kind.into(),
+            kind: step.role.sbom_kind().into(),
             name: step.name.clone(),
             version: None,
             purl: match &step.kind {

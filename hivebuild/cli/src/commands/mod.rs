@@ -212,30 +212,20 @@ pub(crate) fn build(
 
 /// The image that boots the hive's system: the stand-in kernel, or Microkit's loader
 /// image (seL4, the monitor and every protection domain).
-pub(crate) fn system_image(
-    target: &Target,
-    report: &hive_engine::BuildReport,
-) -> std::path::PathBuf {
-    match target.system {
-        SystemKind::Standins => report
-            .output("kernel")
-            .expect("the plan has a kernel")
-            .join("kernel.elf"),
-        SystemKind::Microkit => report
-            .output("system")
-            .expect("the plan has a system")
-            .join("loader.img"),
-    }
+pub(crate) fn system_image(plan: &Plan, report: &hive_engine::BuildReport) -> std::path::PathBuf {
+    report
+        .artefact(&plan.boot_image())
+        .expect("the plan boots its system")
 }
 
 /// The boots that test a hive, in order: the system, then each skill — in an image of its
 /// own (stand-ins), or within the system's boot (seL4: its protection domains).
 pub(crate) fn bootable_images(
     manifest: &Manifest,
-    target: &Target,
+    plan: &Plan,
     report: &hive_engine::BuildReport,
 ) -> Vec<TestImage> {
-    let system = system_image(target, report);
+    let system = system_image(plan, report);
     let mut images = vec![TestImage {
         name: "kernel".to_owned(),
         path: system.clone(),
@@ -244,19 +234,17 @@ pub(crate) fn bootable_images(
         extra: Vec::new(),
     }];
     for name in manifest.skills.keys() {
-        let step = format!("skill-{name}");
-        let (path, in_system) = match target.system {
+        let (path, in_system) = match plan.system {
             SystemKind::Standins => (
                 report
-                    .output(&step)
-                    .expect("the plan has this step")
-                    .join("skill.elf"),
+                    .artefact(&plan.skill_image(name))
+                    .expect("the plan has this step"),
                 false,
             ),
             SystemKind::Microkit => (system.clone(), true),
         };
         images.push(TestImage {
-            name: step,
+            name: hive_plan::Role::Skill(name.clone()).name(),
             path,
             skill: Some(name.clone()),
             in_system,
@@ -352,8 +340,12 @@ pub(crate) fn images_to_test(
     release: Option<&Path>,
 ) -> Result<ToTest, CliError> {
     let Some(release) = release else {
-        let Built { store, report, .. } = build(settings, manifest, target)?;
-        let images = bootable_images(manifest, target, &report);
+        let Built {
+            store,
+            report,
+            plan,
+        } = build(settings, manifest, target)?;
+        let images = bootable_images(manifest, &plan, &report);
         return Ok(ToTest {
             store,
             images,
@@ -421,7 +413,7 @@ pub(crate) fn images_to_test(
     if target.system == SystemKind::Microkit {
         for name in manifest.skills.keys() {
             images.push(TestImage {
-                name: format!("skill-{name}"),
+                name: hive_plan::Role::Skill(name.clone()).name(),
                 path: kernel.clone(),
                 skill: Some(name.clone()),
                 in_system: true,

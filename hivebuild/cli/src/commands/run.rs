@@ -27,7 +27,7 @@ pub(crate) fn run(settings: &Settings, args: &RunArgs) -> Result<(), CliError> {
     };
 
     // Each image once: on seL4 the skills boot within the system's image.
-    let images: Vec<(String, PathBuf)> = super::bootable_images(&manifest, &target, &report)
+    let images: Vec<(String, PathBuf)> = super::bootable_images(&manifest, &plan, &report)
         .into_iter()
         .filter(|image| !image.in_system)
         .map(|image| (image.name, image.path))
@@ -69,9 +69,11 @@ pub(crate) fn run(settings: &Settings, args: &RunArgs) -> Result<(), CliError> {
         ));
     }
     if target.rust.crate_type == CrateType::Bin {
-        let brain = plan
-            .step("brain")
-            .and_then(|_| report.output("brain").and_then(brain_binary));
+        let brain = plan.step_of(&hive_plan::Role::Brain).and_then(|_| {
+            report
+                .output(&hive_plan::Role::Brain)
+                .and_then(brain_binary)
+        });
         if let Some(brain) = brain {
             note("==> running the hosted Brain".to_owned());
             let output = ProcessBuilder::new(&brain)

@@ -111,6 +111,7 @@ pub struct Settings {
 #[derive(Clone, Debug)]
 pub struct StepResult {
     pub name: String,
+    pub role: hive_plan::Role,
     pub store_name: String,
     pub path: PathBuf,
     pub nar_hash: String,
@@ -127,12 +128,18 @@ pub struct BuildReport {
 }
 
 impl BuildReport {
-    /// The output folder of a step of this build.
-    pub fn output(&self, step: &str) -> Option<&Path> {
+    /// The output folder of the step playing `role` in this build.
+    pub fn output(&self, role: &hive_plan::Role) -> Option<&Path> {
         self.steps
             .iter()
-            .find(|s| s.name == step)
+            .find(|s| s.role == *role)
             .map(|s| s.path.as_path())
+    }
+
+    /// Where an artefact of this build is (`None`: the plan has no such step).
+    pub fn artefact(&self, artefact: &hive_plan::Artefact) -> Option<PathBuf> {
+        self.output(&artefact.role)
+            .map(|dir| dir.join(&artefact.file))
     }
 
     pub fn built(&self) -> usize {
@@ -192,6 +199,7 @@ pub fn build(
 fn result(step: &Step, entry: &hive_store::Entry, built: bool, duration: Duration) -> StepResult {
     StepResult {
         name: step.name.clone(),
+        role: step.role.clone(),
         store_name: entry.name.clone(),
         path: entry.path.clone(),
         nar_hash: entry.record.nar_hash.clone(),

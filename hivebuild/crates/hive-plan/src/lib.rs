@@ -7,6 +7,7 @@
 pub mod hash;
 pub mod lock;
 mod resolve;
+pub mod role;
 pub mod step;
 pub mod toolchain;
 
@@ -19,6 +20,7 @@ use serde::Serialize;
 pub use hash::Digest;
 pub use lock::{Lock, LockedSource};
 pub use resolve::{KEY_VERSION, PlanOptions};
+pub use role::{Artefact, Role};
 pub use step::{Arg, SourceInput, Step, StepKind};
 pub use toolchain::{FoundTool, Install, Probe, ToolCheck, ToolError};
 
@@ -94,6 +96,9 @@ pub struct Plan {
     pub hive: String,
     pub version: String,
     pub target: String,
+    /// How the target's system is built, which decides where its artefacts are.
+    #[serde(skip)]
+    pub system: hive_manifest::SystemKind,
     pub steps: Vec<Step>,
 }
 
@@ -128,6 +133,7 @@ impl Plan {
         hive: String,
         version: String,
         target: String,
+        system: hive_manifest::SystemKind,
         steps: Vec<Step>,
     ) -> Result<Self, PlanError> {
         let mut names = BTreeSet::new();
@@ -177,12 +183,28 @@ impl Plan {
             hive,
             version,
             target,
+            system,
             steps: ordered,
         })
     }
 
     pub fn step(&self, name: &str) -> Option<&Step> {
         self.steps.iter().find(|s| s.name == name)
+    }
+
+    /// The step playing `role`, if the plan has one.
+    pub fn step_of(&self, role: &Role) -> Option<&Step> {
+        self.steps.iter().find(|s| s.role == *role)
+    }
+
+    /// The file that boots this plan's system.
+    pub fn boot_image(&self) -> Artefact {
+        Artefact::boot(self.system)
+    }
+
+    /// The skill's own image.
+    pub fn skill_image(&self, skill: &str) -> Artefact {
+        Artefact::skill(self.system, skill)
     }
 
     /// A table for people.
@@ -291,6 +313,7 @@ mod tests {
         let key = Digest::of(name.as_bytes());
         Step {
             name: name.into(),
+            role: Role::Fetch(name.into()),
             key,
             store_name: hash::store_name(&key, name),
             kind: StepKind::Tool {
@@ -305,7 +328,13 @@ mod tests {
     }
 
     fn plan_of(steps: Vec<Step>) -> Result<Plan, PlanError> {
-        Plan::new("h".into(), "1.0.0".into(), "t".into(), steps)
+        Plan::new(
+            "h".into(),
+            "1.0.0".into(),
+            "t".into(),
+            hive_manifest::SystemKind::Standins,
+            steps,
+        )
     }
 
     #[test]

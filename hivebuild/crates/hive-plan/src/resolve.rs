@@ -20,6 +20,7 @@ use serde_json::json;
 
 use crate::hash::{Digest, hash_tree, store_name};
 use crate::lock::{Lock, LockedSource};
+use crate::role::{Artefact, Role};
 use crate::step::{Arg, SourceInput, Step, StepKind};
 use crate::toolchain::{FoundTool, Install, Probe, ToolCheck, ToolError};
 use crate::{Plan, PlanError, Survey};
@@ -78,6 +79,7 @@ pub(crate) fn survey(manifest: &Manifest, options: &PlanOptions<'_>) -> Result<S
         manifest.hive.name.clone(),
         manifest.hive.version.to_string(),
         options.target.name.clone(),
+        options.target.system,
         builder.steps,
     )?;
     Ok(Survey {
@@ -99,6 +101,7 @@ type SkillApp = (Arg, Vec<(String, SourceInput)>, Vec<String>);
 
 /// What a step needs before it gets its key.
 struct Draft {
+    role: Role,
     name: String,
     kind: StepKind,
     sources: BTreeMap<String, SourceInput>,
@@ -109,9 +112,10 @@ struct Draft {
 }
 
 impl Draft {
-    fn new(name: impl Into<String>, kind: StepKind) -> Self {
+    fn new(role: Role, kind: StepKind) -> Self {
         Self {
-            name: name.into(),
+            name: role.name(),
+            role,
             kind,
             sources: BTreeMap::new(),
             deps: Vec::new(),
@@ -163,7 +167,7 @@ impl Builder<'_> {
         // The kernel: a CMake project.
         let kernel_source = manifest.platform.kernel.clone();
         let mut kernel = Draft::new(
-            "kernel",
+            Role::Kernel,
             StepKind::Cmake {
                 source: kernel_source.clone(),
                 defines: BTreeMap::from([
@@ -193,18 +197,10 @@ impl Builder<'_> {
             Arg::text("-o"),
             Arg::Out {
                 prefix: String::new(),
-                path: "system.img".into(),
+                path: Artefact::packed_system().file,
             },
-            Arg::Output {
-                prefix: "kernel=".into(),
-                step: "kernel".into(),
-                path: "kernel.elf".into(),
-            },
-            Arg::Output {
-                prefix: "brain=".into(),
-                step: "brain".into(),
-                path: self.brain_artefact()?,
-            },
+            Artefact::kernel().arg("kernel="),
+            self.brain_artefact()?.arg("brain="),
         ];
         for (name, skill) in &manifest.skills {
             let mut vars = BTreeMap::from([
@@ -218,8 +214,9 @@ impl Builder<'_> {
             ]);
             let (app, step_sources, deps) = self.skill_app(name, skill)?;
             vars.insert("APP".into(), app);
+            let skill_role = Role::Skill(name.clone());
             let mut draft = Draft::new(
-                format!("skill-{name}"),
+                skill_role.clone(),
                 StepKind::Make {
                     source: base.clone(),
                     goal: Some("skill".into()),
@@ -232,17 +229,14 @@ impl Builder<'_> {
             draft.sources.extend(step_sources);
             draft.deps = deps;
             self.finish(draft);
-            system_args.push(Arg::Output {
-                prefix: format!("skill-{name}="),
-                step: format!("skill-{name}"),
-                path: "skill.elf".into(),
-            });
+            system_args
+                .push(Artefact::skill(SystemKind::Standins, name).arg(format!("{skill_role}=")));
         }
 
         // The packer, a host tool, and the system image it makes.
         let packer_source = manifest.platform.packer.clone();
         let mut packer = Draft::new(
-            "packer",
+            Role::Packer,
             StepKind::Make {
                 source: packer_source.clone(),
                 goal: Some("pack".into()),
@@ -255,13 +249,9 @@ impl Builder<'_> {
         self.finish(packer);
 
         let mut system = Draft::new(
-            "system",
+            Role::System,
             StepKind::Tool {
-                program: Arg::Output {
-                    prefix: String::new(),
-                    step: "packer".into(),
-                    path: "bin/hive-pack".into(),
-                },
+                program: Artefact::packer().arg(""),
                 args: system_args,
             },
         );
@@ -269,8 +259,13 @@ impl Builder<'_> {
         system.deps = self
             .steps
             .iter()
+            .filter(|s| {
+                matches!(
+                    s.role,
+                    Role::Kernel | Role::Brain | Role::Packer | Role::Skill(_)
+                )
+            })
             .map(|s| s.name.clone())
-            .filter(|n| n == "kernel" || n == "brain" || n == "packer" || n.starts_with("skill-"))
             .collect();
         self.finish(system);
         Ok(())
@@ -299,7 +294,7 @@ impl Builder<'_> {
         for (name, files) in wanted {
             let asset = &target.assets[name];
             let step = Draft::new(
-                format!("asset-{name}"),
+                Role::Asset(name.to_owned()),
                 StepKind::Asset {
                     package: asset.package.clone(),
                     version: asset.version.clone(),
@@ -319,7 +314,7 @@ impl Builder<'_> {
         let toolchain = self.rust_toolchain("brain", &target.rust);
         let package_dir = self.manifest.root().join(&self.manifest.brain.path);
         let mut draft = Draft::new(
-            "brain",
+            Role::Brain,
             StepKind::Cargo {
                 package: "brain".into(),
                 package_name: package_name(&package_dir)?,
@@ -380,12 +375,9 @@ impl Builder<'_> {
     }
 
     /// Where the Brain's artefact lands in its output folder.
-    fn brain_artefact(&self) -> Result<String, PlanError> {
+    fn brain_artefact(&self) -> Result<Artefact, PlanError> {
         let name = package_name(&self.manifest.root().join(&self.manifest.brain.path))?;
-        Ok(match self.options.target.rust.crate_type {
-            CrateType::Bin => format!("bin/{name}"),
-            CrateType::Staticlib => format!("lib/lib{}.a", name.replace('-', "_")),
-        })
+        Ok(Artefact::brain(&name, self.options.target.rust.crate_type))
     }
 
     /// A skill's app folder as a make variable: a rendered template (a step of its own) or
@@ -396,12 +388,13 @@ impl Builder<'_> {
         skill: &hive_manifest::Skill,
     ) -> Result<SkillApp, PlanError> {
         let manifest = self.manifest;
-        let app = format!("app-{name}");
+        let app_role = Role::App(name.to_owned());
+        let app = app_role.name();
         match &skill.build {
             SkillBuild::Template(template) => {
                 let template_source = format!("template-{template}");
                 let mut render = Draft::new(
-                    app.clone(),
+                    app_role,
                     StepKind::Render {
                         template: template_source.clone(),
                         context: render_context(manifest, self.options.target, skill),
@@ -447,10 +440,11 @@ impl Builder<'_> {
                 Source::Stock { path } => path_input(path)?,
                 declared => {
                     let locked = self.locked(name, declared)?;
-                    let fetch = format!("fetch-{name}");
-                    if !self.steps.iter().any(|s| s.name == fetch) {
+                    let fetch_role = Role::Fetch(name.to_owned());
+                    let fetch = fetch_role.name();
+                    if !self.steps.iter().any(|s| s.role == fetch_role) {
                         self.finish(Draft::new(
-                            fetch.clone(),
+                            fetch_role,
                             StepKind::Fetch {
                                 source: name.into(),
                                 locked,
@@ -562,6 +556,7 @@ impl Builder<'_> {
         let key = Digest::of_canonical(&material);
         self.steps.push(Step {
             store_name: store_name(&key, &draft.name),
+            role: draft.role,
             name: draft.name,
             key,
             kind: draft.kind,

@@ -13,6 +13,9 @@ use crate::lock::LockedSource;
 #[derive(Clone, Debug, Serialize)]
 pub struct Step {
     pub name: String,
+    /// What the step is for; `name` is its spelling.
+    #[serde(skip)]
+    pub role: crate::Role,
     pub key: Digest,
     /// `<nix32>-<name>`: the folder name of its output in the store.
     pub store_name: String,

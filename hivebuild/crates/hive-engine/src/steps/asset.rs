@@ -27,7 +27,10 @@ pub(crate) fn run(
     pin: &Pin<'_>,
     files: &[String],
 ) -> Result<(), EngineError> {
-    let name = context.step.name.trim_start_matches("asset-").to_owned();
+    let name = match &context.step.role {
+        hive_plan::Role::Asset(name) => name.clone(),
+        _ => context.step.name.clone(),
+    };
     if context.settings.offline {
         return Err(EngineError::OfflineAsset { name });
     }

@@ -23,6 +23,7 @@ use hive_manifest::target::RustTarget;
 use super::{Builder, Draft, path_input, police_skills, target_cc, with_rust};
 use crate::PlanError;
 use crate::lock::LockedSource;
+use crate::role::{Artefact, Role};
 use crate::step::{Arg, StepKind};
 use crate::toolchain::Install;
 
@@ -52,20 +53,16 @@ impl Builder<'_> {
         self.microkit_sdk(&platform)?;
         self.brain()?;
 
-        let sdk = Arg::Output {
-            prefix: String::new(),
-            step: "microkit-sdk".into(),
-            path: String::new(),
-        };
+        let sdk = output_dir(&Role::MicrokitSdk);
         let common = |vars: &mut BTreeMap<String, Arg>| {
             vars.insert("MICROKIT_SDK".into(), sdk.clone());
             vars.insert("BOARD".into(), Arg::text(&board.name));
             vars.insert("CONFIG".into(), Arg::text(&config));
             vars.insert("CROSS_COMPILE".into(), Arg::text(&target.c.cross_prefix));
         };
-        let pd = |name: &str, goal: &str, vars: BTreeMap<String, Arg>| {
+        let pd = |role: Role, goal: &str, vars: BTreeMap<String, Arg>| {
             Draft::new(
-                name,
+                role,
                 StepKind::Make {
                     source: platform.pd_base.clone(),
                     goal: Some(goal.into()),
@@ -89,10 +86,10 @@ impl Builder<'_> {
             ),
         ]);
         common(&mut vars);
-        let mut police = pd("police", "police", vars);
+        let mut police = pd(Role::Police, "police", vars);
         self.add_source(&mut police, &platform.pd_base)?;
         self.add_source(&mut police, &platform.police)?;
-        police.deps.push("microkit-sdk".into());
+        police.deps.push(Role::MicrokitSdk.name());
         self.finish(police);
 
         // The Brain's protection domain: its `pd/` folder around the Brain's library.
@@ -105,33 +102,33 @@ impl Builder<'_> {
                     name: brain_pd.clone(),
                 },
             ),
-            (
-                "BRAIN_LIB".to_owned(),
-                Arg::Output {
-                    prefix: String::new(),
-                    step: "brain".into(),
-                    path: self.brain_artefact()?,
-                },
-            ),
+            ("BRAIN_LIB".to_owned(), self.brain_artefact()?.arg("")),
         ]);
         common(&mut vars);
-        let mut brain = pd("pd-brain", "brain", vars);
+        let mut brain = pd(Role::BrainPd, "brain", vars);
         self.add_source(&mut brain, &platform.pd_base)?;
         brain.sources.insert(
             brain_pd,
             path_input(&manifest.root().join(&manifest.brain.path).join("pd"))?,
         );
-        brain.deps = vec!["microkit-sdk".into(), "brain".into()];
+        brain.deps = vec![Role::MicrokitSdk.name(), Role::Brain.name()];
         self.finish(brain);
 
         // One protection domain per skill.
         let mut search = vec![
             Arg::text("--search-path"),
-            output_dir("police"),
-            output_dir("pd-brain"),
+            output_dir(&Role::Police),
+            output_dir(&Role::BrainPd),
         ];
-        let mut system_deps = vec!["system-description".to_owned(), "microkit-sdk".to_owned()];
-        system_deps.extend(["police".to_owned(), "pd-brain".to_owned()]);
+        let mut system_deps: Vec<String> = [
+            Role::SystemDescription,
+            Role::MicrokitSdk,
+            Role::Police,
+            Role::BrainPd,
+        ]
+        .iter()
+        .map(Role::name)
+        .collect();
         for (name, skill) in &manifest.skills {
             let (app, step_sources, deps) = self.skill_app(name, skill)?;
             let mut vars = BTreeMap::from([
@@ -139,32 +136,28 @@ impl Builder<'_> {
                 ("APP".to_owned(), app),
             ]);
             common(&mut vars);
-            let step = format!("skill-{name}");
-            let mut draft = pd(&step, "skill", vars);
+            let step = Role::Skill(name.clone());
+            let mut draft = pd(step.clone(), "skill", vars);
             self.add_source(&mut draft, &platform.pd_base)?;
             draft.sources.extend(step_sources);
             draft.deps = deps;
-            draft.deps.push("microkit-sdk".into());
+            draft.deps.push(Role::MicrokitSdk.name());
             self.finish(draft);
             search.push(output_dir(&step));
-            system_deps.push(step);
+            system_deps.push(step.name());
         }
 
         // The system description, then the Microkit tool over everything.
         let description = hive_sel4::system_xml(manifest, &board);
         self.finish(Draft::new(
-            "system-description",
+            Role::SystemDescription,
             StepKind::Write {
-                file: "hive.system".into(),
+                file: Artefact::system_description().file,
                 contents: description,
             },
         ));
         let mut args = vec![
-            Arg::Output {
-                prefix: String::new(),
-                step: "system-description".into(),
-                path: "hive.system".into(),
-            },
+            Artefact::system_description().arg(""),
             Arg::text("--board"),
             Arg::text(&board.name),
             Arg::text("--config"),
@@ -172,23 +165,19 @@ impl Builder<'_> {
             Arg::text("-o"),
             Arg::Out {
                 prefix: String::new(),
-                path: "loader.img".into(),
+                path: Artefact::loader().file,
             },
             Arg::text("-r"),
             Arg::Out {
                 prefix: String::new(),
-                path: "report.txt".into(),
+                path: Artefact::loader_report().file,
             },
         ];
         args.extend(search);
         let mut system = Draft::new(
-            "system",
+            Role::System,
             StepKind::Tool {
-                program: Arg::Output {
-                    prefix: String::new(),
-                    step: "microkit-sdk".into(),
-                    path: "bin/microkit".into(),
-                },
+                program: Artefact::microkit_tool().arg(""),
                 args,
             },
         );
@@ -252,7 +241,7 @@ impl Builder<'_> {
         );
         let libclang = crate::toolchain::find_libclang();
         let mut draft = Draft::new(
-            "microkit-sdk",
+            Role::MicrokitSdk,
             StepKind::MicrokitSdk {
                 microkit: platform.microkit.clone(),
                 sel4: platform.sel4.clone(),
@@ -307,10 +296,10 @@ const HOST_TRIPLE: &str = if cfg!(target_arch = "aarch64") {
 };
 
 /// `--search-path` entry: a step's output folder.
-fn output_dir(step: &str) -> Arg {
+fn output_dir(step: &Role) -> Arg {
     Arg::Output {
         prefix: String::new(),
-        step: step.into(),
+        step: step.name(),
         path: String::new(),
     }
 }
