@@ -1,4 +1,5 @@
-//! The command line, as clap types. Nothing outside `settings` and `dispatch` reads these.
+//! The command line, as clap types. `settings` resolves the global flags; each command reads
+//! its own arguments and turns them into the options of the operation it calls.
 
 use std::path::PathBuf;
 
@@ -24,7 +25,7 @@ pub(crate) struct Cli {
 )]
 pub(crate) struct GlobalArgs {
     /// Store folder [default: <cache dir>/hivebuild/store]
-    #[arg(long, global = true, env = crate::env_vars::HIVEBUILD_STORE, value_name = "DIR")]
+    #[arg(long, global = true, env = hive_ops::env::HIVEBUILD_STORE, value_name = "DIR")]
     pub(crate) store: Option<PathBuf>,
     /// Machine-readable output: a JSON document, or JSON lines of events while building
     #[arg(long, global = true)]

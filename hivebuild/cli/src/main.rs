@@ -1,10 +1,8 @@
-//! `hivebuild`: a thin binary over the library crates; see `dispatch::main_impl`.
+//! `hivebuild`: a thin binary over `hive_ops`; see `dispatch::main_impl`.
 
 mod cli;
 mod commands;
 mod dispatch;
-mod env_vars;
-mod exit_codes;
 mod output;
 mod settings;
 

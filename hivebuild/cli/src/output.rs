@@ -1,15 +1,17 @@
-//! Everything hivebuild prints: progress (a [`Reporter`] rendered as bars on a terminal,
-//! plain lines otherwise, JSON lines with `--json`, nothing with `-q`) and errors.
+//! Everything hivebuild prints: progress (build and test events rendered as bars on a
+//! terminal, plain lines otherwise, JSON lines with `--json`, nothing with `-q`), an
+//! operation's outcome, and errors (from the error value: its message, causes and hint).
 
 use std::error::Error as _;
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use hive_engine::{Event, Reporter};
+use hive_ops::{Error, Outcome};
+use hive_qemu::suite::Event as TestEvent;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
-use crate::dispatch::CliError;
 use crate::settings::{Output, Settings};
 
 /// Renders engine events for the user.
@@ -52,6 +54,33 @@ impl Reporter for CliReporter {
             Output::Quiet => {}
             Output::Json => emit(&format!("{}\n", event_json(event))),
             Output::Normal | Output::Verbose => self.human(event),
+        }
+    }
+}
+
+impl hive_qemu::suite::Reporter for CliReporter {
+    fn report(&self, event: &TestEvent<'_>) {
+        let line = match (self.output, event) {
+            (Output::Quiet, _) => return,
+            (Output::Json, TestEvent::Booting { suite, case, machine }) => {
+                json!({"event": "booting", "suite": suite, "case": case, "machine": machine})
+                    .to_string()
+            }
+            (Output::Json, TestEvent::Finished { suite, case, passed, detail }) => {
+                json!({"event": "tested", "suite": suite, "case": case, "passed": passed, "detail": detail})
+                    .to_string()
+            }
+            (_, TestEvent::Booting { case, machine, .. }) => {
+                format!("{:>10} {case} ({machine})", "booting")
+            }
+            (_, TestEvent::Finished { case, passed, detail, .. }) => {
+                format!("{:>10} {case}: {detail}", if *passed { "passed" } else { "FAILED" })
+            }
+        };
+        if self.output == Output::Json {
+            emit(&format!("{line}\n"));
+        } else {
+            self.line(&line);
         }
     }
 }
@@ -164,18 +193,20 @@ fn event_json(event: &Event<'_>) -> serde_json::Value {
     }
 }
 
-/// Print a command's result document: JSON with `--json`, the text otherwise (not with -q).
-pub(crate) fn print_result(settings: &Settings, text: &str, json: &serde_json::Value) {
+/// Show an operation's outcome (JSON with `--json`, the text otherwise, nothing with -q),
+/// then give its verdict.
+pub(crate) fn show(settings: &Settings, outcome: &dyn Outcome) -> Result<(), Error> {
     match settings.output {
-        Output::Json => emit(&format!("{json}\n")),
+        Output::Json => emit(&format!("{}\n", outcome.json())),
         Output::Quiet => {}
-        Output::Normal | Output::Verbose => emit(text),
+        Output::Normal | Output::Verbose => emit(&outcome.text()),
     }
+    outcome.verdict()
 }
 
 /// Print an error: diagnostics with snippets, or the message, its causes, what a failed
-/// program printed last, and a hint.
-pub(crate) fn print_error(settings: Option<&Settings>, error: &CliError) {
+/// program printed last, and a hint; with `--json`, a JSON document built from the error.
+pub(crate) fn print_error(settings: Option<&Settings>, error: &Error) {
     let color = settings.is_some_and(|s| s.terminal);
     if settings.is_some_and(|s| s.output == Output::Json) {
         emit(&format!("{}\n", error_json(error)));
@@ -184,41 +215,17 @@ pub(crate) fn print_error(settings: Option<&Settings>, error: &CliError) {
     eprint!("{}", render_error(error, color));
 }
 
-pub(crate) fn render_error(error: &CliError, color: bool) -> String {
+fn render_error(error: &Error, color: bool) -> String {
     let mut out = String::new();
-    let (message, source, hint): (
-        String,
-        Option<&(dyn std::error::Error + 'static)>,
-        Option<String>,
-    ) = match error {
-        CliError::Usage(message) => (message.clone(), None, Some("see `hivebuild --help`".into())),
-        CliError::Refused { message, hint, .. } => (message.clone(), None, hint.clone()),
-        CliError::Manifest(hive_manifest::ManifestError::Invalid(diagnostics)) => {
-            out.push_str(&diagnostics.render(color));
-            (error_summary(error), None, None)
-        }
-        CliError::Manifest(e) => (e.to_string(), e.source(), None),
-        CliError::Plan(e) => (e.to_string(), e.source(), e.hint()),
-        CliError::Lock(e) => (e.to_string(), e.source(), None),
-        CliError::Engine(e) => (e.to_string(), e.source(), e.hint()),
-        CliError::Store(e) => (e.to_string(), e.source(), None),
-        CliError::Key(e) => (e.to_string(), e.source(), None),
-        CliError::Sign(e) => (e.to_string(), e.source(), None),
-        CliError::Verify(e) => (e.to_string(), e.source(), None),
-        CliError::Image(e) => (e.to_string(), e.source(), None),
-        CliError::Release(e) => (e.to_string(), e.source(), None),
-        CliError::Update(e) => (e.to_string(), e.source(), None),
-        CliError::NotReproducible(count) => (
-            format!(
-                "{count} step{} did not build the same twice",
-                if *count == 1 { "" } else { "s" }
-            ),
-            None,
-            Some("the files listed above differ between the two builds".into()),
-        ),
-    };
-    let _ = writeln!(out, "error: {message}");
-    let mut cause = source;
+    if let Error::Manifest(hive_manifest::ManifestError::Invalid(diagnostics)) = error {
+        out.push_str(&diagnostics.render(color));
+    }
+    let _ = writeln!(out, "error: {error}");
+    let mut cause = error.source();
+    // Transparent variants show their inner error's message: start below it.
+    if matches!(cause, Some(inner) if inner.to_string() == error.to_string()) {
+        cause = cause.and_then(std::error::Error::source);
+    }
     while let Some(error) = cause {
         let _ = writeln!(out, "  caused by: {error}");
         let process = error
@@ -241,22 +248,15 @@ pub(crate) fn render_error(error: &CliError, color: bool) -> String {
         }
         cause = error.source();
     }
-    if let Some(hint) = hint {
+    if let Some(hint) = error.hint() {
         let _ = writeln!(out, "hint: {hint}");
     }
     out
 }
 
-fn error_summary(error: &CliError) -> String {
-    match error {
-        CliError::Manifest(e) => e.to_string(),
-        _ => String::new(),
-    }
-}
-
-fn error_json(error: &CliError) -> serde_json::Value {
+fn error_json(error: &Error) -> serde_json::Value {
     let diagnostics = match error {
-        CliError::Manifest(hive_manifest::ManifestError::Invalid(d)) => d
+        Error::Manifest(hive_manifest::ManifestError::Invalid(d)) => d
             .list
             .iter()
             .map(|item| {
@@ -266,8 +266,13 @@ fn error_json(error: &CliError) -> serde_json::Value {
             .collect(),
         _ => Vec::new(),
     };
-    let text = render_error(error, false);
-    json!({"error": {"code": error.exit_code(), "message": text.lines().find(|l| l.starts_with("error: ")).unwrap_or_default().trim_start_matches("error: "), "text": text, "diagnostics": diagnostics}})
+    json!({"error": {
+        "code": error.exit_code(),
+        "message": error.to_string(),
+        "hint": error.hint(),
+        "text": render_error(error, false),
+        "diagnostics": diagnostics,
+    }})
 }
 
 /// Write to stdout; a closed pipe (`hivebuild plan | head`) is not an error worth a panic.

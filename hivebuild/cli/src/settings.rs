@@ -1,13 +1,14 @@
-//! Settings: command-line flags and environment variables merged in one place. Commands
-//! get these, never clap types or `std::env`.
+//! Settings: global flags and environment variables (`hive_ops::env`) merged in one place,
+//! and the [`Context`] operations get. Each command turns its own arguments into the options
+//! of the operation it calls.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
+use hive_ops::{Context, Error, env};
+
 use crate::cli::GlobalArgs;
-use crate::dispatch::CliError;
-use crate::env_vars;
 
 /// `SOURCE_DATE_EPOCH` when none is set: 1980-01-01, the earliest time FAT can store.
 pub(crate) const DEFAULT_SOURCE_DATE_EPOCH: u64 = 315_532_800;
@@ -32,7 +33,7 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    pub(crate) fn resolve(args: &GlobalArgs) -> Result<Self, CliError> {
+    pub(crate) fn resolve(args: &GlobalArgs) -> Result<Self, Error> {
         let output = match (args.json, args.quiet, args.verbose) {
             (true, _, _) => Output::Json,
             (_, true, _) => Output::Quiet,
@@ -43,7 +44,7 @@ impl Settings {
             Some(dir) => dir.clone(),
             None => dirs::cache_dir()
                 .ok_or_else(|| {
-                    CliError::usage("no cache folder is known for this user: pass `--store DIR`")
+                    Error::usage("no cache folder is known for this user: pass `--store DIR`")
                 })?
                 .join("hivebuild")
                 .join("store"),
@@ -53,67 +54,60 @@ impl Settings {
             let (name, path) = spec
                 .split_once('=')
                 .filter(|(name, path)| !name.is_empty() && !path.is_empty())
-                .ok_or_else(|| CliError::usage(format!("`--source {spec}` is not NAME=PATH")))?;
-            let path = local_folder(&format!("--source {name}={path}"), path.as_ref())?;
+                .ok_or_else(|| Error::usage(format!("`--source {spec}` is not NAME=PATH")))?;
+            let what = format!("--source {name}={path}");
+            let path = hive_ops::context::local_folder(&what, path.as_ref())?;
             overrides.insert(name.to_owned(), path);
         }
-        let source_date_epoch = match std::env::var(env_vars::SOURCE_DATE_EPOCH) {
+        let source_date_epoch = match std::env::var(env::SOURCE_DATE_EPOCH) {
             Ok(text) => text.parse().map_err(|_| {
-                CliError::usage(format!(
+                Error::usage(format!(
                     "`{}={text}` is not a number of seconds",
-                    env_vars::SOURCE_DATE_EPOCH
+                    env::SOURCE_DATE_EPOCH
                 ))
             })?,
             Err(_) => DEFAULT_SOURCE_DATE_EPOCH,
         };
         let home = dirs::home_dir();
-        let cargo_home = std::env::var_os(env_vars::CARGO_HOME)
+        let cargo_home = std::env::var_os(env::CARGO_HOME)
             .map(PathBuf::from)
             .or_else(|| home.as_ref().map(|h| h.join(".cargo")))
             .unwrap_or_else(|| PathBuf::from("/nonexistent-cargo-home"));
-        let rustup_home = std::env::var_os(env_vars::RUSTUP_HOME)
-            .map(PathBuf::from)
-            .or_else(|| home.as_ref().map(|h| h.join(".rustup")))
-            .filter(|dir| dir.is_dir());
         let jobs = args
             .jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
         if jobs == 0 {
-            return Err(CliError::usage(
+            return Err(Error::usage(
                 "`-j 0`: at least one step must be able to run",
             ));
         }
         Ok(Self {
             store_dir,
             output,
-            terminal: std::io::stderr().is_terminal()
-                && std::env::var_os(env_vars::NO_COLOR).is_none(),
+            terminal: std::io::stderr().is_terminal() && std::env::var_os(env::NO_COLOR).is_none(),
             overrides,
-            rustc: std::env::var_os(env_vars::HIVEBUILD_RUSTC).map(PathBuf::from),
+            rustc: std::env::var_os(env::HIVEBUILD_RUSTC).map(PathBuf::from),
             engine: hive_engine::Settings {
                 jobs,
                 offline: args.offline,
                 source_date_epoch,
-                path: std::env::var_os(env_vars::PATH).unwrap_or_default(),
+                path: std::env::var_os(env::PATH).unwrap_or_default(),
                 cargo_home,
-                rustup_home,
-                rustup_toolchain: std::env::var(env_vars::RUSTUP_TOOLCHAIN).ok(),
+                rustup_home: hive_plan::toolchain::rustup_home().filter(|dir| dir.is_dir()),
+                rustup_toolchain: std::env::var(env::RUSTUP_TOOLCHAIN).ok(),
                 home,
             },
         })
     }
-}
 
-/// A local folder given for a source (`what` says where it was given), made absolute.
-pub(crate) fn local_folder(what: &str, path: &std::ffi::OsStr) -> Result<PathBuf, CliError> {
-    let path = std::path::absolute(path)
-        .map_err(|_| CliError::usage(format!("`{what}`: not a usable path")))?;
-    if path.is_dir() {
-        Ok(path)
-    } else {
-        Err(CliError::usage(format!(
-            "`{what}`: `{}` is not a folder",
-            path.display()
-        )))
+    /// What an operation gets, with progress going to `reporter`.
+    pub(crate) fn context<'a>(&self, reporter: &'a dyn hive_ops::Reporter) -> Context<'a> {
+        Context {
+            store_dir: self.store_dir.clone(),
+            overrides: self.overrides.clone(),
+            rustc: self.rustc.clone(),
+            engine: self.engine.clone(),
+            reporter,
+        }
     }
 }

@@ -1,51 +1,24 @@
-//! `hivebuild build MANIFEST --target T [--check]`.
+//! `hivebuild build MANIFEST --target T [--check]` (with `--json`: the engine's events as
+//! JSON lines, the last one `finished`).
 
-use std::fmt::Write as _;
-
-use serde_json::json;
+use hive_ops::Error;
 
 use crate::cli::BuildArgs;
-use crate::dispatch::CliError;
-use crate::output::{CliReporter, print_result};
-use crate::settings::Settings;
+use crate::output::{CliReporter, emit, show};
+use crate::settings::{Output, Settings};
 
-pub(crate) fn run(settings: &Settings, args: &BuildArgs) -> Result<(), CliError> {
-    let (manifest, target) = super::load(&args.target.manifest, args.target.target.as_deref())?;
-    let store = super::open_store(settings)?;
-    let plan = super::make_plan(settings, Some(&store), &manifest, &target)?;
+pub(crate) fn run(settings: &Settings, args: &BuildArgs) -> Result<(), Error> {
     let reporter = CliReporter::new(settings);
+    let cx = settings.context(&reporter);
+    let target = args.target.target.as_deref();
+    let (manifest, target) = hive_ops::project::load(&args.target.manifest, target)?;
     if args.check {
-        let checked = hive_engine::check(&plan, &store, &settings.engine, &reporter)?;
-        let differing: Vec<_> = checked.iter().filter(|c| !c.same).collect();
-        let mut text = String::new();
-        for step in &differing {
-            let _ = writeln!(text, "step `{}` differs between two builds:", step.name);
-            for file in &step.differences {
-                let _ = writeln!(text, "  {file}");
-            }
-        }
-        if differing.is_empty() {
-            let _ = writeln!(
-                text,
-                "all {} rebuilt steps are bit-for-bit the same",
-                checked.len()
-            );
-        }
-        let document = json!({
-            "check": checked.iter().map(|c| json!({"step": c.name, "same": c.same, "differences": c.differences})).collect::<Vec<_>>(),
-        });
-        print_result(settings, &text, &document);
-        return if differing.is_empty() {
-            Ok(())
-        } else {
-            Err(CliError::NotReproducible(differing.len()))
-        };
+        return show(settings, &hive_ops::build::check(&cx, &manifest, &target)?);
     }
-    let report = hive_engine::build(&plan, &store, &settings.engine, &reporter)?;
-    super::record_root(&store, &manifest, &plan, &report)?;
-    if settings.output == crate::settings::Output::Verbose {
-        for step in &report.steps {
-            crate::output::emit(&format!("{} {}\n", step.name, step.path.display()));
+    let built = hive_ops::build::build(&cx, &manifest, &target)?;
+    if settings.output == Output::Verbose {
+        for step in &built.report.steps {
+            emit(&format!("{} {}\n", step.name, step.path.display()));
         }
     }
     Ok(())

@@ -1,28 +1,27 @@
 //! `hivebuild check MANIFEST`: validate a manifest and every target file it names.
 
+use hive_ops::{Error, Shown};
 use serde_json::json;
 
 use crate::cli::ManifestArgs;
-use crate::dispatch::CliError;
-use crate::output::print_result;
+use crate::output::show;
 use crate::settings::Settings;
 
-pub(crate) fn run(settings: &Settings, args: &ManifestArgs) -> Result<(), CliError> {
-    let manifest = super::load_checked(&args.manifest)?;
-    let skills: Vec<&String> = manifest.skills.keys().collect();
+pub(crate) fn run(settings: &Settings, args: &ManifestArgs) -> Result<(), Error> {
+    let manifest = hive_ops::project::load_checked(&args.manifest)?;
+    let hive = &manifest.hive;
     let text = format!(
         "ok: hive `{}` {}: {}\n",
-        manifest.hive.name,
-        manifest.hive.version,
-        super::contents(&manifest),
+        hive.name,
+        hive.version,
+        hive_ops::project::contents(&manifest),
     );
-    let document = json!({
+    let json = json!({
         "ok": true,
-        "hive": manifest.hive.name,
-        "version": manifest.hive.version.to_string(),
-        "targets": manifest.hive.targets,
-        "skills": skills,
+        "hive": hive.name,
+        "version": hive.version.to_string(),
+        "targets": hive.targets,
+        "skills": manifest.skills.keys().collect::<Vec<_>>(),
     });
-    print_result(settings, &text, &document);
-    Ok(())
+    show(settings, &Shown { text, json })
 }

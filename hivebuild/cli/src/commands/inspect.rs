@@ -1,43 +1,42 @@
-//! `hivebuild inspect IMAGE [--manifest MANIFEST]`.
+//! `hivebuild inspect IMAGE [--manifest FILES]`: read a disk image back; with the image's
+//! file list (`NAME.manifest.json`), check every file.
 
 use std::fmt::Write as _;
 
+use hive_ops::{Area, Error, Shown};
+use hive_release::ReleaseError;
+
 use crate::cli::InspectArgs;
-use crate::dispatch::CliError;
-use crate::output::print_result;
+use crate::output::show;
 use crate::settings::Settings;
 
-pub(crate) fn run(settings: &Settings, args: &InspectArgs) -> Result<(), CliError> {
+pub(crate) fn run(settings: &Settings, args: &InspectArgs) -> Result<(), Error> {
     let found = hive_image::inspect(&args.image)?;
-    let mut text = found.to_text();
-    let mut document = serde_json::to_value(&found).expect("inspections serialise");
-    if let Some(path) = &args.manifest {
-        let bytes = std::fs::read(path).map_err(|error| CliError::Refused {
-            message: format!("failed to read `{}`: {error}", path.display()),
-            hint: None,
-            code: crate::exit_codes::VERIFY_FAILED,
-        })?;
-        let manifest: hive_image::ImageManifest =
-            serde_json::from_slice(&bytes).map_err(|error| CliError::Refused {
-                message: format!("`{}` is not an image manifest: {error}", path.display()),
-                hint: None,
-                code: crate::exit_codes::VERIFY_FAILED,
-            })?;
-        let differences = hive_image::verify(&args.image, &manifest)?;
-        document["differences"] = serde_json::json!(differences);
-        if !differences.is_empty() {
-            print_result(settings, &text, &document);
-            return Err(CliError::Release(hive_release::ReleaseError::Differences(
-                differences,
-            )));
+    let mut shown = Shown {
+        text: found.to_text(),
+        json: serde_json::to_value(&found).expect("inspections serialise"),
+    };
+    let Some(path) = &args.manifest else {
+        return show(settings, &shown);
+    };
+    let bytes = std::fs::read(path).map_err(Error::io(Area::Verify, "read", path))?;
+    let files = hive_image::ImageManifest::from_json(&bytes).map_err(|message| {
+        ReleaseError::Malformed {
+            path: path.clone(),
+            message,
         }
-        let files: usize = manifest.partitions.iter().map(|p| p.files.len()).sum();
+    })?;
+    let differences = hive_image::verify(&args.image, &files)?;
+    shown.json["differences"] = serde_json::json!(differences);
+    if differences.is_empty() {
+        let count: usize = files.partitions.iter().map(|p| p.files.len()).sum();
         let _ = writeln!(
-            text,
-            "every file ({files}) and partition matches `{}`",
+            shown.text,
+            "every file ({count}) and partition matches `{}`",
             path.display()
         );
+        return show(settings, &shown);
     }
-    print_result(settings, &text, &document);
-    Ok(())
+    show(settings, &shown)?;
+    Err(ReleaseError::Differences(differences).into())
 }

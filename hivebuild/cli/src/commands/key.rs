@@ -1,13 +1,13 @@
 //! `hivebuild key generate --out PREFIX`.
 
+use hive_ops::{Error, Shown};
 use serde_json::json;
 
 use crate::cli::KeyCommand;
-use crate::dispatch::CliError;
-use crate::output::print_result;
+use crate::output::show;
 use crate::settings::Settings;
 
-pub(crate) fn run(settings: &Settings, command: KeyCommand) -> Result<(), CliError> {
+pub(crate) fn run(settings: &Settings, command: KeyCommand) -> Result<(), Error> {
     let KeyCommand::Generate { out } = command;
     let key = hive_sign::PrivateKey::generate()?;
     let (private, public) = key.save(&out)?;
@@ -17,10 +17,6 @@ pub(crate) fn run(settings: &Settings, command: KeyCommand) -> Result<(), CliErr
         private.display(),
         public.display()
     );
-    print_result(
-        settings,
-        &text,
-        &json!({"private": private, "public": public, "keyid": keyid}),
-    );
-    Ok(())
+    let json = json!({"private": private, "public": public, "keyid": keyid});
+    show(settings, &Shown { text, json })
 }

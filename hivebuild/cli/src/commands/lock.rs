@@ -1,15 +1,15 @@
 //! `hivebuild lock MANIFEST [--update]`: pin git and archive sources in `hive.lock`.
 
 use hive_engine::LockOptions;
+use hive_ops::{Error, Shown};
 use hive_plan::Lock;
 use serde_json::json;
 
 use crate::cli::LockArgs;
-use crate::dispatch::CliError;
-use crate::output::{CliReporter, print_result};
+use crate::output::{CliReporter, show};
 use crate::settings::Settings;
 
-pub(crate) fn run(settings: &Settings, args: &LockArgs) -> Result<(), CliError> {
+pub(crate) fn run(settings: &Settings, args: &LockArgs) -> Result<(), Error> {
     let manifest = hive_manifest::load_manifest(&args.manifest)?;
     let old = Lock::load(manifest.root())?;
     let options = LockOptions {
@@ -22,17 +22,13 @@ pub(crate) fn run(settings: &Settings, args: &LockArgs) -> Result<(), CliError> 
         lock.save(manifest.root())?;
     }
     let path = manifest.root().join(hive_plan::lock::LOCK_FILE);
+    let count = lock.sources.len();
     let text = format!(
-        "{} `{}`: {} source{} pinned\n",
+        "{} `{}`: {count} source{} pinned\n",
         if changed { "wrote" } else { "unchanged" },
         path.display(),
-        lock.sources.len(),
-        if lock.sources.len() == 1 { "" } else { "s" }
+        if count == 1 { "" } else { "s" }
     );
-    print_result(
-        settings,
-        &text,
-        &json!({"lock": path, "changed": changed, "sources": lock.sources.keys().collect::<Vec<_>>()}),
-    );
-    Ok(())
+    let json = json!({"lock": path, "changed": changed, "sources": lock.sources.keys().collect::<Vec<_>>()});
+    show(settings, &Shown { text, json })
 }

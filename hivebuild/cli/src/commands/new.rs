@@ -5,33 +5,25 @@ use std::path::Path;
 
 use serde_json::json;
 
+use hive_ops::{Error, Shown};
+
 use crate::cli::NewArgs;
-use crate::dispatch::CliError;
-use crate::exit_codes::NEW_FAILED;
-use crate::output::print_result;
+use crate::output::show;
 use crate::settings::Settings;
 
-pub(crate) fn run(settings: &Settings, args: &NewArgs) -> Result<(), CliError> {
+pub(crate) fn run(settings: &Settings, args: &NewArgs) -> Result<(), Error> {
     let name = match &args.name {
         Some(name) => name.clone(),
         None => default_name(&args.dir)?,
     };
     if !hive_manifest::is_identifier(&name) {
-        return Err(CliError::usage(format!(
+        return Err(Error::usage(format!(
             "`{name}` is not a usable hive name: lowercase letters, digits, `-` and `_`, \
              starting with a letter (pass `--name NAME`)"
         )));
     }
-    let written = hive_stock::starter::write(&args.dir, &name).map_err(|error| {
-        let hint = matches!(error, hive_stock::starter::StarterError::Exists { .. })
-            .then(|| "pick a new folder, or empty this one".to_owned());
-        CliError::Refused {
-            message: error.to_string(),
-            hint,
-            code: NEW_FAILED,
-        }
-    })?;
-    let manifest = super::load_checked(&args.dir.join("hive.toml"))?;
+    let written = hive_stock::starter::write(&args.dir, &name)?;
+    let manifest = hive_ops::project::load_checked(&args.dir.join("hive.toml"))?;
     let dir = args.dir.display();
     let text = format!(
         "created hive `{name}` in `{dir}`: {}\n\
@@ -41,24 +33,20 @@ pub(crate) fn run(settings: &Settings, args: &NewArgs) -> Result<(), CliError> {
            hivebuild check hive.toml\n  \
            hivebuild build hive.toml --target x86_64\n  \
            hivebuild test smoke hive.toml --target x86_64\n",
-        super::contents(&manifest),
+        hive_ops::project::contents(&manifest),
     );
-    print_result(
-        settings,
-        &text,
-        &json!({
+    let json = json!({
             "hive": name,
             "dir": args.dir,
             "files": written,
             "targets": manifest.hive.targets,
             "stock": manifest.layers.stock,
-        }),
-    );
-    Ok(())
+    });
+    show(settings, &Shown { text, json })
 }
 
 /// The folder's name, lowercased, with anything but letters, digits, `-` and `_` made `-`.
-fn default_name(dir: &Path) -> Result<String, CliError> {
+fn default_name(dir: &Path) -> Result<String, Error> {
     let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
     let base = absolute
         .file_name()
@@ -74,7 +62,7 @@ fn default_name(dir: &Path) -> Result<String, CliError> {
     if hive_manifest::is_identifier(&name) {
         Ok(name)
     } else {
-        Err(CliError::usage(format!(
+        Err(Error::usage(format!(
             "the folder name `{base}` does not make a hive name: pass `--name NAME` \
              (lowercase letters, digits, `-` and `_`, starting with a letter)"
         )))

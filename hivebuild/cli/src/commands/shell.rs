@@ -4,8 +4,7 @@
 
 use std::path::Path;
 
-use crate::dispatch::CliError;
-use crate::exit_codes;
+use hive_ops::{Area, Error};
 
 /// The completion script for `shell`, on stdout.
 pub(crate) fn completions(command: &mut clap::Command, shell: clap_complete::Shell) {
@@ -15,15 +14,9 @@ pub(crate) fn completions(command: &mut clap::Command, shell: clap_complete::She
 }
 
 /// `hivebuild.1` on stdout; with `out`, it and a page per subcommand in that folder.
-pub(crate) fn man(command: &clap::Command, out: Option<&Path>) -> Result<(), CliError> {
-    let failed = |path: &Path, error: std::io::Error| CliError::Refused {
-        message: format!(
-            "failed to write the man pages to `{}`: {error}",
-            path.display()
-        ),
-        hint: None,
-        code: exit_codes::USAGE,
-    };
+pub(crate) fn man(command: &clap::Command, out: Option<&Path>) -> Result<(), Error> {
+    let failed =
+        |path: &Path, error| Error::io(Area::Output, "write the man pages to", path)(error);
     match out {
         None => {
             let mut page = Vec::new();

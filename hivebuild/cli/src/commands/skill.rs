@@ -8,18 +8,18 @@ use hive_manifest::ManifestError;
 use hive_manifest::edit::{Edited, NewSkill};
 use serde_json::json;
 
+use hive_ops::{Error, Shown};
+
 use crate::cli::{SkillAddArgs, SkillCommand};
-use crate::dispatch::CliError;
-use crate::output::print_result;
+use crate::output::show;
 use crate::settings::Settings;
 
-pub(crate) fn run(settings: &Settings, command: SkillCommand) -> Result<(), CliError> {
+pub(crate) fn run(settings: &Settings, command: SkillCommand) -> Result<(), Error> {
     match command {
         SkillCommand::Add(args) => add(settings, args),
         SkillCommand::Remove { name, manifest } => {
             let text = read(&manifest)?;
-            let edited =
-                hive_manifest::edit::remove_skill(&text, &name).map_err(|error| refused(&error))?;
+            let edited = hive_manifest::edit::remove_skill(&text, &name)?;
             write_checked(
                 settings,
                 &manifest,
@@ -30,7 +30,7 @@ pub(crate) fn run(settings: &Settings, command: SkillCommand) -> Result<(), CliE
     }
 }
 
-fn add(settings: &Settings, args: SkillAddArgs) -> Result<(), CliError> {
+fn add(settings: &Settings, args: SkillAddArgs) -> Result<(), Error> {
     let text = read(&args.manifest)?;
     let skill = NewSkill {
         name: args.name.clone(),
@@ -39,7 +39,7 @@ fn add(settings: &Settings, args: SkillAddArgs) -> Result<(), CliError> {
         memory: args.memory,
         caps: args.caps,
     };
-    let edited = hive_manifest::edit::add_skill(&text, &skill).map_err(|error| refused(&error))?;
+    let edited = hive_manifest::edit::add_skill(&text, &skill)?;
     write_checked(
         settings,
         &args.manifest,
@@ -48,21 +48,13 @@ fn add(settings: &Settings, args: SkillAddArgs) -> Result<(), CliError> {
     )
 }
 
-fn read(path: &Path) -> Result<String, CliError> {
+fn read(path: &Path) -> Result<String, Error> {
     std::fs::read_to_string(path).map_err(|source| {
-        CliError::Manifest(ManifestError::Read {
+        Error::Manifest(ManifestError::Read {
             path: path.to_owned(),
             source,
         })
     })
-}
-
-fn refused(error: &hive_manifest::edit::EditError) -> CliError {
-    CliError::Refused {
-        message: error.to_string(),
-        hint: None,
-        code: crate::exit_codes::INVALID_MANIFEST,
-    }
 }
 
 /// Validate the edited text as the manifest it would become; write it only if it passes.
@@ -71,11 +63,11 @@ fn write_checked(
     path: &Path,
     edited: &Edited,
     done: &str,
-) -> Result<(), CliError> {
+) -> Result<(), Error> {
     let layers = hive_manifest::Layers::with_stock(hive_manifest::find_root(path)?)
         .map_err(ManifestError::from)?;
     if let Err(error) = hive_manifest::parse_manifest(path, &edited.text, &layers) {
-        return Err(CliError::Manifest(match error {
+        return Err(Error::Manifest(match error {
             // The diagnostics point into the text the edit would have written.
             ManifestError::Invalid(mut diagnostics) => {
                 diagnostics.path = PathBuf::from(format!(
@@ -93,10 +85,7 @@ fn write_checked(
     } else {
         format!("; {}", edited.also.join(", "))
     };
-    print_result(
-        settings,
-        &format!("{done} in `{}`{also}\n", path.display()),
-        &json!({"manifest": path, "done": done, "also": edited.also}),
-    );
-    Ok(())
+    let text = format!("{done} in `{}`{also}\n", path.display());
+    let json = json!({"manifest": path, "done": done, "also": edited.also});
+    show(settings, &Shown { text, json })
 }

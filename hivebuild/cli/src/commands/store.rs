@@ -4,12 +4,13 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
+use hive_ops::{Error, Shown};
+
 use crate::cli::{StoreCommand, StorePathArgs};
-use crate::dispatch::CliError;
-use crate::output::print_result;
+use crate::output::{CliReporter, show};
 use crate::settings::Settings;
 
-pub(crate) fn run(settings: &Settings, command: StoreCommand) -> Result<(), CliError> {
+pub(crate) fn run(settings: &Settings, command: StoreCommand) -> Result<(), Error> {
     match command {
         StoreCommand::Path(args) => path(settings, &args),
         StoreCommand::Ls => list(settings),
@@ -17,51 +18,47 @@ pub(crate) fn run(settings: &Settings, command: StoreCommand) -> Result<(), CliE
     }
 }
 
-fn path(settings: &Settings, args: &StorePathArgs) -> Result<(), CliError> {
-    let store = super::open_store(settings)?;
+fn path(settings: &Settings, args: &StorePathArgs) -> Result<(), Error> {
+    let reporter = CliReporter::new(settings);
+    let cx = settings.context(&reporter);
+    let store = cx.open_store()?;
     let (Some(manifest), Some(step)) = (&args.manifest, &args.step) else {
-        let root = store.root().display();
-        print_result(
+        let root = store.root().display().to_string();
+        let json = json!({"path": root});
+        return show(
             settings,
-            &format!("{root}\n"),
-            &json!({"path": root.to_string()}),
+            &Shown {
+                text: format!("{root}\n"),
+                json,
+            },
         );
-        return Ok(());
     };
-    let (manifest, target) = super::load(manifest, args.target.as_deref())?;
-    let plan = super::make_plan(settings, Some(&store), &manifest, &target)?;
-    let step = plan.step(step).ok_or_else(|| {
-        let names: Vec<&str> = plan.steps.iter().map(|s| s.name.as_str()).collect();
-        CliError::usage(format!(
-            "the plan has no step `{step}`; it has `{}`",
-            names.join("`, `")
-        ))
+    let (manifest, target) = hive_ops::project::load(manifest, args.target.as_deref())?;
+    let plan = hive_ops::build::plan(&cx, &store, &manifest, &target)?;
+    let step = plan.step(step).ok_or_else(|| Error::NoStep {
+        step: step.clone(),
+        known: plan.steps.iter().map(|s| s.name.clone()).collect(),
     })?;
     let entry = store
         .lookup(&step.store_name)
-        .ok_or_else(|| CliError::Refused {
-            message: format!(
-                "step `{}` of `{}` is not in the store",
-                step.name, plan.target
-            ),
-            hint: Some(format!(
-                "build it first: `hivebuild build {} --target {}`",
-                manifest.file.display(),
-                plan.target
-            )),
-            code: crate::exit_codes::NOT_BUILT,
+        .ok_or_else(|| Error::NotBuilt {
+            step: step.name.clone(),
+            target: plan.target.clone(),
+            manifest: manifest.file.clone(),
         })?;
-    let path = entry.path.display();
-    print_result(
+    let path = entry.path.display().to_string();
+    let json = json!({"path": path, "step": step.name, "store-name": step.store_name});
+    show(
         settings,
-        &format!("{path}\n"),
-        &json!({"path": path.to_string(), "step": step.name, "store-name": step.store_name}),
-    );
-    Ok(())
+        &Shown {
+            text: format!("{path}\n"),
+            json,
+        },
+    )
 }
 
-fn list(settings: &Settings) -> Result<(), CliError> {
-    let store = super::open_store(settings)?;
+fn list(settings: &Settings) -> Result<(), Error> {
+    let store = hive_store::Store::open(&settings.store_dir)?;
     let entries = store.list()?;
     let mut text = String::new();
     for entry in &entries {
@@ -75,11 +72,16 @@ fn list(settings: &Settings) -> Result<(), CliError> {
         .iter()
         .map(|e| json!({"name": e.name, "path": e.path, "step": e.record.step, "nar-hash": e.record.nar_hash, "nar-size": e.record.nar_size}))
         .collect::<Vec<_>>());
-    print_result(settings, &text, &document);
-    Ok(())
+    show(
+        settings,
+        &Shown {
+            text,
+            json: document,
+        },
+    )
 }
 
-fn gc(settings: &Settings) -> Result<(), CliError> {
+fn gc(settings: &Settings) -> Result<(), Error> {
     let store = hive_store::Store::open_exclusive(&settings.store_dir)?;
     let report = store.gc()?;
     let text = format!(
@@ -87,10 +89,6 @@ fn gc(settings: &Settings) -> Result<(), CliError> {
         report.removed.len(),
         report.bytes
     );
-    print_result(
-        settings,
-        &text,
-        &json!({"removed": report.removed, "bytes": report.bytes}),
-    );
-    Ok(())
+    let json = json!({"removed": report.removed, "bytes": report.bytes});
+    show(settings, &Shown { text, json })
 }

@@ -49,25 +49,31 @@ pub struct Tests {
 }
 
 /// Fault injection: crash skills through a console command and watch the police and the
-/// Brain. Patterns may use `{skill}`.
+/// Brain. The manifest's patterns may use `{skill}`; here they are compiled for each skill.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Faults {
-    /// The skills to crash.
-    pub skills: Vec<String>,
-    /// What to type on the kernel's console to crash a skill.
-    pub command: String,
-    /// The skill is up, at boot and after a restart.
-    pub ready: String,
-    /// The police reports the skill's fault.
-    pub fault: String,
-    /// The police gave up on the skill (past its restart limit).
-    pub stopped: String,
-    /// The Brain is alive.
-    pub heartbeat: String,
+    /// The skills to crash, each with its patterns.
+    pub skills: Vec<FaultSkill>,
     /// From a crash to the skill's ready marker, at most.
     pub restart_within: Duration,
     /// The longest the Brain's heartbeat may pause.
     pub max_gap: Duration,
+}
+
+/// One skill to crash, and what to watch for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FaultSkill {
+    pub name: String,
+    /// What to type on the kernel's console to crash it.
+    pub command: String,
+    /// The skill is up, at boot and after a restart.
+    pub ready: Pattern,
+    /// The police reports the skill's fault.
+    pub fault: Pattern,
+    /// The police gave up on the skill (past its restart limit).
+    pub stopped: Pattern,
+    /// The Brain is alive.
+    pub heartbeat: Pattern,
 }
 
 /// What a smoke test expects on the serial console of each image.
@@ -75,28 +81,54 @@ pub struct Faults {
 pub struct Smoke {
     /// Markers the kernel prints, in order.
     pub kernel: Vec<Marker>,
-    /// Markers every skill prints, in order; `{skill}` stands for the skill's name.
-    pub skills: Vec<Marker>,
+    /// Markers each skill prints, in order, by skill (the manifest's `{skill}` filled in).
+    pub skills: BTreeMap<String, Vec<Marker>>,
     /// Patterns that fail a boot as soon as they appear.
-    pub fail: Vec<String>,
+    pub fail: Vec<Pattern>,
 }
 
 /// A regular expression to wait for, at most `within` after the marker before it (or the
 /// start of the boot).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Marker {
-    pub pattern: String,
+    pub pattern: Pattern,
     pub within: Duration,
 }
 
-impl Marker {
-    /// The marker's pattern with `{skill}` replaced by a skill's (escaped) name.
-    #[must_use]
-    pub fn for_skill(&self, skill: &str) -> Self {
-        Self {
-            pattern: self.pattern.replace("{skill}", &regex::escape(skill)),
-            within: self.within,
-        }
+/// A regular expression of the manifest, compiled once, when the manifest was validated.
+#[derive(Clone, Debug)]
+pub struct Pattern(regex::Regex);
+
+impl Pattern {
+    pub(crate) fn new(regex: regex::Regex) -> Self {
+        Self(regex)
+    }
+
+    pub fn regex(&self) -> &regex::Regex {
+        &self.0
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// A literal text, escaped (`Pattern::literal("a.b")` matches only `a.b`).
+    pub fn literal(text: &str) -> Self {
+        Self(regex::Regex::new(&regex::escape(text)).expect("an escaped text is a valid pattern"))
+    }
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Pattern {}
+
+impl std::fmt::Display for Pattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

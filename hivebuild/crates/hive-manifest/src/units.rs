@@ -52,19 +52,35 @@ impl std::fmt::Display for Size {
     }
 }
 
-/// Parse `500us`, `50ms`, `2s`.
+/// Parse `500us`, `50ms`, `2s`, `90m`, `12h`, `365d`: the one duration syntax of hivebuild
+/// (manifest timeouts and the command line's `--expires`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration_or_zero(text)?;
+    if duration.is_zero() {
+        return Err("a duration must be more than zero".into());
+    }
+    Ok(duration)
+}
+
+/// [`parse_duration`], taking `0s` too (`--expires 0s`: metadata that is already stale).
+pub fn parse_duration_or_zero(text: &str) -> Result<Duration, String> {
     let (number, unit) = split_number(text)?;
+    let seconds = |per: u64| {
+        number
+            .checked_mul(per)
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("`{text}` is too long"))
+    };
     let duration = match unit {
         "us" => Duration::from_micros(number),
         "ms" => Duration::from_millis(number),
         "s" => Duration::from_secs(number),
+        "m" => seconds(60)?,
+        "h" => seconds(3_600)?,
+        "d" => seconds(86_400)?,
         "" => return Err("a duration needs a unit".into()),
         other => return Err(format!("unknown unit `{other}`")),
     };
-    if duration.is_zero() {
-        return Err("a duration must be more than zero".into());
-    }
     Ok(duration)
 }
 
@@ -104,5 +120,9 @@ mod tests {
         assert!(parse_duration("50").is_err());
         assert!(parse_duration("50 minutes").is_err());
         assert!(parse_duration("0ms").is_err());
+        assert_eq!(parse_duration("90m"), Ok(Duration::from_mins(90)));
+        assert_eq!(parse_duration("12h"), Ok(Duration::from_hours(12)));
+        assert_eq!(parse_duration("365d"), Ok(Duration::from_hours(365 * 24)));
+        assert!(parse_duration("99999999999999999d").is_err());
     }
 }

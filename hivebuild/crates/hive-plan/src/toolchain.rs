@@ -175,7 +175,7 @@ impl Probe {
             .and_then(|file| std::fs::read(file).ok())
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default();
-        let path_dirs = std::env::var_os("PATH")
+        let path_dirs = std::env::var_os(env::PATH)
             .map(|path| std::env::split_paths(&path).collect())
             .unwrap_or_default();
         Self {
@@ -308,14 +308,27 @@ fn file_stamp(path: &Path) -> String {
     }
 }
 
+/// The environment variables planning reads (`hive_ops::env` lists every one hivebuild reads).
+pub mod env {
+    pub const PATH: &str = "PATH";
+    pub const HOME: &str = "HOME";
+    pub const RUSTUP_HOME: &str = "RUSTUP_HOME";
+    pub const RUSTUP_TOOLCHAIN: &str = "RUSTUP_TOOLCHAIN";
+    pub const LIBCLANG_PATH: &str = "LIBCLANG_PATH";
+}
+
+/// Rustup's folder: `RUSTUP_HOME`, else `~/.rustup` (whether or not it exists).
+pub fn rustup_home() -> Option<PathBuf> {
+    std::env::var_os(env::RUSTUP_HOME)
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os(env::HOME).map(|h| PathBuf::from(h).join(".rustup")))
+}
+
 /// What selects the toolchain behind rustup's proxies: the override variable and the
 /// settings file's modification time. Part of the cache stamp of `rustc` answers.
 pub fn rustup_stamp() -> String {
-    let toolchain = std::env::var("RUSTUP_TOOLCHAIN").unwrap_or_default();
-    let home = std::env::var_os("RUSTUP_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".rustup")));
-    let settings = home
+    let toolchain = std::env::var(env::RUSTUP_TOOLCHAIN).unwrap_or_default();
+    let settings = rustup_home()
         .map(|h| file_stamp(&h.join("settings.toml")))
         .unwrap_or_default();
     format!("{toolchain}|{settings}")
@@ -544,7 +557,7 @@ pub fn find_libclang() -> Result<(PathBuf, String), ToolError> {
         names.sort();
         names.pop()
     };
-    if let Some(dir) = std::env::var_os("LIBCLANG_PATH").map(PathBuf::from)
+    if let Some(dir) = std::env::var_os(env::LIBCLANG_PATH).map(PathBuf::from)
         && let Some(name) = has(&dir)
     {
         return Ok((dir, name));

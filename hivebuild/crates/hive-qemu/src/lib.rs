@@ -11,6 +11,7 @@ pub mod floor;
 pub mod latency;
 pub mod plot;
 pub mod report;
+pub mod suite;
 
 use std::io::Read as _;
 use std::path::Path;

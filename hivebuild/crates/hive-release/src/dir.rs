@@ -63,6 +63,11 @@ impl ReleaseDir {
         self.dir.join(self.skill_name(name))
     }
 
+    /// The name the skill `name`'s own image has among a bundle's components.
+    pub fn skill_component(name: &str) -> String {
+        format!("skill-{name}.elf")
+    }
+
     /// The skill a file name of this folder is the image of, if it is one.
     pub fn skill_of<'a>(&self, file: &'a str) -> Option<&'a str> {
         file.strip_prefix(self.stem.as_str())?

@@ -275,20 +275,50 @@ impl Checker<'_> {
         raw: raw::TestsSection,
         skill_names: &BTreeSet<String>,
     ) -> crate::model::Tests {
-        let smoke = raw.smoke.map(|smoke| crate::model::Smoke {
-            kernel: self.markers(&smoke.kernel),
-            skills: self.markers(&smoke.skills),
-            fail: smoke
-                .fail
-                .iter()
-                .filter(|p| self.pattern(p, "skill"))
-                .map(|p| p.get_ref().clone())
-                .collect(),
+        let smoke = raw.smoke.map(|smoke| {
+            let skill_markers = self.markers(&smoke.skills);
+            crate::model::Smoke {
+                kernel: self
+                    .markers(&smoke.kernel)
+                    .into_iter()
+                    .map(|(pattern, within)| self.marker(pattern, within, None))
+                    .collect::<Option<_>>()
+                    .unwrap_or_default(),
+                skills: skill_names
+                    .iter()
+                    .map(|skill| {
+                        let markers = skill_markers
+                            .iter()
+                            .filter_map(|(pattern, within)| {
+                                self.marker(pattern, *within, Some(skill))
+                            })
+                            .collect();
+                        (skill.clone(), markers)
+                    })
+                    .collect(),
+                fail: smoke
+                    .fail
+                    .iter()
+                    .filter_map(|p| self.pattern(p, None))
+                    .collect(),
+            }
         });
         let faults = raw
             .faults
             .and_then(|faults| self.faults(&faults, skill_names));
         crate::model::Tests { smoke, faults }
+    }
+
+    fn marker(
+        &mut self,
+        pattern: &S<String>,
+        within: std::time::Duration,
+        skill: Option<&str>,
+    ) -> Option<crate::model::Marker> {
+        Some(crate::model::Marker {
+            pattern: self.pattern(pattern, skill)?,
+            within,
+        })
     }
 
     fn faults(
@@ -332,21 +362,36 @@ impl Checker<'_> {
         let max_gap = duration(&raw.max_gap);
         // Every pattern is checked (and reported), not only up to the first bad one.
         let checked = [&raw.ready, &raw.fault, &raw.stopped, &raw.heartbeat]
-            .map(|pattern| self.pattern(pattern, "skill"));
-        let patterns_ok = checked.iter().all(|ok| *ok);
+            .map(|pattern| self.pattern(pattern, None).is_some());
+        if !checked.iter().all(|ok| *ok) {
+            return None;
+        }
+        let mut skills = Vec::new();
+        for name in raw.skills.iter().map(serde_spanned::Spanned::get_ref) {
+            let mut compiled = [&raw.ready, &raw.fault, &raw.stopped, &raw.heartbeat]
+                .map(|pattern| self.pattern(pattern, Some(name)));
+            let [ready, fault, stopped, heartbeat] = compiled.each_mut().map(Option::take);
+            skills.push(crate::model::FaultSkill {
+                name: name.clone(),
+                command: raw.command.get_ref().replace("{skill}", name),
+                ready: ready?,
+                fault: fault?,
+                stopped: stopped?,
+                heartbeat: heartbeat?,
+            });
+        }
         Some(crate::model::Faults {
-            skills: raw.skills.iter().map(|s| s.get_ref().clone()).collect(),
-            command: raw.command.get_ref().clone(),
-            ready: raw.ready.get_ref().clone(),
-            fault: raw.fault.get_ref().clone(),
-            stopped: raw.stopped.get_ref().clone(),
-            heartbeat: raw.heartbeat.get_ref().clone(),
+            skills,
             restart_within: restart_within?,
-            max_gap: max_gap.filter(|_| patterns_ok)?,
+            max_gap: max_gap?,
         })
     }
 
-    fn markers(&mut self, raw: &[raw::MarkerSection]) -> Vec<crate::model::Marker> {
+    /// Each marker's pattern (checked) and timeout.
+    fn markers<'r>(
+        &mut self,
+        raw: &'r [raw::MarkerSection],
+    ) -> Vec<(&'r S<String>, std::time::Duration)> {
         let mut markers = Vec::new();
         for marker in raw {
             let within = match parse_duration(marker.within.get_ref()) {
@@ -363,13 +408,10 @@ impl Checker<'_> {
                     None
                 }
             };
-            if self.pattern(&marker.expect, "skill")
+            if self.pattern(&marker.expect, None).is_some()
                 && let Some(within) = within
             {
-                markers.push(crate::model::Marker {
-                    pattern: marker.expect.get_ref().clone(),
-                    within,
-                });
+                markers.push((&marker.expect, within));
             }
         }
         markers
@@ -394,11 +436,13 @@ impl Checker<'_> {
         }
     }
 
-    /// Whether `text` is a valid regular expression (with `{skill}` standing for a name).
-    fn pattern(&mut self, text: &S<String>, placeholder_name: &str) -> bool {
-        let probe = text.get_ref().replace("{skill}", placeholder_name);
+    /// `text` compiled, with `{skill}` standing for `skill`'s name (escaped), or for a
+    /// placeholder when no skill is given; `None` (reported) when it is not a valid pattern.
+    fn pattern(&mut self, text: &S<String>, skill: Option<&str>) -> Option<crate::model::Pattern> {
+        let name = skill.map_or_else(|| "skill".to_owned(), regex::escape);
+        let probe = text.get_ref().replace("{skill}", &name);
         match regex::Regex::new(&probe) {
-            Ok(_) => true,
+            Ok(regex) => Some(crate::model::Pattern::new(regex)),
             Err(error) => {
                 let detail = error.to_string();
                 let last = detail
@@ -413,7 +457,7 @@ impl Checker<'_> {
                         .label("bad pattern")
                         .help("markers are regular expressions: escape `|`, `(`, `[`, `.` and friends with `\\` to match them as they are"),
                 );
-                false
+                None
             }
         }
     }

@@ -1,0 +1,110 @@
+//! `run`: build, then boot the system and every skill with its own image in QEMU one after
+//! the other, the console on `out` and the keyboard (stdin) on the guest's console; on a
+//! hosted target, run the Brain too.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hive_manifest::target::CrateType;
+use hive_plan::Role;
+use hive_process::ProcessBuilder;
+use hive_qemu::suite::{Bench, SuiteError};
+
+use crate::{Context, Error, Result};
+
+/// Boot the hive. `note` gets a line per boot ("booting …", "… powered off after N ms").
+pub fn run(
+    cx: &Context<'_>,
+    manifest: &Path,
+    target: Option<&str>,
+    timeout: Duration,
+    out: &mut dyn Write,
+    note: &dyn Fn(&str),
+) -> Result<()> {
+    let (manifest, target) = crate::project::load(manifest, target)?;
+    let built = crate::build::build(cx, &manifest, &target)?;
+    let cache = built.store.cache_dir().join("kvm-probe-v1.json");
+    let bench = Bench {
+        hive: &manifest.hive.name,
+        target: &target,
+        kvm_cache: Some(&cache),
+        reporter: cx.reporter,
+    };
+    let keyboard = keyboard();
+    // Each image once: on seL4 the skills boot within the system's image.
+    let boots = crate::test::built_boots(&manifest, &built.plan, &built.report);
+    for boot in boots.iter().filter(|b| !b.in_system) {
+        let (machine, choice) = bench.machine(&boot.image, None)?;
+        note(&format!(
+            "==> booting `{}` on {} ({}: {})",
+            boot.name, machine.program, machine.description, choice.reason
+        ));
+        let mut guest =
+            hive_qemu::Guest::spawn(&machine, &boot.image, &[]).map_err(SuiteError::from)?;
+        *keyboard.lock().expect("keyboard") = guest.take_input();
+        let booted = guest
+            .watch(timeout, &mut |bytes| {
+                let _ = out.write_all(bytes).and_then(|()| out.flush());
+                hive_qemu::Flow::Continue
+            })
+            .map_err(SuiteError::from)?;
+        if booted.timed_out && machine.powers_off {
+            return Err(Error::NoPowerOff {
+                name: boot.name.clone(),
+                seconds: timeout.as_secs(),
+            });
+        }
+        let how = if booted.timed_out {
+            "stopped at the deadline"
+        } else {
+            "powered off"
+        };
+        note(&format!(
+            "==> `{}` {how} after {} ms",
+            boot.name,
+            booted.duration.as_millis()
+        ));
+    }
+    if target.rust.crate_type == CrateType::Bin
+        && let Some(brain) = built.report.output(&Role::Brain).and_then(brain_binary)
+    {
+        note("==> running the hosted Brain");
+        let output = ProcessBuilder::new(&brain)
+            .args(["--beats", "3"])
+            .output()
+            .map_err(|e| Error::Brain(Box::new(e)))?;
+        let _ = out.write_all(&output.stdout);
+    }
+    Ok(())
+}
+
+/// What is typed while a guest runs goes to its console (`crash net` to the stand-in
+/// police, say), a line at a time, through whichever guest input is in the slot.
+fn keyboard() -> Arc<Mutex<Option<std::process::ChildStdin>>> {
+    let slot = Arc::new(Mutex::new(None::<std::process::ChildStdin>));
+    let target = slot.clone();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if let Some(input) = target.lock().expect("keyboard").as_mut() {
+                let _ = input
+                    .write_all(format!("{line}\n").as_bytes())
+                    .and_then(|()| input.flush());
+            }
+        }
+    });
+    slot
+}
+
+/// The Brain's binary in its output folder (`bin/<name>`), if there is exactly one.
+fn brain_binary(output: &Path) -> Option<PathBuf> {
+    let mut binaries = std::fs::read_dir(output.join("bin"))
+        .ok()?
+        .flatten()
+        .map(|e| e.path());
+    let first = binaries.next()?;
+    binaries.next().is_none().then_some(first)
+}

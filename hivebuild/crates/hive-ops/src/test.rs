@@ -1,0 +1,235 @@
+//! `test smoke|faults|boot-latency`: what to boot (the images of a build, or the kernel of a
+//! release folder's image), then the suite `hive_qemu::suite` runs, then its reports.
+
+use std::path::{Path, PathBuf};
+
+use hive_manifest::{Manifest, SystemKind, Target};
+use hive_plan::{Plan, Role};
+use hive_qemu::report::{SuiteReport, Written};
+use hive_qemu::suite::{Bench, Boot};
+use hive_store::Store;
+
+use crate::error::{Area, release_of};
+use crate::{Context, Error, Result};
+
+/// The suites.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Suite {
+    Smoke,
+    Faults,
+    /// With the number of boots per image and mode.
+    BootLatency {
+        runs: usize,
+    },
+}
+
+/// Where a suite's reports go.
+#[derive(Clone, Debug, Default)]
+pub struct ReportOptions {
+    /// Default `test-reports/<hive>-<target>`.
+    pub dir: Option<PathBuf>,
+    /// Default `<dir>/<suite>.junit.xml`.
+    pub junit: Option<PathBuf>,
+}
+
+/// A suite that ran and whose reports are written.
+pub struct Tested {
+    pub report: Box<dyn SuiteReport>,
+    pub written: Written,
+}
+
+impl crate::Outcome for Tested {
+    fn text(&self) -> String {
+        self.report.to_text(&self.written)
+    }
+
+    fn json(&self) -> serde_json::Value {
+        self.report.summary(&self.written)
+    }
+
+    fn verdict(&self) -> Result<()> {
+        Ok(self.report.verdict(&self.written)?)
+    }
+}
+
+/// Run `suite` on the hive's images (built now), or with `release` on the kernel of that
+/// release folder's image.
+pub fn run(
+    cx: &Context<'_>,
+    manifest: &Path,
+    target: Option<&str>,
+    suite: Suite,
+    release: Option<&Path>,
+    reports: &ReportOptions,
+) -> Result<Tested> {
+    let (manifest, target) = crate::project::load(manifest, target)?;
+    if suite == (Suite::BootLatency { runs: 0 }) {
+        return Err(Error::usage("`--runs 0`: nothing to measure"));
+    }
+    if suite == Suite::Faults && manifest.tests.faults.is_none() {
+        return Err(hive_qemu::suite::SuiteError::NoSection {
+            manifest: manifest.file.clone(),
+            section: "faults",
+        }
+        .into());
+    }
+    if manifest.tests.smoke.is_none() {
+        return Err(hive_qemu::suite::SuiteError::NoSection {
+            manifest: manifest.file.clone(),
+            section: "smoke",
+        }
+        .into());
+    }
+    let to_test = boots(cx, &manifest, &target, release)?;
+    let cache = to_test.store.cache_dir().join("kvm-probe-v1.json");
+    let bench = Bench {
+        hive: &manifest.hive.name,
+        target: &target,
+        kvm_cache: Some(&cache),
+        reporter: cx.reporter,
+    };
+    let mut report: Box<dyn SuiteReport> = match suite {
+        Suite::Smoke => Box::new(hive_qemu::suite::smoke(
+            &bench,
+            manifest.tests.smoke.as_ref().expect("checked above"),
+            to_test.boots,
+        )?),
+        Suite::Faults => {
+            let system = &to_test.boots[0].image;
+            Box::new(hive_qemu::suite::faults(&bench, &manifest, system)?)
+        }
+        Suite::BootLatency { runs } => Box::new(hive_qemu::suite::boot_latency(
+            &bench,
+            &manifest,
+            to_test.boots,
+            runs,
+        )?),
+    };
+    let dir = reports.dir.clone().unwrap_or_else(|| {
+        PathBuf::from("test-reports").join(format!("{}-{}", manifest.hive.name, target.name))
+    });
+    let written = hive_qemu::report::write(report.as_mut(), &dir, reports.junit.as_deref())?;
+    Ok(Tested { report, written })
+}
+
+/// The boots that test a built hive, in order: the system, then each skill — in an image of
+/// its own (stand-ins), or within the system's boot (seL4: its protection domains).
+pub fn built_boots(
+    manifest: &Manifest,
+    plan: &Plan,
+    report: &hive_engine::BuildReport,
+) -> Vec<Boot> {
+    let system = report
+        .artefact(&plan.boot_image())
+        .expect("the plan boots its system");
+    let mut boots = vec![system_boot(system.clone(), Vec::new())];
+    for name in manifest.skills.keys() {
+        let (image, in_system) = match plan.system {
+            SystemKind::Standins => (
+                report
+                    .artefact(&plan.skill_image(name))
+                    .expect("the plan has this step"),
+                false,
+            ),
+            SystemKind::Microkit => (system.clone(), true),
+        };
+        boots.push(skill_boot(name, image, in_system, Vec::new()));
+    }
+    boots
+}
+
+fn system_boot(image: PathBuf, extra: Vec<String>) -> Boot {
+    Boot {
+        name: Role::Kernel.name(),
+        image,
+        skill: None,
+        in_system: false,
+        extra,
+    }
+}
+
+fn skill_boot(skill: &str, image: PathBuf, in_system: bool, extra: Vec<String>) -> Boot {
+    Boot {
+        name: Role::Skill(skill.to_owned()).name(),
+        image,
+        skill: Some(skill.to_owned()),
+        in_system,
+        extra,
+    }
+}
+
+/// What a test boots, keeping the store (for the KVM probe cache) and any scratch folder
+/// alive.
+struct ToTest {
+    store: Store,
+    boots: Vec<Boot>,
+    _scratch: Option<tempfile::TempDir>,
+}
+
+fn boots(
+    cx: &Context<'_>,
+    manifest: &Manifest,
+    target: &Target,
+    release: Option<&Path>,
+) -> Result<ToTest> {
+    let Some(release) = release else {
+        let built = crate::build::build(cx, manifest, target)?;
+        let boots = built_boots(manifest, &built.plan, &built.report);
+        return Ok(ToTest {
+            store: built.store,
+            boots,
+            _scratch: None,
+        });
+    };
+    let opened = hive_release::Release::open(release).map_err(|source| Error::ReleaseInput {
+        dir: release.to_owned(),
+        area: Area::Test,
+        source: Box::new(source),
+    })?;
+    let found = release_of(&opened.manifest.hive.name, &opened.manifest.target);
+    let wanted = release_of(&manifest.hive.name, &target.name);
+    if found != wanted {
+        return Err(Error::WrongRelease {
+            dir: release.to_owned(),
+            found,
+            wanted,
+            area: Area::Test,
+        });
+    }
+    let qemu = target.qemu.as_ref().ok_or_else(|| Error::NoSection {
+        target: target.name.clone(),
+        section: "qemu",
+    })?;
+    let kernel_file = qemu
+        .image_kernel
+        .as_deref()
+        .ok_or_else(|| Error::NoImageKernel {
+            target: target.name.clone(),
+        })?;
+    let scratch =
+        tempfile::tempdir().map_err(Error::io(Area::Test, "create", "a scratch folder"))?;
+    let image = opened.dir.image();
+    let take = |file: &str| -> Result<PathBuf> {
+        let bytes = hive_image::extract(&image, &opened.manifest, "boot", file)?;
+        let path = scratch.path().join(file);
+        std::fs::write(&path, bytes).map_err(Error::io(Area::Test, "write", &path))?;
+        Ok(path)
+    };
+    let kernel = take(kernel_file)?;
+    let mut extra = Vec::new();
+    if let Some(dtb) = &qemu.image_dtb {
+        extra = vec!["-dtb".to_owned(), take(dtb)?.display().to_string()];
+    }
+    let mut boots = vec![system_boot(kernel.clone(), extra.clone())];
+    // seL4: the skills are protection domains of the same image.
+    if target.system == SystemKind::Microkit {
+        for name in manifest.skills.keys() {
+            boots.push(skill_boot(name, kernel.clone(), true, extra.clone()));
+        }
+    }
+    Ok(ToTest {
+        store: cx.open_store()?,
+        boots,
+        _scratch: Some(scratch),
+    })
+}

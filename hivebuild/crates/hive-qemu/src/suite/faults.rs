@@ -1,0 +1,214 @@
+//! `faults`: for each skill of `[tests.faults]`, crash it once (it must come back) and past
+//! its restart limit (it must be stopped), each on a fresh boot of the system, with the
+//! Brain's heartbeat watched throughout.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hive_manifest::Manifest;
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use serde::Serialize;
+use serde_json::json;
+
+use super::{Bench, Event, SuiteError};
+use crate::AccelChoice;
+use crate::faults::Outcome;
+use crate::report::{SuiteReport, Written};
+
+/// One fault scenario and how it went.
+#[derive(Clone, Debug, Serialize)]
+pub struct Scenario {
+    pub name: String,
+    pub passed: bool,
+    pub outcome: Outcome,
+}
+
+#[derive(Clone, Debug)]
+pub struct FaultsReport {
+    pub hive: String,
+    pub target: String,
+    pub machine: String,
+    pub accel: AccelChoice,
+    pub scenarios: Vec<Scenario>,
+}
+
+/// Run every scenario of the manifest's `[tests.faults]` on boots of `system`.
+pub fn faults(
+    bench: &Bench<'_>,
+    manifest: &Manifest,
+    system: &Path,
+) -> Result<FaultsReport, SuiteError> {
+    let section = |section| SuiteError::NoSection {
+        manifest: manifest.file.clone(),
+        section,
+    };
+    let faults = manifest
+        .tests
+        .faults
+        .as_ref()
+        .ok_or_else(|| section("faults"))?;
+    let smoke = manifest
+        .tests
+        .smoke
+        .as_ref()
+        .ok_or_else(|| section("smoke"))?;
+    let first = smoke.kernel.first().map(|m| m.pattern.as_str());
+    let (machine, accel) = bench.machine(system, first)?;
+    let boot_within =
+        smoke.kernel.iter().map(|m| m.within).sum::<Duration>() + Duration::from_secs(5);
+
+    let mut scenarios = Vec::new();
+    for skill in &faults.skills {
+        let declared = &manifest.skills[&skill.name];
+        let limit = match declared.restart {
+            hive_manifest::model::Restart::Never => 0,
+            _ => declared.restart_limit,
+        };
+        let scenario = |crashes: u32, expect_stopped: bool| crate::faults::Scenario {
+            ready: skill.ready.regex().clone(),
+            fault: skill.fault.regex().clone(),
+            stopped: skill.stopped.regex().clone(),
+            heartbeat: skill.heartbeat.regex().clone(),
+            command: skill.command.clone(),
+            crashes,
+            expect_stopped,
+            boot_within,
+            restart_within: faults.restart_within,
+            max_gap: faults.max_gap,
+        };
+        let mut planned = vec![(
+            format!("{}-past-limit", skill.name),
+            scenario(limit + 1, true),
+        )];
+        if limit > 0 {
+            planned.insert(0, (format!("{}-restart", skill.name), scenario(1, false)));
+        }
+        for (name, scenario) in planned {
+            bench.report(&Event::Booting {
+                suite: "faults",
+                case: &name,
+                machine: &machine.description,
+            });
+            let outcome = crate::faults::run(&machine, system, &scenario)?;
+            bench.report(&Event::Finished {
+                suite: "faults",
+                case: &name,
+                passed: outcome.failure.is_none(),
+                detail: outcome.failure.as_deref().unwrap_or("ok"),
+            });
+            scenarios.push(Scenario {
+                name,
+                passed: outcome.failure.is_none(),
+                outcome,
+            });
+        }
+    }
+    Ok(FaultsReport {
+        hive: manifest.hive.name.clone(),
+        target: bench.target.name.clone(),
+        machine: machine.description,
+        accel,
+        scenarios,
+    })
+}
+
+impl FaultsReport {
+    fn failed(&self) -> usize {
+        self.scenarios.iter().filter(|s| !s.passed).count()
+    }
+}
+
+impl SuiteReport for FaultsReport {
+    fn suite(&self) -> &'static str {
+        "faults"
+    }
+
+    fn document(&self) -> serde_json::Value {
+        json!({
+            "suite": "faults", "hive": self.hive, "target": self.target, "machine": self.machine, "accel": self.accel,
+            "scenarios": self.scenarios,
+        })
+    }
+
+    fn transcripts(&mut self, dir: &Path) -> Vec<(PathBuf, String)> {
+        self.scenarios
+            .iter()
+            .map(|s| {
+                let path = dir.join(format!("faults-{}.console.log", s.name));
+                (path, s.outcome.console.clone())
+            })
+            .collect()
+    }
+
+    fn junit(&self) -> Report {
+        let mut suite = TestSuite::new(format!("{}-{}-faults", self.hive, self.target));
+        for scenario in &self.scenarios {
+            let status = match &scenario.outcome.failure {
+                None => TestCaseStatus::success(),
+                Some(failure) => {
+                    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    status.set_message(failure.clone());
+                    status
+                }
+            };
+            let mut case = TestCase::new(scenario.name.clone(), status);
+            case.set_classname(format!("{}.faults", self.target));
+            case.set_system_out_lossy(scenario.outcome.console.as_bytes());
+            suite.add_test_case(case);
+        }
+        let mut junit = Report::new("hivebuild faults");
+        junit.add_test_suite(suite);
+        junit
+    }
+
+    fn to_text(&self, written: &Written) -> String {
+        let mut text = String::new();
+        for Scenario { name, outcome, .. } in &self.scenarios {
+            match &outcome.failure {
+                None => {
+                    let restarts: Vec<f64> =
+                        outcome.restarts_ms.iter().map(|m| m.round()).collect();
+                    let _ = writeln!(
+                        text,
+                        "{:>6}  {name}: restarts {restarts:?} ms, longest heartbeat gap {:.0} ms",
+                        "pass", outcome.max_gap_ms
+                    );
+                }
+                Some(failure) => {
+                    let _ = writeln!(text, "{:>6}  {name}: {failure}", "FAIL");
+                    let lines: Vec<&str> = outcome.console.lines().collect();
+                    for line in &lines[lines.len().saturating_sub(8)..] {
+                        let _ = writeln!(text, "        | {line}");
+                    }
+                }
+            }
+        }
+        let _ = writeln!(
+            text,
+            "faults: {} passed, {} failed ({}); report `{}`, JUnit `{}`",
+            self.scenarios.len() - self.failed(),
+            self.failed(),
+            self.machine,
+            written.json.display(),
+            written.junit.display()
+        );
+        text
+    }
+
+    fn verdict(&self, written: &Written) -> Result<(), SuiteError> {
+        match self.failed() {
+            0 => Ok(()),
+            failed => Err(SuiteError::Failed {
+                message: format!(
+                    "{failed} of {} fault scenarios failed",
+                    self.scenarios.len()
+                ),
+                hint: format!(
+                    "each boot's whole console is in `{}`",
+                    written.dir.display()
+                ),
+            }),
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! `boot-latency`: boot times of a floor kernel (the least a guest can do on this machine),
+//! the system and every skill, cold (a fresh QEMU) and warm (resumed from a paused VM), each
+//! held to its skill's `boot-budget`: **a budget holds when the warm p90 is within it and
+//! every boot reached its marker.**
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hive_manifest::Manifest;
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use serde::Serialize;
+use serde_json::json;
+
+use super::{Bench, Boot, Event, SuiteError, write_error};
+use crate::AccelChoice;
+use crate::latency::{Mode, Stats, measure};
+use crate::report::{SuiteReport, Written};
+
+/// How long one boot may take to reach its marker before it counts as not ready.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One image's boot times.
+#[derive(Clone, Debug, Serialize)]
+pub struct Measured {
+    pub name: String,
+    pub machine: String,
+    pub accel: AccelChoice,
+    pub marker: String,
+    pub budget_ms: Option<f64>,
+    pub cold: Option<Stats>,
+    pub warm: Option<Stats>,
+    /// Medians over the floor's, same mode.
+    pub cold_over_floor: Option<f64>,
+    pub warm_over_floor: Option<f64>,
+    pub missed: usize,
+    pub within_budget: bool,
+    #[serde(skip)]
+    pub samples: (Vec<f64>, Vec<f64>),
+}
+
+impl Measured {
+    /// The budget rule.
+    fn holds(budget_ms: Option<f64>, warm: Option<&Stats>, missed: usize) -> bool {
+        missed == 0 && budget_ms.is_none_or(|b| warm.is_some_and(|w| w.p90_ms <= b))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct LatencyReport {
+    pub hive: String,
+    pub target: String,
+    pub runs: usize,
+    /// The floor first, then the boots in the order given.
+    pub images: Vec<Measured>,
+}
+
+/// Time `runs` cold and `runs` warm boots of the floor kernel and of each boot.
+pub fn boot_latency(
+    bench: &Bench<'_>,
+    manifest: &Manifest,
+    boots: Vec<Boot>,
+    runs: usize,
+) -> Result<LatencyReport, SuiteError> {
+    let smoke = manifest
+        .tests
+        .smoke
+        .as_ref()
+        .ok_or_else(|| SuiteError::NoSection {
+            manifest: manifest.file.clone(),
+            section: "smoke",
+        })?;
+    let scratch = tempfile::tempdir().map_err(write_error(Path::new("a scratch folder")))?;
+    let floor = scratch.path().join("floor.elf");
+    let target = bench.target;
+    std::fs::write(
+        &floor,
+        crate::floor::floor_kernel(target.arch, &target.board),
+    )
+    .map_err(write_error(&floor))?;
+    let mut timed = vec![(
+        Boot {
+            name: "floor".into(),
+            image: floor,
+            skill: None,
+            in_system: false,
+            extra: Vec::new(),
+        },
+        hive_manifest::model::Pattern::literal(crate::floor::FLOOR_MARKER),
+        None,
+    )];
+    for boot in boots {
+        let (marker, budget) = match &boot.skill {
+            None => (smoke.kernel.last(), None),
+            // Inside the system's boot (seL4) the time includes the whole system's boot: a
+            // figure to watch, not one to hold to the skill's own boot budget.
+            Some(skill) => (
+                smoke.skills.get(skill).and_then(|m| m.last()),
+                manifest.skills[skill]
+                    .boot_budget
+                    .filter(|_| !boot.in_system),
+            ),
+        };
+        let marker = marker.ok_or_else(|| SuiteError::NoMarker {
+            boot: boot.name.clone(),
+        })?;
+        timed.push((boot, marker.pattern.clone(), budget));
+    }
+
+    let mut images: Vec<Measured> = Vec::new();
+    for (boot, marker, budget) in timed {
+        let (mut machine, accel) = bench.machine(&boot.image, Some(marker.as_str()))?;
+        machine.args.extend(boot.extra);
+        bench.report(&Event::Booting {
+            suite: "boot-latency",
+            case: &boot.name,
+            machine: &machine.description,
+        });
+        let pattern = marker.regex();
+        let (cold, cold_missed) = measure(
+            Mode::Cold,
+            &machine,
+            &boot.image,
+            pattern,
+            runs,
+            BOOT_TIMEOUT,
+        )?;
+        let (warm, warm_missed) = measure(
+            Mode::Warm,
+            &machine,
+            &boot.image,
+            pattern,
+            runs,
+            BOOT_TIMEOUT,
+        )?;
+        let (cold_stats, warm_stats) = (Stats::of(&cold), Stats::of(&warm));
+        let budget_ms = budget.map(|b| b.as_secs_f64() * 1000.0);
+        let missed = cold_missed + warm_missed;
+        let within_budget = Measured::holds(budget_ms, warm_stats.as_ref(), missed);
+        let detail = warm_stats.as_ref().map_or_else(
+            || "no warm boot reached its marker".to_owned(),
+            |w| format!("warm median {:.1} ms", w.median_ms),
+        );
+        bench.report(&Event::Finished {
+            suite: "boot-latency",
+            case: &boot.name,
+            passed: within_budget,
+            detail: &detail,
+        });
+        images.push(Measured {
+            name: boot.name,
+            machine: machine.description.clone(),
+            accel,
+            marker: marker.as_str().to_owned(),
+            budget_ms,
+            cold: cold_stats,
+            warm: warm_stats,
+            cold_over_floor: None,
+            warm_over_floor: None,
+            missed,
+            within_budget,
+            samples: (cold, warm),
+        });
+    }
+    let floor = (
+        images[0].cold.as_ref().map(|s| s.median_ms),
+        images[0].warm.as_ref().map(|s| s.median_ms),
+    );
+    for entry in &mut images {
+        entry.cold_over_floor = entry
+            .cold
+            .as_ref()
+            .zip(floor.0)
+            .map(|(s, f)| s.median_ms / f);
+        entry.warm_over_floor = entry
+            .warm
+            .as_ref()
+            .zip(floor.1)
+            .map(|(s, f)| s.median_ms / f);
+    }
+    Ok(LatencyReport {
+        hive: manifest.hive.name.clone(),
+        target: target.name.clone(),
+        runs,
+        images,
+    })
+}
+
+impl SuiteReport for LatencyReport {
+    fn suite(&self) -> &'static str {
+        "boot-latency"
+    }
+
+    fn document(&self) -> serde_json::Value {
+        json!({"suite": "boot-latency", "hive": self.hive, "target": self.target, "runs": self.runs, "images": self.images})
+    }
+
+    fn transcripts(&mut self, _dir: &Path) -> Vec<(PathBuf, String)> {
+        Vec::new()
+    }
+
+    fn plot(&self, path: &Path) -> Option<Result<(), String>> {
+        let series: Vec<crate::plot::Series<'_>> = self
+            .images
+            .iter()
+            .map(|m| crate::plot::Series {
+                name: &m.name,
+                cold: &m.samples.0,
+                warm: &m.samples.1,
+                budget_ms: m.budget_ms,
+            })
+            .collect();
+        let title = format!(
+            "{} on {}: boot latency, {} runs each ({})",
+            self.hive, self.target, self.runs, self.images[0].machine
+        );
+        Some(crate::plot::write_svg(path, &title, &series))
+    }
+
+    fn junit(&self) -> Report {
+        let mut suite = TestSuite::new(format!("{}-{}-boot-latency", self.hive, self.target));
+        for m in &self.images {
+            let status = if m.within_budget {
+                TestCaseStatus::success()
+            } else {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                let warm = m.warm.as_ref().map_or(0.0, |w| w.p90_ms);
+                status.set_message(format!(
+                    "warm p90 {warm:.1} ms, budget {:.0} ms, {} boots not ready",
+                    m.budget_ms.unwrap_or(0.0),
+                    m.missed
+                ));
+                status
+            };
+            let mut case = TestCase::new(m.name.clone(), status);
+            case.set_classname(format!("{}.boot-latency", self.target));
+            suite.add_test_case(case);
+        }
+        let mut report = Report::new("hivebuild boot-latency");
+        report.add_test_suite(suite);
+        report
+    }
+
+    fn to_text(&self, written: &Written) -> String {
+        let cell = |stats: &Option<Stats>| {
+            stats.as_ref().map_or_else(
+                || format!("{:>17}", "-"),
+                |s| format!("{:>8.1} {:>8.1}", s.median_ms, s.p99_ms),
+            )
+        };
+        let mut text = format!(
+            "boot latency, {} runs per mode; ms, median and p99 (warm: from resume)\n",
+            self.runs
+        );
+        let _ = writeln!(
+            text,
+            "  {:<12} {:>17} {:>17} {:>7} {:>7}  budget",
+            "image", "cold", "warm", "cold/fl", "warm/fl"
+        );
+        for m in &self.images {
+            let ratio = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), |r| format!("{r:.1}x"));
+            let budget = match m.budget_ms {
+                Some(b) if m.within_budget => format!("{b:.0} ms ok"),
+                Some(b) => format!("{b:.0} ms MISSED"),
+                None if m.missed > 0 => "not ready".to_owned(),
+                None => String::new(),
+            };
+            let _ = writeln!(
+                text,
+                "  {:<12} {} {} {:>7} {:>7}  {budget}",
+                m.name,
+                cell(&m.cold),
+                cell(&m.warm),
+                ratio(m.cold_over_floor),
+                ratio(m.warm_over_floor)
+            );
+        }
+        let floor = &self.images[0];
+        let _ = writeln!(text, "machine: {} ({})", floor.machine, floor.accel.reason);
+        let _ = writeln!(
+            text,
+            "report `{}`, JUnit `{}`, plot `{}`",
+            written.json.display(),
+            written.junit.display(),
+            written.plot.as_deref().unwrap_or(Path::new("-")).display()
+        );
+        text
+    }
+
+    fn verdict(&self, _written: &Written) -> Result<(), SuiteError> {
+        let over: Vec<&str> = self
+            .images
+            .iter()
+            .filter(|m| !m.within_budget)
+            .map(|m| m.name.as_str())
+            .collect();
+        if over.is_empty() {
+            return Ok(());
+        }
+        Err(SuiteError::Failed {
+            message: format!("over budget or not ready: `{}`", over.join("`, `")),
+            hint: "a budget holds when the warm p90 is within it and every boot reached its marker"
+                .into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Measured, Stats};
+
+    #[test]
+    fn a_budget_holds_on_the_warm_p90_when_every_boot_was_ready() {
+        let warm = Stats::of(&(1..=10).map(f64::from).collect::<Vec<_>>()).unwrap();
+        assert!(Measured::holds(Some(9.0), Some(&warm), 0));
+        assert!(!Measured::holds(Some(8.9), Some(&warm), 0));
+        assert!(!Measured::holds(Some(100.0), Some(&warm), 1));
+        assert!(Measured::holds(None, None, 0));
+        assert!(!Measured::holds(Some(100.0), None, 0));
+    }
+}
