@@ -13,8 +13,11 @@ pub mod env;
 pub mod error;
 pub mod image;
 pub mod project;
+pub mod release;
 pub mod run;
 pub mod signing;
+pub mod skill;
+pub mod store;
 pub mod test;
 
 pub use context::{Context, Reporter};

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use hive_manifest::{Manifest, SystemKind, Target};
 
-use crate::{Error, Result};
+use serde_json::json;
+
+use crate::{Error, Result, Shown};
 
 /// The manifest and every target file it names, validated (what `check` checks).
 pub fn load_checked(manifest: &Path) -> Result<Manifest> {
@@ -77,4 +79,64 @@ pub fn microkit_board(manifest: &Manifest, name: Option<&str>) -> Result<hive_se
 /// The project the current folder is in (`hive_manifest::project_root_above`).
 pub fn current() -> Option<std::path::PathBuf> {
     hive_manifest::project_root_above(&std::env::current_dir().ok()?)
+}
+
+/// `new`: write the starter hive (`hive_stock::starter`) in `dir` and check it as `check`
+/// would, so that what `new` makes always builds.
+pub fn new(dir: &Path, name: Option<&str>) -> Result<Shown> {
+    let name = match name {
+        Some(name) => name.to_owned(),
+        None => default_name(dir)?,
+    };
+    if !hive_manifest::is_identifier(&name) {
+        return Err(Error::usage(format!(
+            "`{name}` is not a usable hive name: lowercase letters, digits, `-` and `_`, \
+             starting with a letter (pass `--name NAME`)"
+        )));
+    }
+    let written = hive_stock::starter::write(dir, &name)?;
+    let manifest = load_checked(&dir.join("hive.toml"))?;
+    let shown = dir.display();
+    let text = format!(
+        "created hive `{name}` in `{shown}`: {}\n\
+         \n\
+         next:\n  \
+           cd {shown}\n  \
+           hivebuild check hive.toml\n  \
+           hivebuild build hive.toml --target x86_64\n  \
+           hivebuild test smoke hive.toml --target x86_64\n",
+        contents(&manifest),
+    );
+    let json = json!({
+            "hive": name,
+            "dir": dir,
+            "files": written,
+            "targets": manifest.hive.targets,
+            "stock": manifest.layers.stock,
+    });
+    Ok(Shown { text, json })
+}
+
+/// The folder's name, lowercased, with anything but letters, digits, `-` and `_` made `-`.
+fn default_name(dir: &Path) -> Result<String> {
+    let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
+    let base = absolute
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name: String = base
+        .chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9' | '-' | '_') => c,
+            _ => '-',
+        })
+        .collect();
+    if hive_manifest::is_identifier(&name) {
+        Ok(name)
+    } else {
+        Err(Error::usage(format!(
+            "the folder name `{base}` does not make a hive name: pass `--name NAME` \
+             (lowercase letters, digits, `-` and `_`, starting with a letter)"
+        )))
+    }
 }

@@ -120,3 +120,71 @@ pub fn development(root: &Path) -> Result<(PrivateKey, PathBuf)> {
     }
     Ok((key, root_path))
 }
+
+/// What a new trust root is made of.
+pub struct RootOptions<'a> {
+    /// The current (trusted) root, to rotate from; `None` makes version 1.
+    pub previous: Option<&'a Path>,
+    /// Public key files of the root's roles.
+    pub keys: &'a [PathBuf],
+    pub threshold: u32,
+    pub expires: &'a str,
+    pub signers: &'a SignerSpec,
+    pub output: &'a Path,
+}
+
+/// Write a trust root (TUF root metadata), checked as a device will before it is written:
+/// by itself, and after the old root.
+pub fn write_root(options: &RootOptions<'_>) -> Result<crate::Shown> {
+    let now = OffsetDateTime::now_utc();
+    let previous = match options.previous {
+        None => None,
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(Error::io(Area::Keys, "read", path))?;
+            Some(Root::trusted(&Envelope::parse(&bytes)?, now)?)
+        }
+    };
+    let keys: Vec<PublicKey> = options
+        .keys
+        .iter()
+        .map(|path| PublicKey::load(path))
+        .collect::<Result<_, _>>()?;
+    let distinct: std::collections::BTreeSet<[u8; 32]> =
+        keys.iter().map(PublicKey::bytes).collect();
+    let threshold = options.threshold;
+    if threshold == 0 || threshold as usize > distinct.len() {
+        return Err(Error::usage(format!(
+            "threshold {threshold} cannot be met by {} distinct key{}",
+            distinct.len(),
+            if distinct.len() == 1 { "" } else { "s" }
+        )));
+    }
+    let version = previous.as_ref().map_or(1, |p| p.version + 1);
+    let root = Root::new(&keys, threshold, expires_in(options.expires)?, version);
+    let signers = Signers::named(options.signers)?;
+    if signers.list.is_empty() {
+        return Err(Error::usage(
+            "a root must be signed: give `--sign-key KEY` (or `--signer`)",
+        ));
+    }
+    let envelope = Envelope::new_signed(&root, &signers.as_dyn())?;
+    match &previous {
+        Some(old) => old.update(&envelope).map(drop)?,
+        None => Root::trusted(&envelope, now).map(drop)?,
+    }
+    let output = options.output;
+    if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(Error::io(Area::Keys, "create", parent))?;
+    }
+    std::fs::write(output, envelope.to_json()).map_err(Error::io(Area::Keys, "write", output))?;
+    Ok(crate::Shown {
+        text: format!(
+            "wrote `{}`: root version {version}, {} key{}, threshold {threshold}, expires {}\n",
+            output.display(),
+            root.keys.len(),
+            if root.keys.len() == 1 { "" } else { "s" },
+            root.expires
+        ),
+        json: serde_json::json!({"root": output, "version": version, "expires": root.expires}),
+    })
+}

@@ -1,0 +1,73 @@
+//! `sign` and `verify`: signatures over a release folder, and checking one as a device would.
+
+use std::path::Path;
+
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::error::Area;
+use crate::signing::{DEV_KEYS, SignerSpec, Signers};
+use crate::{Error, Result, Shown};
+
+/// Add signatures to a release folder's signed metadata.
+pub fn sign(dir: &Path, signers: &SignerSpec) -> Result<Shown> {
+    let signers = Signers::named(signers)?;
+    if signers.list.is_empty() {
+        return Err(Error::usage(
+            "nothing to sign with: give `--sign-key KEY` or `--signer CMD --signer-pub PUB`",
+        ));
+    }
+    let count = hive_release::add_signatures(dir, &signers.as_dyn())?;
+    Ok(Shown {
+        text: format!(
+            "signed `{}`: {count} signature{} now\n",
+            dir.join(hive_release::TARGETS_FILE).display(),
+            if count == 1 { "" } else { "s" }
+        ),
+        json: json!({"signatures": count}),
+    })
+}
+
+/// Check a release folder: signatures, threshold, expiry, every artefact and file. The
+/// trust root is the one given, else the project's (its development root for
+/// development-signed output, or its `[update] trust-root`).
+pub fn verify(dir: &Path, trust_root: Option<&Path>) -> Result<Shown> {
+    let info = hive_release::peek(dir)?;
+    let trust_root = match (trust_root, crate::project::current()) {
+        (Some(path), _) => path.to_owned(),
+        (None, Some(root)) if info.development => root.join(DEV_KEYS).join("root.json"),
+        (None, Some(root)) if info.trust_root.is_some() => {
+            root.join(info.trust_root.as_deref().unwrap_or_default())
+        }
+        _ => {
+            return Err(Error::usage(
+                "no trust root: give `--trust-root ROOT` (or run inside the project that built it)",
+            ));
+        }
+    };
+    let bytes = std::fs::read(&trust_root).map_err(Error::io(
+        Area::Verify,
+        "read the trust root",
+        &trust_root,
+    ))?;
+    let root = hive_sign::Envelope::parse(&bytes)?;
+    let verified = hive_release::verify(dir, &root, OffsetDateTime::now_utc())?;
+    let text = format!(
+        "verified `{}` against `{}`{}: {} signature{} (threshold {}), expires {}; {} artefacts; {} files match the image manifest\n",
+        dir.display(),
+        trust_root.display(),
+        if info.development {
+            " (development-signed)"
+        } else {
+            ""
+        },
+        verified.signatures,
+        if verified.signatures == 1 { "" } else { "s" },
+        verified.threshold,
+        verified.expires,
+        verified.artefacts.len(),
+        verified.files
+    );
+    let json = json!({"verified": true, "development": info.development, "artefacts": verified.artefacts, "files": verified.files, "expires": verified.expires});
+    Ok(Shown { text, json })
+}
