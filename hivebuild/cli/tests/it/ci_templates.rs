@@ -205,6 +205,10 @@ fn git(dir: &Path, args: &[&str]) -> String {
         .args(args))
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "a scenario test: the workflow played step by step"
+)]
 #[test]
 fn build_ci_template_github_release_runs_on_a_new_hive_and_a_device_updates_from_it() {
     let test = "build_ci_template_github_release_runs_on_a_new_hive_and_a_device_updates_from_it";

@@ -139,6 +139,10 @@ fn image_is_bit_reproducible_across_folders_tz_and_umask() {
     );
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "a scenario test: each refusal in turn on one release folder"
+)]
 #[test]
 fn image_signatures_threshold_expiry_and_keys_are_enforced() {
     if !have(
@@ -512,6 +516,10 @@ fn image_verify_walks_rotated_roots_and_refuses_a_bad_rotation() {
 
 /// Two releases of the demo, a full bundle of the first and a delta to the second, applied
 /// to a device folder through the CLI; the same bundle again is refused with exit code 14.
+#[expect(
+    clippy::too_many_lines,
+    reason = "a scenario test: full, delta and one-skill bundles made and applied in turn to one device"
+)]
 #[test]
 fn image_bundles_full_and_delta_apply_to_a_device() {
     if !have(

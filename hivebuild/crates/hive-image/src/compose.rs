@@ -47,6 +47,10 @@ struct Resolved {
     content: Option<(Vec<u8>, String)>,
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "the image written in disk order: partition table, then each partition"
+)]
 pub fn compose(
     layout: &ImageLayout,
     inputs: &Inputs,

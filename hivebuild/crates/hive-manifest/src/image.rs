@@ -250,6 +250,10 @@ fn size(text: &S<String>, diagnostics: &mut Diagnostics) -> Option<u64> {
     }
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "one partition's fields, checked in the order they are written; each check reports its own diagnostic"
+)]
 fn parse_partition(
     raw: &raw::PartitionSection,
     known: &Known<'_>,

@@ -89,6 +89,10 @@ pub struct CToolchain {
 /// Sections a target file may have.
 const SECTIONS: [&str; 6] = ["target", "rust", "c", "image", "assets", "qemu"];
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "a target file's sections, validated top to bottom with every diagnostic collected"
+)]
 pub(crate) fn parse(file: &Path, text: &str, root: &Path) -> Result<Target, Box<Diagnostics>> {
     let mut diagnostics = Diagnostics::new(file, text);
     let Some(document) = parse_document(text, &mut diagnostics) else {

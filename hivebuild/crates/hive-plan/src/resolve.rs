@@ -203,34 +203,9 @@ impl Builder<'_> {
             self.brain_artefact()?.arg("brain="),
         ];
         for (name, skill) in &manifest.skills {
-            let mut vars = BTreeMap::from([
-                ("SKILL_NAME".to_owned(), Arg::text(name)),
-                ("ARCH".to_owned(), Arg::text(target.arch.as_str())),
-                ("BOARD".to_owned(), Arg::text(&target.board)),
-                (
-                    "CROSS_COMPILE".to_owned(),
-                    Arg::text(&target.c.cross_prefix),
-                ),
-            ]);
-            let (app, step_sources, deps) = self.skill_app(name, skill)?;
-            vars.insert("APP".into(), app);
-            let skill_role = Role::Skill(name.clone());
-            let mut draft = Draft::new(
-                skill_role.clone(),
-                StepKind::Make {
-                    source: base.clone(),
-                    goal: Some("skill".into()),
-                    vars,
-                },
-            )
-            .tool("make", "make")
-            .tool_from("cc", cc.clone(), cc_install.clone());
-            self.add_source(&mut draft, &base)?;
-            draft.sources.extend(step_sources);
-            draft.deps = deps;
-            self.finish(draft);
-            system_args
-                .push(Artefact::skill(SystemKind::Standins, name).arg(format!("{skill_role}=")));
+            self.standin_skill(name, skill, &base, (&cc, &cc_install))?;
+            let role = Role::Skill(name.clone());
+            system_args.push(Artefact::skill(SystemKind::Standins, name).arg(format!("{role}=")));
         }
 
         // The packer, a host tool, and the system image it makes.
@@ -268,6 +243,44 @@ impl Builder<'_> {
             .map(|s| s.name.clone())
             .collect();
         self.finish(system);
+        Ok(())
+    }
+
+    /// A stand-in skill: its app (rendered or a folder of the project) linked into the skill
+    /// base.
+    fn standin_skill(
+        &mut self,
+        name: &str,
+        skill: &hive_manifest::Skill,
+        base: &str,
+        (cc, cc_install): (&str, &Install),
+    ) -> Result<(), PlanError> {
+        let target = self.options.target;
+        let mut vars = BTreeMap::from([
+            ("SKILL_NAME".to_owned(), Arg::text(name)),
+            ("ARCH".to_owned(), Arg::text(target.arch.as_str())),
+            ("BOARD".to_owned(), Arg::text(&target.board)),
+            (
+                "CROSS_COMPILE".to_owned(),
+                Arg::text(&target.c.cross_prefix),
+            ),
+        ]);
+        let (app, step_sources, deps) = self.skill_app(name, skill)?;
+        vars.insert("APP".into(), app);
+        let mut draft = Draft::new(
+            Role::Skill(name.to_owned()),
+            StepKind::Make {
+                source: base.to_owned(),
+                goal: Some("skill".into()),
+                vars,
+            },
+        )
+        .tool("make", "make")
+        .tool_from("cc", cc, cc_install.clone());
+        self.add_source(&mut draft, base)?;
+        draft.sources.extend(step_sources);
+        draft.deps = deps;
+        self.finish(draft);
         Ok(())
     }
 

@@ -58,6 +58,10 @@ fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "one scenario's state machine over the console, kept in one loop"
+)]
 pub fn run(machine: &Machine, image: &Path, scenario: &Scenario) -> Result<Outcome, QemuError> {
     let mut guest = Guest::spawn(machine, image, &[])?;
     let mut input = guest.take_input();

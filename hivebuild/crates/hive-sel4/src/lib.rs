@@ -137,6 +137,10 @@ fn mailbox(skill: &str) -> String {
 }
 
 /// The Microkit system description of a hive on a board.
+#[expect(
+    clippy::too_many_lines,
+    reason = "writes the system description in document order, one element after the next"
+)]
 pub fn system_xml(manifest: &Manifest, board: &Board) -> String {
     let ids = channel_ids(manifest);
     let brain_ids = &ids["brain"];

@@ -160,6 +160,10 @@ fn sync_dir(dir: &Path) -> Result<(), UpdateError> {
 
 /// Apply a bundle to the device folder `dir`. An empty (or missing) folder is provisioned
 /// with `trust_root`, which is required then and ignored after.
+#[expect(
+    clippy::too_many_lines,
+    reason = "the device's update transaction, read as one sequence: verify, stage, switch slots, record"
+)]
 pub fn apply(
     bundle: impl Read,
     dir: &Path,

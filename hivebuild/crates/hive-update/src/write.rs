@@ -54,6 +54,10 @@ pub struct BundleRequest {
 }
 
 /// Write a full bundle to `out`; returns its signed metadata.
+#[expect(
+    clippy::too_many_lines,
+    reason = "the bundle's stream, written in the order of its format"
+)]
 pub fn write_bundle(
     request: &BundleRequest,
     signers: &[&dyn Signer],

@@ -23,6 +23,10 @@ pub(crate) struct Params<'a> {
     pub(crate) features: &'a [String],
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "the cargo step's command line, assembled flag by flag"
+)]
 pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), EngineError> {
     let manifest = context.sources[params.package].join("Cargo.toml");
     let target_dir = context.work.join("target");

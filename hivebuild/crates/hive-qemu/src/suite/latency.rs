@@ -109,58 +109,7 @@ pub fn boot_latency(
 
     let mut images: Vec<Measured> = Vec::new();
     for (boot, marker, budget) in timed {
-        let (mut machine, accel) = bench.machine(&boot.image, Some(marker.as_str()))?;
-        machine.args.extend(boot.extra);
-        bench.report(&Event::Booting {
-            suite: "boot-latency",
-            case: &boot.name,
-            machine: &machine.description,
-        });
-        let pattern = marker.regex();
-        let (cold, cold_missed) = measure(
-            Mode::Cold,
-            &machine,
-            &boot.image,
-            pattern,
-            runs,
-            BOOT_TIMEOUT,
-        )?;
-        let (warm, warm_missed) = measure(
-            Mode::Warm,
-            &machine,
-            &boot.image,
-            pattern,
-            runs,
-            BOOT_TIMEOUT,
-        )?;
-        let (cold_stats, warm_stats) = (Stats::of(&cold), Stats::of(&warm));
-        let budget_ms = budget.map(|b| b.as_secs_f64() * 1000.0);
-        let missed = cold_missed + warm_missed;
-        let within_budget = Measured::holds(budget_ms, warm_stats.as_ref(), missed);
-        let detail = warm_stats.as_ref().map_or_else(
-            || "no warm boot reached its marker".to_owned(),
-            |w| format!("warm median {:.1} ms", w.median_ms),
-        );
-        bench.report(&Event::Finished {
-            suite: "boot-latency",
-            case: &boot.name,
-            passed: within_budget,
-            detail: &detail,
-        });
-        images.push(Measured {
-            name: boot.name,
-            machine: machine.description.clone(),
-            accel,
-            marker: marker.as_str().to_owned(),
-            budget_ms,
-            cold: cold_stats,
-            warm: warm_stats,
-            cold_over_floor: None,
-            warm_over_floor: None,
-            missed,
-            within_budget,
-            samples: (cold, warm),
-        });
+        images.push(time_boot(bench, boot, &marker, budget, runs)?);
     }
     let floor = (
         images[0].cold.as_ref().map(|s| s.median_ms),
@@ -183,6 +132,68 @@ pub fn boot_latency(
         target: target.name.clone(),
         runs,
         images,
+    })
+}
+
+/// `runs` cold and `runs` warm boots of one image, held to its budget.
+fn time_boot(
+    bench: &Bench<'_>,
+    boot: Boot,
+    marker: &hive_manifest::model::Pattern,
+    budget: Option<Duration>,
+    runs: usize,
+) -> Result<Measured, SuiteError> {
+    let (mut machine, accel) = bench.machine(&boot.image, Some(marker.as_str()))?;
+    machine.args.extend(boot.extra);
+    bench.report(&Event::Booting {
+        suite: "boot-latency",
+        case: &boot.name,
+        machine: &machine.description,
+    });
+    let pattern = marker.regex();
+    let (cold, cold_missed) = measure(
+        Mode::Cold,
+        &machine,
+        &boot.image,
+        pattern,
+        runs,
+        BOOT_TIMEOUT,
+    )?;
+    let (warm, warm_missed) = measure(
+        Mode::Warm,
+        &machine,
+        &boot.image,
+        pattern,
+        runs,
+        BOOT_TIMEOUT,
+    )?;
+    let (cold_stats, warm_stats) = (Stats::of(&cold), Stats::of(&warm));
+    let budget_ms = budget.map(|b| b.as_secs_f64() * 1000.0);
+    let missed = cold_missed + warm_missed;
+    let within_budget = Measured::holds(budget_ms, warm_stats.as_ref(), missed);
+    let detail = warm_stats.as_ref().map_or_else(
+        || "no warm boot reached its marker".to_owned(),
+        |w| format!("warm median {:.1} ms", w.median_ms),
+    );
+    bench.report(&Event::Finished {
+        suite: "boot-latency",
+        case: &boot.name,
+        passed: within_budget,
+        detail: &detail,
+    });
+    Ok(Measured {
+        name: boot.name,
+        machine: machine.description.clone(),
+        accel,
+        marker: marker.as_str().to_owned(),
+        budget_ms,
+        cold: cold_stats,
+        warm: warm_stats,
+        cold_over_floor: None,
+        warm_over_floor: None,
+        missed,
+        within_budget,
+        samples: (cold, warm),
     })
 }
 
