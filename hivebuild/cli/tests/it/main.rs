@@ -15,6 +15,7 @@
 mod build;
 mod ci_templates;
 mod cli;
+mod commands;
 mod doctor;
 mod image;
 mod new;
