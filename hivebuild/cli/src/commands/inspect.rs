@@ -20,12 +20,11 @@ pub(crate) fn run(settings: &Settings, args: &InspectArgs) -> Result<(), Error> 
         return show(settings, &shown);
     };
     let bytes = std::fs::read(path).map_err(Error::io(Area::Verify, "read", path))?;
-    let files = hive_image::ImageManifest::from_json(&bytes).map_err(|message| {
-        ReleaseError::Malformed {
+    let files =
+        hive_image::FileList::from_json(&bytes).map_err(|message| ReleaseError::Malformed {
             path: path.clone(),
             message,
-        }
-    })?;
+        })?;
     let differences = hive_image::verify(&args.image, &files)?;
     shown.json["differences"] = serde_json::json!(differences);
     if differences.is_empty() {

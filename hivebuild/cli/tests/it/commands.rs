@@ -24,8 +24,14 @@ fn filters() -> insta::Settings {
     settings.add_filter(r"\d+ MiB used", "[N] MiB used");
     // What this machine has: tool paths and versions, and whether KVM works.
     settings.add_filter(r"(?m)^(\s+note\s+kvm: ).*$", "${1}[KVM]");
-    settings.add_filter(r"(?m)^(  ok\s+\S+\s+)/\S+ \(.*\)$", "${1}[PATH] ([VERSION])");
-    settings.add_filter(r"(`qemu-system-[a-z0-9_]+`: )/\S+ \(.*\)", "${1}[PATH] ([VERSION])");
+    settings.add_filter(
+        r"(?m)^(  ok\s+\S+\s+)/\S+ \(.*\)$",
+        "${1}[PATH] ([VERSION])",
+    );
+    settings.add_filter(
+        r"(`qemu-system-[a-z0-9_]+`: )/\S+ \(.*\)",
+        "${1}[PATH] ([VERSION])",
+    );
     settings.add_filter(r"(KVM|TCG): [^)\n]*\)", "[ACCEL]: [WHY])");
     settings.add_filter(r"(?m)^machine: .*$", "machine: [MACHINE]");
     settings.add_filter(r"\b(KVM|TCG)\b", "[ACCEL]");
@@ -136,7 +142,7 @@ fn cli_exit_codes_without_a_build() {
     }
 }
 
-/// Each command's main success path on one copy of the project (x86_64 stand-ins: built,
+/// Each command's main success path on one copy of the project (`x86_64` stand-ins: built,
 /// imaged, signed, bundled, applied, published, fetched, booted, tested), `--json` on every
 /// command that reports, and the exit codes that need a build: 1, 4, 5, 7, 8, 9, 10.
 #[test]
@@ -184,16 +190,41 @@ fn cli_every_command_succeeds_on_one_project() {
     );
 
     // Reporting commands, each as text and as JSON.
-    let reporting: Vec<(&str, Vec<&str>)> = vec![
+    let reporting = reporting_commands(m, &t);
+    for (name, args) in &reporting {
+        run(name, 0, args);
+        // JSON of the rest: commands that write (a key, a root, an edit, a publication) are
+        // walked once below; `build --check` rebuilds everything and is walked by `build`.
+        if ![
+            "key-generate",
+            "root-init",
+            "skill-add",
+            "skill-remove",
+            "publish",
+            "build-check",
+        ]
+        .contains(name)
+        {
+            json(args);
+        }
+    }
+    writing_and_booting_commands(m, &t, &run, &json);
+    exit_codes_after_a_build(&project, &run);
+}
+
+/// The commands that report, with the arguments of their success path, in an order where
+/// each finds what the ones before it made.
+fn reporting_commands<'a>(m: &'a str, t: &[&'a str]) -> Vec<(&'static str, Vec<&'a str>)> {
+    vec![
         ("check", vec!["check", m]),
-        ("plan", [&["plan", m][..], &t].concat()),
+        ("plan", [&["plan", m][..], t].concat()),
         ("caps", vec!["caps", m]),
         ("lock", vec!["lock", m]),
-        ("build", [&["build", m][..], &t].concat()),
-        ("build-check", [&["build", m, "--check"][..], &t].concat()),
+        ("build", [&["build", m][..], t].concat()),
+        ("build-check", [&["build", m, "--check"][..], t].concat()),
         (
             "store-path",
-            [&["store", "path", m, "kernel"][..], &t].concat(),
+            [&["store", "path", m, "kernel"][..], t].concat(),
         ),
         ("key-generate", vec!["key", "generate", "--out", "keys/ops"]),
         (
@@ -213,7 +244,7 @@ fn cli_every_command_succeeds_on_one_project() {
             "image",
             [
                 &["image", m, "-o", "release", "--sign-key", "keys/ops.key"][..],
-                &t,
+                t,
             ]
             .concat(),
         ),
@@ -258,7 +289,7 @@ fn cli_every_command_succeeds_on_one_project() {
                 "keys/ops.key",
             ],
         ),
-        ("test-smoke", [&["test", "smoke", m][..], &t].concat()),
+        ("test-smoke", [&["test", "smoke", m][..], t].concat()),
         (
             "skill-add",
             vec![
@@ -274,24 +305,16 @@ fn cli_every_command_succeeds_on_one_project() {
             ],
         ),
         ("skill-remove", vec!["skill", "remove", "sign", "-m", m]),
-    ];
-    for (name, args) in &reporting {
-        run(name, 0, args);
-        // JSON of the rest: commands that write (a key, a root, an edit, a publication) are
-        // walked once below; `build --check` rebuilds everything and is walked by `build`.
-        if ![
-            "key-generate",
-            "root-init",
-            "skill-add",
-            "skill-remove",
-            "publish",
-            "build-check",
-        ]
-        .contains(name)
-        {
-            json(args);
-        }
-    }
+    ]
+}
+
+/// The commands that write or boot, and `--json` of those that write.
+fn writing_and_booting_commands(
+    m: &str,
+    t: &[&str],
+    run: &dyn Fn(&str, u8, &[&str]),
+    json: &dyn Fn(&[&str]),
+) {
     json(&[
         "publish",
         "demo.bundle",
@@ -371,7 +394,7 @@ fn cli_every_command_succeeds_on_one_project() {
     json(&["store", "gc"]);
     run("doctor", 0, &["doctor", m, "--target", "x86_64"]);
     json(&["doctor", m, "--target", "x86_64"]);
-    run("test-faults", 0, &[&["test", "faults", m][..], &t].concat());
+    run("test-faults", 0, &[&["test", "faults", m][..], t].concat());
     run(
         "test-boot-latency",
         0,
@@ -383,16 +406,14 @@ fn cli_every_command_succeeds_on_one_project() {
                 "--runs",
                 "2",
             ][..],
-            &t,
+            t,
         ]
         .concat(),
     );
-    run("run", 0, &[&["run", m, "--timeout", "20"][..], &t].concat());
+    run("run", 0, &[&["run", m, "--timeout", "20"][..], t].concat());
     run("completions", 0, &["-q", "completions", "bash"]);
     run("man", 0, &["man", "--out", "man"]);
     run("new", 0, &["new", "bees"]);
-
-    exit_codes_after_a_build(&project, &run);
 }
 
 /// 1, 4, 5, 7, 8, 9 and 10, on the project `run` works in.

@@ -19,7 +19,7 @@ fn sha256(path: &Path) -> String {
         })
 }
 
-/// `hivebuild image manifests/demo.toml --target x86_64 -o DIR EXTRA...`
+/// `hivebuild image file lists/demo.toml --target x86_64 -o DIR EXTRA...`
 fn image(project: &Project, dir: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec![
         "image",

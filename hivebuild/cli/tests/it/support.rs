@@ -209,7 +209,7 @@ pub(crate) fn extracted(release: &Path, file: &str) -> PathBuf {
         .map(|e| e.path())
         .find(|p| p.to_string_lossy().ends_with(".manifest.json"))
         .unwrap();
-    let manifest: hive_image::ImageManifest =
+    let manifest: hive_image::FileList =
         serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
     let bytes =
         hive_image::extract(&release.join(&manifest.image.file), &manifest, "boot", file).unwrap();

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use hive_image::manifest::HiveInfo;
+use hive_image::files::HiveInfo;
 use hive_image::{ComposeOptions, Inputs, compose};
 use hive_manifest::image::{
     FileLayout, FileSource, ImageLayout, PartitionKind, PartitionLayout, TableKind,

@@ -12,10 +12,10 @@ use hive_manifest::image::{ALIGNMENT, ImageLayout, PartitionKind, TableKind};
 use sha2::{Digest as _, Sha256};
 
 use crate::ImageError;
-use crate::inputs::Inputs;
-use crate::manifest::{
-    ContentInfo, FileInfo, HiveInfo, ImageInfo, ImageManifest, MANIFEST_FORMAT, PartitionInfo,
+use crate::files::{
+    ContentInfo, FILE_LIST_FORMAT, FileInfo, FileList, HiveInfo, ImageInfo, PartitionInfo,
 };
+use crate::inputs::Inputs;
 use crate::window::Window;
 
 const SECTOR: u64 = 512;
@@ -25,7 +25,7 @@ const SECTOR: u64 = 512;
 pub struct ComposeOptions {
     pub hive: HiveInfo,
     pub target: String,
-    /// The image's file name, recorded in the manifest.
+    /// The image's file name, recorded in its file list.
     pub file_name: String,
     /// Timestamps of every FAT entry (`SOURCE_DATE_EPOCH`).
     pub mtime: u64,
@@ -37,7 +37,7 @@ pub struct ComposeOptions {
 /// A finished image.
 #[derive(Debug)]
 pub struct Composed {
-    pub manifest: ImageManifest,
+    pub files: FileList,
     /// Bytes the sparse file really occupies on disk.
     pub used: u64,
 }
@@ -203,8 +203,8 @@ pub fn compose(
         }
     };
     std::fs::rename(&temporary, out).map_err(|error| ImageError::io(out, error))?;
-    let manifest = ImageManifest {
-        format: MANIFEST_FORMAT,
+    let files = FileList {
+        format: FILE_LIST_FORMAT,
         hive: options.hive.clone(),
         target: options.target.clone(),
         hardware_id: layout.hardware_id.clone(),
@@ -216,7 +216,7 @@ pub fn compose(
         },
         partitions,
     };
-    Ok(Composed { manifest, used })
+    Ok(Composed { files, used })
 }
 
 /// Write the partition table; returns the disk identifier (MBR signature or GPT GUID).

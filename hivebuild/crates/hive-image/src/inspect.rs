@@ -1,5 +1,5 @@
 //! Reading an image back: its partition table, each partition, every file of a FAT
-//! partition; and checking all of it against an image manifest.
+//! partition; and checking all of it against an image's file list.
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::ImageError;
 use crate::compose::sha256_hex;
-use crate::manifest::ImageManifest;
+use crate::files::FileList;
 use crate::window::Window;
 
 #[derive(Clone, Debug, Serialize)]
@@ -140,7 +140,7 @@ pub fn inspect(image: &Path) -> Result<Inspection, ImageError> {
 /// Check an image against its manifest: the table, every partition's place and type, every
 /// file's hash (and no file more or less), every raw content's hash. Returns the differences,
 /// one sentence each; empty means the image is what the manifest says.
-pub fn verify(image: &Path, manifest: &ImageManifest) -> Result<Vec<String>, ImageError> {
+pub fn verify(image: &Path, manifest: &FileList) -> Result<Vec<String>, ImageError> {
     let found = inspect(image)?;
     let mut differences = Vec::new();
     if found.table != manifest.image.table {
@@ -243,7 +243,7 @@ impl Inspection {
 /// the image's manifest.
 pub fn extract(
     image: &Path,
-    manifest: &ImageManifest,
+    manifest: &FileList,
     partition: &str,
     path: &str,
 ) -> Result<Vec<u8>, ImageError> {

@@ -8,17 +8,17 @@
 
 mod compose;
 mod fat;
+pub mod files;
 mod inputs;
 mod inspect;
-pub mod manifest;
 mod window;
 
 use std::path::{Path, PathBuf};
 
 pub use compose::{ComposeOptions, Composed, compose};
+pub use files::FileList;
 pub use inputs::Inputs;
 pub use inspect::{FoundFile, FoundPartition, Inspection, extract, inspect, verify};
-pub use manifest::ImageManifest;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use hive_image::manifest::HiveInfo;
+use hive_image::files::HiveInfo;
 use hive_image::{ComposeOptions, Inputs, compose, inspect, verify};
 use hive_manifest::image::{
     FileLayout, FileSource, ImageLayout, PartitionKind, PartitionLayout, TableKind,
@@ -124,7 +124,7 @@ fn mbr_and_gpt_images_read_back_as_written() {
         let dir = tempfile::tempdir().unwrap();
         let image = dir.path().join("demo.img");
         let composed = compose(&layout(table), &inputs(dir.path()), &image, &options()).unwrap();
-        let manifest = &composed.manifest;
+        let manifest = &composed.files;
         assert_eq!(manifest.image.table, table.as_str());
         assert!(
             composed.used < 8 << 20,
@@ -179,7 +179,7 @@ fn same_inputs_same_image_wherever_it_is_made() {
     )
     .unwrap();
     assert_eq!(sha256(&image_a), sha256(&image_b));
-    assert_eq!(first.manifest, second.manifest);
+    assert_eq!(first.files, second.files);
     // Written densely, the bytes are the same; only the space taken differs.
     let dense = b.path().join("dense.img");
     let full = compose(
@@ -199,11 +199,8 @@ fn same_inputs_same_image_wherever_it_is_made() {
     std::fs::write(other.steps["kernel"].join("kernel.elf"), b"other kernel").unwrap();
     other.context = serde_json::json!({"hive": {"name": "demo", "version": "1.0.0"}});
     let third = compose(&layout(TableKind::Mbr), &other, &image_b, &options()).unwrap();
-    assert_ne!(third.manifest.image.disk_id, first.manifest.image.disk_id);
-    assert_ne!(
-        third.manifest.partitions[0].id,
-        first.manifest.partitions[0].id
-    );
+    assert_ne!(third.files.image.disk_id, first.files.image.disk_id);
+    assert_ne!(third.files.partitions[0].id, first.files.partitions[0].id);
 }
 
 #[test]
@@ -217,7 +214,7 @@ fn a_flipped_byte_in_any_file_is_found_and_named() {
         &options(),
     )
     .unwrap()
-    .manifest;
+    .files;
     let bytes = std::fs::read(&image).unwrap();
     for (needle, named) in [
         (&b"net skill"[..], "`net.elf` differs"),
@@ -290,7 +287,7 @@ fn fsck_and_mtools_read_the_fat_partition() {
         &options(),
     )
     .unwrap()
-    .manifest;
+    .files;
     let boot = &manifest.partitions[0];
     let bytes = std::fs::read(&image).unwrap();
     let partition = dir.path().join("boot.vfat");

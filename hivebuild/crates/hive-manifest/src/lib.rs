@@ -10,12 +10,12 @@ pub mod diagnostic;
 pub mod edit;
 pub mod image;
 mod layers;
-mod manifest;
 pub mod model;
 pub mod qemu;
 mod raw;
 pub mod target;
 pub mod units;
+mod validate;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -86,7 +86,7 @@ pub fn load_manifest(path: &Path) -> Result<Manifest, ManifestError> {
 
 /// Validate manifest text as if it were the file `path` with the given layers.
 pub fn parse_manifest(path: &Path, text: &str, layers: &Layers) -> Result<Manifest, ManifestError> {
-    manifest::parse(path, text, layers).map_err(ManifestError::Invalid)
+    validate::parse(path, text, layers).map_err(ManifestError::Invalid)
 }
 
 /// Read and validate the target `name` (the project's `targets/NAME.toml`, else the stock's),

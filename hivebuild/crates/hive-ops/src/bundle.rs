@@ -44,18 +44,18 @@ pub fn bundle(options: &BundleOptions<'_>) -> Result<Bundled> {
     let signers = Signers::or_development(options.signers, None)?;
     let expires = expires_in(options.expires)?;
     let (release, components, _new) = release_components(options.to, options.version)?;
-    let files = &release.manifest;
+    let files = &release.files;
     let (base, from_version, _old) = match options.from {
         Some((from, from_version)) => {
             let (old, base, scratch) = release_components(from, 0)?;
-            let identity = |m: &hive_image::ImageManifest| {
+            let identity = |m: &hive_image::FileList| {
                 let target = format!("{} ({})", m.target, m.hardware_id);
                 crate::error::release_of(&m.hive.name, &target)
             };
-            if identity(&old.manifest) != identity(files) {
+            if identity(&old.files) != identity(files) {
                 return Err(Error::WrongRelease {
                     dir: from.to_owned(),
-                    found: identity(&old.manifest),
+                    found: identity(&old.files),
                     wanted: identity(files),
                     area: Area::Update,
                 });
@@ -143,14 +143,13 @@ fn release_components(
     };
     let mut components = Vec::new();
     for partition in release
-        .manifest
+        .files
         .partitions
         .iter()
         .filter(|p| p.kind == "fat32")
     {
         for file in &partition.files {
-            let bytes =
-                hive_image::extract(&image, &release.manifest, &partition.name, &file.path)?;
+            let bytes = hive_image::extract(&image, &release.files, &partition.name, &file.path)?;
             if hive_plan::Digest::of(&bytes).hex() != file.sha256 {
                 return Err(tampered(&partition.name, &file.path));
             }

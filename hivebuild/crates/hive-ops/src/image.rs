@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use hive_image::manifest::HiveInfo;
+use hive_image::files::HiveInfo;
 use hive_image::{ComposeOptions, Inputs};
 use hive_manifest::Manifest;
 use hive_plan::{Plan, Role, SourceInput};
@@ -95,12 +95,12 @@ pub fn image(cx: &Context<'_>, options: &ImageOptions<'_>) -> Result<Imaged> {
         std::fs::write(&path, text).map_err(Error::io(Area::Image, "write", &path))?;
         Ok(path)
     };
-    let files = write(release.manifest(), composed.manifest.to_json())?;
+    let files = write(release.file_list(), composed.files.to_json())?;
     let bill = hive_release::sbom(
         &manifest.hive.name,
         &manifest.hive.version.to_string(),
         &target.name,
-        &components(&manifest, plan, &composed.manifest),
+        &components(&manifest, plan, &composed.files),
     );
     let sbom = write(
         release.sbom(),
@@ -124,16 +124,11 @@ pub fn image(cx: &Context<'_>, options: &ImageOptions<'_>) -> Result<Imaged> {
         ))?;
         skills.push(name.clone());
     }
-    let targets = hive_release::write_targets(
-        &release,
-        &composed.manifest,
-        &info,
-        &skills,
-        &signers.as_dyn(),
-    )?;
+    let targets =
+        hive_release::write_targets(&release, &composed.files, &info, &skills, &signers.as_dyn())?;
     Ok(Imaged {
         image,
-        size: composed.manifest.image.size,
+        size: composed.files.image.size,
         used: composed.used,
         files,
         sbom,
@@ -178,11 +173,7 @@ impl crate::Outcome for Imaged {
 
 /// The bill of materials: the built steps, the sources they read, the files in the image,
 /// and the Brain's crates.
-fn components(
-    manifest: &Manifest,
-    plan: &Plan,
-    image: &hive_image::ImageManifest,
-) -> Vec<Component> {
+fn components(manifest: &Manifest, plan: &Plan, image: &hive_image::FileList) -> Vec<Component> {
     let mut components = Vec::new();
     for step in &plan.steps {
         components.push(Component {

@@ -186,7 +186,7 @@ fn boots(
         area: Area::Test,
         source: Box::new(source),
     })?;
-    let found = release_of(&opened.manifest.hive.name, &opened.manifest.target);
+    let found = release_of(&opened.files.hive.name, &opened.files.target);
     let wanted = release_of(&manifest.hive.name, &target.name);
     if found != wanted {
         return Err(Error::WrongRelease {
@@ -210,7 +210,7 @@ fn boots(
         tempfile::tempdir().map_err(Error::io(Area::Test, "create", "a scratch folder"))?;
     let image = opened.dir.image();
     let take = |file: &str| -> Result<PathBuf> {
-        let bytes = hive_image::extract(&image, &opened.manifest, "boot", file)?;
+        let bytes = hive_image::extract(&image, &opened.files, "boot", file)?;
         let path = scratch.path().join(file);
         std::fs::write(&path, bytes).map_err(Error::io(Area::Test, "write", &path))?;
         Ok(path)

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use hive_image::ImageManifest;
+use hive_image::FileList;
 
 use crate::{ReleaseError, TARGETS_FILE, io, read_envelope};
 
@@ -28,7 +28,7 @@ impl ReleaseDir {
         &self.dir
     }
 
-    /// The disk image's file name (`<hive>-<target>.img`), as the image manifest records it.
+    /// The disk image's file name (`<hive>-<target>.img`), as the image's file list records it.
     pub fn image_name(&self) -> String {
         format!("{}.img", self.stem)
     }
@@ -37,13 +37,13 @@ impl ReleaseDir {
         self.dir.join(self.image_name())
     }
 
-    /// The image manifest: every partition and file of the image, with hashes and origins.
-    pub fn manifest_name(&self) -> String {
+    /// The image file list: every partition and file of the image, with hashes and origins.
+    pub fn file_list_name(&self) -> String {
         format!("{}.manifest.json", self.stem)
     }
 
-    pub fn manifest(&self) -> PathBuf {
-        self.dir.join(self.manifest_name())
+    pub fn file_list(&self) -> PathBuf {
+        self.dir.join(self.file_list_name())
     }
 
     pub fn sbom_name(&self) -> String {
@@ -91,19 +91,19 @@ pub(crate) fn root_file(dir: &Path, version: u64) -> PathBuf {
     dir.join(format!("{version}.root.json"))
 }
 
-/// A release folder read back: its image manifest (format version checked), and where each
+/// A release folder read back: its image file list (format version checked), and where each
 /// of its files is.
 #[derive(Clone, Debug)]
 pub struct Release {
     pub dir: ReleaseDir,
-    pub manifest: ImageManifest,
+    pub files: FileList,
     /// The signed targets metadata, read without checking signatures (`verify` does that);
     /// `None` for a folder that has none yet.
     pub targets: Option<hive_sign::Targets>,
 }
 
 impl Release {
-    /// Open the release folder `dir`: the image manifest named by the signed metadata (read
+    /// Open the release folder `dir`: the image's file list named by the signed metadata (read
     /// without checking signatures: `verify` does that), or, without metadata, the folder's
     /// only `*.manifest.json`.
     pub fn open(dir: &Path) -> Result<Self, ReleaseError> {
@@ -127,13 +127,12 @@ impl Release {
             None => only_manifest(dir)?,
         };
         let bytes = std::fs::read(&manifest_path).map_err(io(&manifest_path))?;
-        let manifest =
-            ImageManifest::from_json(&bytes).map_err(|message| ReleaseError::Malformed {
-                path: manifest_path.clone(),
-                message,
-            })?;
+        let manifest = FileList::from_json(&bytes).map_err(|message| ReleaseError::Malformed {
+            path: manifest_path.clone(),
+            message,
+        })?;
         let dir = ReleaseDir::new(dir, &manifest.hive.name, &manifest.target);
-        if dir.manifest() != manifest_path || dir.image_name() != manifest.image.file {
+        if dir.file_list() != manifest_path || dir.image_name() != manifest.image.file {
             return Err(ReleaseError::Malformed {
                 path: manifest_path,
                 message: format!(
@@ -147,7 +146,7 @@ impl Release {
         }
         Ok(Self {
             dir,
-            manifest,
+            files: manifest,
             targets,
         })
     }
@@ -206,7 +205,7 @@ mod tests {
     fn every_name_comes_from_the_hive_and_target() {
         let dir = ReleaseDir::new("/r", "demo", "x86_64");
         assert_eq!(dir.image(), Path::new("/r/demo-x86_64.img"));
-        assert_eq!(dir.manifest(), Path::new("/r/demo-x86_64.manifest.json"));
+        assert_eq!(dir.file_list(), Path::new("/r/demo-x86_64.manifest.json"));
         assert_eq!(dir.sbom(), Path::new("/r/demo-x86_64.sbom.json"));
         assert_eq!(dir.skill("net"), Path::new("/r/demo-x86_64.skill-net.elf"));
         assert_eq!(dir.targets(), Path::new("/r/targets.json"));

@@ -10,7 +10,7 @@
 //! ```
 //!
 //! [`ReleaseDir`] is the one place these names are made (and a skill's file name parsed
-//! back); [`Release::open`] reads a folder back, with its image manifest's format checked.
+//! back); [`Release::open`] reads a folder back, with its image file list's format checked.
 //!
 //! The image's entry in `targets.json` carries hivebuild's fields under `custom`: `hive`,
 //! `version`, `target`, `hardware-id`, `trust-root` (the project-relative path of the root
@@ -25,7 +25,7 @@ mod sbom;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use hive_image::ImageManifest;
+use hive_image::FileList;
 use hive_sign::{Envelope, Root, Signer, TargetFile, Targets};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
@@ -101,7 +101,7 @@ fn hex(bytes: &[u8]) -> String {
 /// the `skills` (for single-skill update bundles), signed by `signers`.
 pub fn write_targets(
     dir: &ReleaseDir,
-    manifest: &ImageManifest,
+    manifest: &FileList,
     info: &ReleaseInfo,
     skills: &[String],
     signers: &[&dyn Signer],
@@ -131,7 +131,7 @@ pub fn write_targets(
         .targets
         .insert(dir.image_name(), file_entry(&dir.image(), Some(custom))?);
     let skill_files = skills.iter().map(|name| dir.skill_name(name));
-    for artefact in [dir.manifest_name(), dir.sbom_name()]
+    for artefact in [dir.file_list_name(), dir.sbom_name()]
         .into_iter()
         .chain(skill_files)
     {
@@ -251,7 +251,7 @@ pub fn verify(dir: &Path, root: &Envelope, now: OffsetDateTime) -> Result<Verifi
             let path = dir.join(name);
             let text = std::fs::read(&path).map_err(io(&path))?;
             manifest = Some(
-                ImageManifest::from_json(&text)
+                FileList::from_json(&text)
                     .map_err(|message| ReleaseError::Malformed { path, message })?,
             );
         }

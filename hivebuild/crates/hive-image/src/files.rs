@@ -1,4 +1,4 @@
-//! The image manifest: what is in an image, file by file, and where each file came from.
+//! The image file list: what is in an image, file by file, and where each file came from.
 //!
 //! Format version 1 (JSON, written next to the image as `<image>.manifest.json`):
 //! `format`, `hive` {name, version}, `target`, `hardware-id`, `image` {file, size, table,
@@ -10,11 +10,11 @@
 
 use serde::{Deserialize, Serialize};
 
-pub const MANIFEST_FORMAT: u32 = 1;
+pub const FILE_LIST_FORMAT: u32 = 1;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub struct ImageManifest {
+pub struct FileList {
     pub format: u32,
     pub hive: HiveInfo,
     pub target: String,
@@ -68,7 +68,7 @@ pub struct ContentInfo {
     pub source: String,
 }
 
-impl ImageManifest {
+impl FileList {
     /// Read a manifest, refusing a format version this hivebuild does not know.
     pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
         #[derive(Deserialize)]
@@ -78,9 +78,9 @@ impl ImageManifest {
         let format = serde_json::from_slice::<Format>(bytes)
             .map_err(|e| format!("not an image manifest: {e}"))?
             .format;
-        if format != MANIFEST_FORMAT {
+        if format != FILE_LIST_FORMAT {
             return Err(format!(
-                "image manifest format {format}; this hivebuild reads format {MANIFEST_FORMAT}"
+                "image manifest format {format}; this hivebuild reads format {FILE_LIST_FORMAT}"
             ));
         }
         serde_json::from_slice(bytes).map_err(|e| format!("not an image manifest: {e}"))
