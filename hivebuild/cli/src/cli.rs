@@ -247,7 +247,7 @@ pub(crate) struct VerifyArgs {
 pub(crate) struct InspectArgs {
     /// A disk image
     pub(crate) image: PathBuf,
-    /// An image file list to check every file against
+    /// The image's file list (`NAME.manifest.json` of a release folder) to check every file against
     #[arg(long, value_name = "MANIFEST")]
     pub(crate) manifest: Option<PathBuf>,
 }

@@ -19,8 +19,9 @@ fn filters() -> insta::Settings {
     settings.add_filter(r"\b\d+(\.\d+)? ?(ms|s)\b", "[TIME]");
     settings.add_filter(r"\[[0-9., ]*\] ms", "[TIMES] ms");
     // Figures in tables (`12.3`, `1.5x`), but not versions (`0.1.0`); twice, for neighbours.
-    settings.add_filter(r"(\s)\d+\.\d+(x?\s)", "${1}[N]${2}");
-    settings.add_filter(r"(\s)\d+\.\d+(x?\s)", "${1}[N]${2}");
+    // (their column widths with them).
+    settings.add_filter(r"(?m)[ \t]+\d+\.\d+(x?)([ \t]|$)", " [N]${1}${2}");
+    settings.add_filter(r"(?m)[ \t]+\d+\.\d+(x?)([ \t]|$)", " [N]${1}${2}");
     settings.add_filter(r"\d+ MiB used", "[N] MiB used");
     // What this machine has: tool paths and versions, and whether KVM works.
     settings.add_filter(r"(?m)^(\s+note\s+kvm: ).*$", "${1}[KVM]");
