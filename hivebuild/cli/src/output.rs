@@ -4,6 +4,7 @@
 
 use std::error::Error as _;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use hive_engine::{Event, Reporter};
@@ -193,15 +194,28 @@ fn event_json(event: &Event<'_>) -> serde_json::Value {
     }
 }
 
+/// Set once `show` has printed the JSON document of a failed outcome, with its error in it:
+/// one document per run, so the error is not printed again.
+static ERROR_SHOWN: AtomicBool = AtomicBool::new(false);
+
 /// Show an operation's outcome (JSON with `--json`, the text otherwise, nothing with -q),
-/// then give its verdict.
+/// then give its verdict. With `--json`, a failed verdict's error goes into the same
+/// document (`"error": {…}`).
 pub(crate) fn show(settings: &Settings, outcome: &dyn Outcome) -> Result<(), Error> {
+    let verdict = outcome.verdict();
     match settings.output {
-        Output::Json => emit(&format!("{}\n", outcome.json())),
+        Output::Json => {
+            let mut document = outcome.json();
+            if let (Err(error), Some(object)) = (&verdict, document.as_object_mut()) {
+                object.insert("error".into(), error_json(error)["error"].take());
+                ERROR_SHOWN.store(true, Ordering::Relaxed);
+            }
+            emit(&format!("{document}\n"));
+        }
         Output::Quiet => {}
         Output::Normal | Output::Verbose => emit(&outcome.text()),
     }
-    outcome.verdict()
+    verdict
 }
 
 /// Print an error: diagnostics with snippets, or the message, its causes, what a failed
@@ -209,7 +223,9 @@ pub(crate) fn show(settings: &Settings, outcome: &dyn Outcome) -> Result<(), Err
 pub(crate) fn print_error(settings: Option<&Settings>, error: &Error) {
     let color = settings.is_some_and(|s| s.terminal);
     if settings.is_some_and(|s| s.output == Output::Json) {
-        emit(&format!("{}\n", error_json(error)));
+        if !ERROR_SHOWN.load(Ordering::Relaxed) {
+            emit(&format!("{}\n", error_json(error)));
+        }
         return;
     }
     eprint!("{}", render_error(error, color));

@@ -125,6 +125,28 @@ fn cli_exit_codes_without_a_build() {
         ),
         ("15-new-failed", 15, vec!["new", "bees"]),
     ];
+    // With `--json`, a failed outcome is one document that carries its error.
+    let doctor = outside
+        .hivebuild(
+            scratch,
+            &[
+                "--json",
+                "--offline",
+                "doctor",
+                bees,
+                "--target",
+                "qemu-virt-aarch64",
+            ],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(doctor.status.code(), Some(4), "{doctor:?}");
+    let stdout = String::from_utf8(doctor.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let document: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(document["ready"], false);
+    assert_eq!(document["error"]["code"], 4);
+
     for (name, code, args) in cases {
         let mut command = if args[0] == "--store" {
             let mut command = hivebuild();

@@ -78,21 +78,6 @@ impl Diagnostics {
         (line, before[line_start..].chars().count() + 1)
     }
 
-    /// `path:line:col: message`, one line per diagnostic, for logs and tests.
-    pub fn summary(&self) -> String {
-        let mut out = String::new();
-        for diagnostic in &self.list {
-            let (line, col) = self.line_col(diagnostic.span.start);
-            let _ = writeln!(
-                out,
-                "{}:{line}:{col}: {}",
-                self.path.display(),
-                diagnostic.message
-            );
-        }
-        out
-    }
-
     /// Render every diagnostic with the offending line and an underline, rustc-style.
     pub fn render(&self, color: bool) -> String {
         let renderer = if color {

@@ -90,12 +90,7 @@ fn file_entry(path: &Path, custom: Option<serde_json::Value>) -> Result<TargetFi
     })
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(64), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
-}
+use hive_sign::hex;
 
 /// Write `targets.json` over the image, its manifest and SBOM in `dir`, and the images of
 /// the `skills` (for single-skill update bundles), signed by `signers`.

@@ -234,13 +234,6 @@ pub struct Data<'a, R: Read> {
     left: u64,
 }
 
-impl<R: Read> Data<'_, R> {
-    /// Whether all of the member's data was read.
-    pub fn is_done(&self) -> bool {
-        self.left == 0
-    }
-}
-
 impl<R: Read> Read for Data<'_, R> {
     fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
         if self.left == 0 {
