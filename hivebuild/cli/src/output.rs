@@ -237,11 +237,8 @@ fn render_error(error: &Error, color: bool) -> String {
         out.push_str(&diagnostics.render(color));
     }
     let _ = writeln!(out, "error: {error}");
+    // Transparent variants forward `source` to their inner error's: no message repeats.
     let mut cause = error.source();
-    // Transparent variants show their inner error's message: start below it.
-    if matches!(cause, Some(inner) if inner.to_string() == error.to_string()) {
-        cause = cause.and_then(std::error::Error::source);
-    }
     while let Some(error) = cause {
         let _ = writeln!(out, "  caused by: {error}");
         let process = error

@@ -13,6 +13,12 @@ pub fn probe(store: Option<&Store>) -> Probe {
     Probe::new(store.map(|s| s.cache_dir().join("toolchains-v1.json")))
 }
 
+/// Where the QEMU driver keeps its KVM probe answers: in the store's cache, beside the tool
+/// probe's.
+pub fn kvm_cache(store: &Store) -> std::path::PathBuf {
+    store.cache_dir().join("kvm-probe-v1.json")
+}
+
 /// The plan for a manifest and target.
 pub fn plan(cx: &Context<'_>, store: &Store, manifest: &Manifest, target: &Target) -> Result<Plan> {
     let probe = probe(Some(store));

@@ -136,9 +136,9 @@ fn release_components(
     let image = release.dir.image();
     let scratch =
         tempfile::tempdir().map_err(Error::io(Area::Update, "create", "a scratch folder"))?;
-    let tampered = |partition: &str, file: &str| Error::ReleaseTampered {
+    let tampered = |partition: Option<&str>, file: &str| Error::ReleaseTampered {
         dir: dir.to_owned(),
-        partition: partition.to_owned(),
+        partition: partition.map(str::to_owned),
         file: file.to_owned(),
     };
     let mut components = Vec::new();
@@ -151,7 +151,7 @@ fn release_components(
         for file in &partition.files {
             let bytes = hive_image::extract(&image, &release.files, &partition.name, &file.path)?;
             if hive_plan::Digest::of(&bytes).hex() != file.sha256 {
-                return Err(tampered(&partition.name, &file.path));
+                return Err(tampered(Some(&partition.name), &file.path));
             }
             let path = scratch.path().join(&file.path);
             std::fs::write(&path, &bytes).map_err(Error::io(Area::Update, "write", &path))?;
@@ -167,7 +167,7 @@ fn release_components(
         let path = dir.join(file);
         let bytes = std::fs::read(&path).map_err(Error::io(Area::Update, "read", &path))?;
         if Some(&hive_plan::Digest::of(&bytes).hex()) != entry.hashes.get("sha256") {
-            return Err(tampered("", file));
+            return Err(tampered(None, file));
         }
         components.push(ComponentFile {
             name: ReleaseDir::skill_component(skill),
@@ -299,8 +299,7 @@ impl Outcome for Applied {
 }
 
 fn read_root(path: &Path) -> Result<Envelope> {
-    let bytes =
-        std::fs::read(path).map_err(Error::io(Area::Update, "read the trust root", path))?;
+    let bytes = std::fs::read(path).map_err(Error::trust_root(Area::Update, path))?;
     Ok(Envelope::parse(&bytes)?)
 }
 

@@ -16,6 +16,7 @@ pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Passed on to steps.
 pub const PATH: &str = hive_plan::toolchain::env::PATH;
+/// Where `~/.rustup` and `~/.cargo` are found (steps get a `HOME` of their own).
 pub const HOME: &str = hive_plan::toolchain::env::HOME;
 pub const CARGO_HOME: &str = "CARGO_HOME";
 /// Rustup's folder and toolchain: passed on to steps, and part of the key of cached rustc

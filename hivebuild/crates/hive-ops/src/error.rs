@@ -135,8 +135,9 @@ pub enum Error {
     Verify(#[from] hive_sign::VerifyError),
     #[error(transparent)]
     Release(#[from] hive_release::ReleaseError),
-    /// A release folder given to `bundle` or `test --image` could not be used.
-    #[error("`{}`: {source}", dir.display())]
+    /// A release folder given to `bundle` or `test --image` could not be used (the cause
+    /// says why).
+    #[error("`{}` is not a release folder hivebuild can read", dir.display())]
     ReleaseInput {
         dir: PathBuf,
         area: Area,
@@ -151,17 +152,16 @@ pub enum Error {
         wanted: String,
         area: Area,
     },
-    #[error("`{file}` in partition `{partition}` of `{}` does not match the release's {}", dir.display(), if partition.is_empty() { "signed metadata" } else { "image manifest" })]
+    /// A file of a release folder that does not match what the release says of it: a file
+    /// of a partition of its image (`partition`), or one of its own files.
+    #[error("{}", tampered(dir, partition.as_deref(), file))]
     ReleaseTampered {
         dir: PathBuf,
-        partition: String,
+        partition: Option<String>,
         file: String,
     },
-    #[error("target `{target}` has no `[{section}]` section")]
-    NoSection {
-        target: String,
-        section: &'static str,
-    },
+    #[error("target `{target}` has no `[image]` section")]
+    NoImageLayout { target: String },
     #[error("target `{target}` does not say which file of its image is the kernel")]
     NoImageKernel { target: String },
     #[error(transparent)]
@@ -170,6 +170,13 @@ pub enum Error {
     Update(#[from] hive_update::UpdateError),
     #[error(transparent)]
     New(#[from] hive_stock::starter::StarterError),
+    #[error("failed to read the trust root `{}`", path.display())]
+    TrustRoot {
+        path: PathBuf,
+        area: Area,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("failed to {action} `{}`", path.display())]
     Io {
         action: &'static str,
@@ -198,6 +205,12 @@ impl Error {
             area,
             source,
         }
+    }
+
+    /// The trust root at `path` could not be read during `area`'s work.
+    pub fn trust_root(area: Area, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::TrustRoot { path, area, source }
     }
 
     pub fn exit_code(&self) -> u8 {
@@ -230,18 +243,15 @@ impl Error {
             Self::NotBuilt { .. } => code::NOT_BUILT,
             Self::Suite(S::Qemu(_)) | Self::NoPowerOff { .. } | Self::Brain(_) => code::BOOT_FAILED,
             Self::Suite(_) | Self::NoImageKernel { .. } => code::TEST_FAILED,
-            Self::NoSection { section, .. } => match *section {
-                "image" => code::IMAGE_FAILED,
-                _ => code::TEST_FAILED,
-            },
             Self::Key(_) | Self::Sign(_) | Self::Release(hive_release::ReleaseError::Sign(_)) => {
                 code::KEY_FAILED
             }
             Self::Verify(_) | Self::Release(_) => code::VERIFY_FAILED,
-            Self::Image(_) => code::IMAGE_FAILED,
+            Self::Image(_) | Self::NoImageLayout { .. } => code::IMAGE_FAILED,
             Self::Update(_) | Self::ReleaseTampered { .. } => code::UPDATE_REFUSED,
             Self::ReleaseInput { area: a, .. }
             | Self::WrongRelease { area: a, .. }
+            | Self::TrustRoot { area: a, .. }
             | Self::Io { area: a, .. } => area(a),
             Self::New(_) => code::NEW_FAILED,
         }
@@ -280,24 +290,32 @@ impl Error {
             Self::ReleaseTampered { .. } => {
                 Some("check the release folder with `hivebuild verify`".into())
             }
-            Self::NoSection { target, section } => Some(match *section {
-                "image" => format!(
-                    "describe its disk layout in `targets/{target}.toml` (see docs/image.md)"
-                ),
-                _ => format!("add a `[{section}]` section to `targets/{target}.toml`"),
-            }),
+            Self::NoImageLayout { target } => Some(format!(
+                "describe its disk layout in `targets/{target}.toml` (see docs/image.md)"
+            )),
             Self::NoImageKernel { .. } => {
                 Some("set `image-kernel` in its `[qemu]` section".into())
             }
             Self::New(hive_stock::starter::StarterError::Exists { .. }) => {
                 Some("pick a new folder, or empty this one".into())
             }
-            Self::Io {
-                action: "read the trust root",
-                ..
-            } => Some("give the TUF root metadata to trust with `--trust-root ROOT`".into()),
+            Self::TrustRoot { .. } => Some("give the TUF root metadata to trust with `--trust-root ROOT`".into()),
             _ => None,
         }
+    }
+}
+
+/// What [`Error::ReleaseTampered`] says.
+fn tampered(dir: &std::path::Path, partition: Option<&str>, file: &str) -> String {
+    match partition {
+        Some(partition) => format!(
+            "`{file}` in partition `{partition}` of `{}` does not match the release's image manifest",
+            dir.display()
+        ),
+        None => format!(
+            "`{}` does not match the release's signed metadata",
+            dir.join(file).display()
+        ),
     }
 }
 

@@ -42,9 +42,8 @@ pub struct Imaged {
 
 pub fn image(cx: &Context<'_>, options: &ImageOptions<'_>) -> Result<Imaged> {
     let (manifest, target) = crate::project::load(options.manifest, options.target)?;
-    let layout = target.image.as_ref().ok_or_else(|| Error::NoSection {
+    let layout = target.image.as_ref().ok_or_else(|| Error::NoImageLayout {
         target: target.name.clone(),
-        section: "image",
     })?;
     let signers = Signers::or_development(options.signers, Some(manifest.root()))?;
     let expires = expires_in(options.expires)?;

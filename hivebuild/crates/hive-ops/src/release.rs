@@ -45,11 +45,7 @@ pub fn verify(dir: &Path, trust_root: Option<&Path>) -> Result<Shown> {
             ));
         }
     };
-    let bytes = std::fs::read(&trust_root).map_err(Error::io(
-        Area::Verify,
-        "read the trust root",
-        &trust_root,
-    ))?;
+    let bytes = std::fs::read(&trust_root).map_err(Error::trust_root(Area::Verify, &trust_root))?;
     let root = hive_sign::Envelope::parse(&bytes)?;
     let verified = hive_release::verify(dir, &root, OffsetDateTime::now_utc())?;
     let text = format!(

@@ -25,7 +25,7 @@ pub fn run(
 ) -> Result<()> {
     let (manifest, target) = crate::project::load(manifest, target)?;
     let built = crate::build::build(cx, &manifest, &target)?;
-    let cache = built.store.cache_dir().join("kvm-probe-v1.json");
+    let cache = crate::build::kvm_cache(&built.store);
     let bench = Bench {
         hive: &manifest.hive.name,
         target: &target,

@@ -66,22 +66,21 @@ pub fn run(
     if suite == (Suite::BootLatency { runs: 0 }) {
         return Err(Error::usage("`--runs 0`: nothing to measure"));
     }
+    // Refused before anything is built: the sections the suite reads.
+    let missing = |section| hive_qemu::suite::SuiteError::NoSection {
+        manifest: manifest.file.clone(),
+        section,
+    };
     if suite == Suite::Faults && manifest.tests.faults.is_none() {
-        return Err(hive_qemu::suite::SuiteError::NoSection {
-            manifest: manifest.file.clone(),
-            section: "faults",
-        }
-        .into());
+        return Err(missing("faults").into());
     }
-    if manifest.tests.smoke.is_none() {
-        return Err(hive_qemu::suite::SuiteError::NoSection {
-            manifest: manifest.file.clone(),
-            section: "smoke",
-        }
-        .into());
-    }
+    let smoke = manifest
+        .tests
+        .smoke
+        .as_ref()
+        .ok_or_else(|| missing("smoke"))?;
     let to_test = boots(cx, &manifest, &target, release)?;
-    let cache = to_test.store.cache_dir().join("kvm-probe-v1.json");
+    let cache = crate::build::kvm_cache(&to_test.store);
     let bench = Bench {
         hive: &manifest.hive.name,
         target: &target,
@@ -89,11 +88,7 @@ pub fn run(
         reporter: cx.reporter,
     };
     let mut report: Box<dyn SuiteReport> = match suite {
-        Suite::Smoke => Box::new(hive_qemu::suite::smoke(
-            &bench,
-            manifest.tests.smoke.as_ref().expect("checked above"),
-            to_test.boots,
-        )?),
+        Suite::Smoke => Box::new(hive_qemu::suite::smoke(&bench, smoke, to_test.boots)?),
         Suite::Faults => {
             let system = &to_test.boots[0].image;
             Box::new(hive_qemu::suite::faults(&bench, &manifest, system)?)
@@ -196,9 +191,11 @@ fn boots(
             area: Area::Test,
         });
     }
-    let qemu = target.qemu.as_ref().ok_or_else(|| Error::NoSection {
-        target: target.name.clone(),
-        section: "qemu",
+    // No machine for the target: what `run` says of it too.
+    let qemu = target.qemu.as_ref().ok_or_else(|| {
+        hive_qemu::suite::SuiteError::from(hive_qemu::QemuError::NoConfig {
+            target: target.name.clone(),
+        })
     })?;
     let kernel_file = qemu
         .image_kernel

@@ -109,9 +109,14 @@ impl Checked {
 
     /// The last lines of the console, for messages.
     pub fn tail(&self, lines: usize) -> String {
-        let all: Vec<&str> = self.console.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        tail(&self.console, lines)
     }
+}
+
+/// The last `lines` lines of a console transcript.
+pub fn tail(console: &str, lines: usize) -> String {
+    let all: Vec<&str> = console.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 fn ms(duration: Duration) -> u64 {

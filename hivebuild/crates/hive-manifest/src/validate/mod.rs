@@ -281,16 +281,18 @@ impl Checker<'_> {
                 kernel: self
                     .markers(&smoke.kernel)
                     .into_iter()
-                    .map(|(pattern, within)| self.marker(pattern, within, None))
-                    .collect::<Option<_>>()
-                    .unwrap_or_default(),
+                    .map(|(_, pattern, within)| crate::model::Marker { pattern, within })
+                    .collect(),
                 skills: skill_names
                     .iter()
                     .map(|skill| {
                         let markers = skill_markers
                             .iter()
-                            .filter_map(|(pattern, within)| {
-                                self.marker(pattern, *within, Some(skill))
+                            .filter_map(|(text, checked, within)| {
+                                Some(crate::model::Marker {
+                                    pattern: self.for_skill(text, checked, skill)?,
+                                    within: *within,
+                                })
                             })
                             .collect();
                         (skill.clone(), markers)
@@ -309,16 +311,19 @@ impl Checker<'_> {
         crate::model::Tests { smoke, faults }
     }
 
-    fn marker(
+    /// `checked` (`text` compiled with the placeholder) for `skill`: compiled again only when
+    /// the text names `{skill}`.
+    fn for_skill(
         &mut self,
-        pattern: &S<String>,
-        within: std::time::Duration,
-        skill: Option<&str>,
-    ) -> Option<crate::model::Marker> {
-        Some(crate::model::Marker {
-            pattern: self.pattern(pattern, skill)?,
-            within,
-        })
+        text: &S<String>,
+        checked: &crate::model::Pattern,
+        skill: &str,
+    ) -> Option<crate::model::Pattern> {
+        if text.get_ref().contains("{skill}") {
+            self.pattern(text, Some(skill))
+        } else {
+            Some(checked.clone())
+        }
     }
 
     fn faults(
@@ -361,16 +366,18 @@ impl Checker<'_> {
         let restart_within = duration(&raw.restart_within);
         let max_gap = duration(&raw.max_gap);
         // Every pattern is checked (and reported), not only up to the first bad one.
-        let checked = [&raw.ready, &raw.fault, &raw.stopped, &raw.heartbeat]
-            .map(|pattern| self.pattern(pattern, None).is_some());
-        if !checked.iter().all(|ok| *ok) {
-            return None;
-        }
+        let texts = [&raw.ready, &raw.fault, &raw.stopped, &raw.heartbeat];
+        let checked = texts.map(|text| self.pattern(text, None));
+        let checked: Vec<crate::model::Pattern> = checked.into_iter().collect::<Option<_>>()?;
         let mut skills = Vec::new();
         for name in raw.skills.iter().map(serde_spanned::Spanned::get_ref) {
-            let mut compiled = [&raw.ready, &raw.fault, &raw.stopped, &raw.heartbeat]
-                .map(|pattern| self.pattern(pattern, Some(name)));
-            let [ready, fault, stopped, heartbeat] = compiled.each_mut().map(Option::take);
+            let compiled: Vec<Option<crate::model::Pattern>> = texts
+                .iter()
+                .zip(&checked)
+                .map(|(text, checked)| self.for_skill(text, checked, name))
+                .collect();
+            let [ready, fault, stopped, heartbeat]: [_; 4] =
+                compiled.try_into().expect("four patterns");
             skills.push(crate::model::FaultSkill {
                 name: name.clone(),
                 command: raw.command.get_ref().replace("{skill}", name),
@@ -387,11 +394,11 @@ impl Checker<'_> {
         })
     }
 
-    /// Each marker's pattern (checked) and timeout.
+    /// Each marker's text, its pattern (compiled with `{skill}` as a placeholder) and timeout.
     fn markers<'r>(
         &mut self,
         raw: &'r [raw::MarkerSection],
-    ) -> Vec<(&'r S<String>, std::time::Duration)> {
+    ) -> Vec<(&'r S<String>, crate::model::Pattern, std::time::Duration)> {
         let mut markers = Vec::new();
         for marker in raw {
             let within = match parse_duration(marker.within.get_ref()) {
@@ -408,10 +415,10 @@ impl Checker<'_> {
                     None
                 }
             };
-            if self.pattern(&marker.expect, None).is_some()
+            if let Some(pattern) = self.pattern(&marker.expect, None)
                 && let Some(within) = within
             {
-                markers.push((&marker.expect, within));
+                markers.push((&marker.expect, pattern, within));
             }
         }
         markers

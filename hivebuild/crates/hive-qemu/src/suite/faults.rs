@@ -177,8 +177,7 @@ impl SuiteReport for FaultsReport {
                 }
                 Some(failure) => {
                     let _ = writeln!(text, "{:>6}  {name}: {failure}", "FAIL");
-                    let lines: Vec<&str> = outcome.console.lines().collect();
-                    for line in &lines[lines.len().saturating_sub(8)..] {
+                    for line in crate::expect::tail(&outcome.console, 8).lines() {
                         let _ = writeln!(text, "        | {line}");
                     }
                 }
