@@ -534,4 +534,32 @@ fn exit_codes_after_a_build(project: &Project, run: &dyn Fn(&str, u8, &[&str])) 
         10,
         &["verify", "release", "--trust-root", "keys/root.json"],
     );
+    inspect_json_is_one_document(project);
+}
+
+/// `inspect --json` against a file list that disagrees with the image: the inspection and
+/// its error are one document (exit 10).
+fn inspect_json_is_one_document(project: &Project) {
+    let files = project.root().join("release/demo-x86_64.manifest.json");
+    let mut list: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(files).unwrap()).unwrap();
+    list["partitions"][0]["files"][0]["sha256"] = "0".repeat(64).into();
+    project.write("wrong.manifest.json", &list.to_string());
+    let inspected = project
+        .hivebuild(&[
+            "--json",
+            "inspect",
+            "release/demo-x86_64.img",
+            "--manifest",
+            "wrong.manifest.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(inspected.status.code(), Some(10), "{inspected:?}");
+    let stdout = String::from_utf8(inspected.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let document: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(document["error"]["code"], 10, "{document}");
+    let differences = document["differences"].as_array().unwrap();
+    assert!(!differences.is_empty(), "{document}");
 }

@@ -1,5 +1,7 @@
-//! `sign` and `verify`: signatures over a release folder, and checking one as a device would.
+//! `sign`, `verify` and `inspect`: signatures over a release folder, checking one as a device
+//! would, and reading its image back.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use serde_json::json;
@@ -66,4 +68,63 @@ pub fn verify(dir: &Path, trust_root: Option<&Path>) -> Result<Shown> {
     );
     let json = json!({"verified": true, "development": info.development, "artefacts": verified.artefacts, "files": verified.files, "expires": verified.expires});
     Ok(Shown { text, json })
+}
+
+/// A disk image read back, and with the image's file list, checked against it.
+pub struct Inspected {
+    pub shown: Shown,
+    /// Files or partitions that differ from the file list.
+    pub differences: Vec<String>,
+}
+
+/// Read a disk image back (partitions and files); with `files` (a release's
+/// `NAME.manifest.json`), check every file and partition against it.
+pub fn inspect(image: &Path, files: Option<&Path>) -> Result<Inspected> {
+    let found = hive_image::inspect(image)?;
+    let mut shown = Shown {
+        text: found.to_text(),
+        json: serde_json::to_value(&found).expect("inspections serialise"),
+    };
+    let Some(path) = files else {
+        return Ok(Inspected {
+            shown,
+            differences: Vec::new(),
+        });
+    };
+    let bytes = std::fs::read(path).map_err(Error::io(Area::Verify, "read", path))?;
+    let list = hive_image::FileList::from_json(&bytes).map_err(|message| {
+        hive_release::ReleaseError::Malformed {
+            path: path.to_owned(),
+            message,
+        }
+    })?;
+    let differences = hive_image::verify(image, &list)?;
+    shown.json["differences"] = json!(differences);
+    if differences.is_empty() {
+        let count: usize = list.partitions.iter().map(|p| p.files.len()).sum();
+        let _ = writeln!(
+            shown.text,
+            "every file ({count}) and partition matches `{}`",
+            path.display()
+        );
+    }
+    Ok(Inspected { shown, differences })
+}
+
+impl crate::Outcome for Inspected {
+    fn text(&self) -> String {
+        self.shown.text.clone()
+    }
+
+    fn json(&self) -> serde_json::Value {
+        self.shown.json.clone()
+    }
+
+    fn verdict(&self) -> Result<()> {
+        if self.differences.is_empty() {
+            Ok(())
+        } else {
+            Err(hive_release::ReleaseError::Differences(self.differences.clone()).into())
+        }
+    }
 }
