@@ -74,7 +74,7 @@ pub(crate) enum Command {
     Sign(SignArgs),
     /// Check an image output folder: signatures, threshold, expiry, every artefact and file
     Verify(VerifyArgs),
-    /// Read a disk image back: partitions and files; with `--manifest`, check every file
+    /// Read a disk image back: partitions and files; with `--files`, check every file
     Inspect(InspectArgs),
     /// Make a signed update bundle from a release folder (`bundle inspect FILE` reads one)
     Bundle(BundleArgs),
@@ -212,7 +212,7 @@ pub(crate) struct SignerArgs {
 pub(crate) struct ImageArgs {
     #[command(flatten)]
     pub(crate) target: TargetArgs,
-    /// Output folder for the image, its manifest, SBOM and signed metadata
+    /// Output folder for the image, its file list, SBOM and signed metadata
     #[arg(short, long, value_name = "DIR")]
     pub(crate) output: PathBuf,
     #[command(flatten)]
@@ -247,9 +247,10 @@ pub(crate) struct VerifyArgs {
 pub(crate) struct InspectArgs {
     /// A disk image
     pub(crate) image: PathBuf,
-    /// The image's file list (`NAME.manifest.json` of a release folder) to check every file against
-    #[arg(long, value_name = "MANIFEST")]
-    pub(crate) manifest: Option<PathBuf>,
+    /// The image's file list (`NAME.manifest.json` of a release folder) to check every file
+    /// against (`--manifest` is an older name for it)
+    #[arg(long, alias = "manifest", value_name = "FILE")]
+    pub(crate) files: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,8 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use hive_engine::{Event, Reporter};
+use hive_image::Event as ImageEvent;
 use hive_ops::{Error, Outcome};
 use hive_qemu::suite::Event as TestEvent;
+use hive_update::Event as UpdateEvent;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
@@ -61,32 +63,94 @@ impl Reporter for CliReporter {
 
 impl hive_qemu::suite::Reporter for CliReporter {
     fn report(&self, event: &TestEvent<'_>) {
-        let line = match (self.output, event) {
-            (Output::Quiet, _) => return,
-            (Output::Json, TestEvent::Booting { suite, case, machine }) => {
-                json!({"event": "booting", "suite": suite, "case": case, "machine": machine})
-                    .to_string()
+        match event {
+            TestEvent::Booting {
+                suite,
+                case,
+                machine,
+            } => self.event(
+                || json!({"event": "booting", "suite": suite, "case": case, "machine": machine}),
+                || format!("{:>10} {case} ({machine})", "booting"),
+            ),
+            TestEvent::Finished {
+                suite,
+                case,
+                passed,
+                detail,
+            } => self.event(
+                || json!({"event": "tested", "suite": suite, "case": case, "passed": passed, "detail": detail}),
+                || format!("{:>10} {case}: {detail}", if *passed { "passed" } else { "FAILED" }),
+            ),
+        }
+    }
+}
+
+impl hive_image::Reporter for CliReporter {
+    fn report(&self, event: &ImageEvent<'_>) {
+        match event {
+            ImageEvent::Resolved { partitions, bytes } => self.event(
+                || json!({"event": "resolved", "partitions": partitions, "bytes": bytes}),
+                || {
+                    format!(
+                        "{:>10} {partitions} partitions from {} of inputs",
+                        "composing",
+                        bytes_text(*bytes)
+                    )
+                },
+            ),
+            ImageEvent::Partition { index, count, info } => {
+                let holds = match &info.content {
+                    Some(content) => bytes_text(content.size),
+                    None if info.files.is_empty() => "empty".to_owned(),
+                    None => format!("{} files", info.files.len()),
+                };
+                self.event(
+                    || json!({"event": "partition", "index": index, "count": count, "name": info.name, "kind": info.kind, "size": info.size}),
+                    || format!("{:>10} partition {index}/{count} {} ({}, {holds})", "wrote", info.name, info.kind),
+                );
             }
-            (Output::Json, TestEvent::Finished { suite, case, passed, detail }) => {
-                json!({"event": "tested", "suite": suite, "case": case, "passed": passed, "detail": detail})
-                    .to_string()
-            }
-            (_, TestEvent::Booting { case, machine, .. }) => {
-                format!("{:>10} {case} ({machine})", "booting")
-            }
-            (_, TestEvent::Finished { case, passed, detail, .. }) => {
-                format!("{:>10} {case}: {detail}", if *passed { "passed" } else { "FAILED" })
-            }
-        };
-        if self.output == Output::Json {
-            emit(&format!("{line}\n"));
-        } else {
-            self.line(&line);
+        }
+    }
+}
+
+impl hive_update::Reporter for CliReporter {
+    fn report(&self, event: &UpdateEvent<'_>) {
+        match event {
+            UpdateEvent::Verified {
+                version,
+                kind,
+                components,
+            } => self.event(
+                || json!({"event": "verified", "version": version, "kind": kind.as_str(), "components": components}),
+                || format!("{:>10} bundle version {version} ({}, {components} components)", "verified", kind.as_str()),
+            ),
+            UpdateEvent::Staged {
+                slot,
+                component,
+                how,
+                length,
+            } => self.event(
+                || json!({"event": "staged", "slot": slot.to_string(), "component": component, "how": how, "length": length}),
+                || format!("{:>10} {component} in slot {slot} ({how}, {})", "staged", bytes_text(*length)),
+            ),
+            UpdateEvent::Switched { slot, version } => self.event(
+                || json!({"event": "switched", "slot": slot.to_string(), "version": version}),
+                || format!("{:>10} to slot {slot} (version {version})", "switched"),
+            ),
         }
     }
 }
 
 impl CliReporter {
+    /// One event: a JSON line with `--json`, a line of text otherwise, nothing with `-q`.
+    fn event(&self, json: impl FnOnce() -> serde_json::Value, text: impl FnOnce() -> String) {
+        match self.output {
+            Output::Quiet => {}
+            Output::Json => emit(&format!("{}\n", json())),
+            Output::Normal | Output::Verbose => self.line(&text()),
+        }
+    }
+
     fn human(&self, event: &Event<'_>) {
         let verbose = self.output == Output::Verbose;
         match event {
@@ -155,6 +219,17 @@ impl CliReporter {
                 }
             }
         }
+    }
+}
+
+/// `512 B`, `12.3 KiB`, `4.0 MiB`.
+fn bytes_text(bytes: u64) -> String {
+    #[expect(clippy::cast_precision_loss, reason = "one decimal shown")]
+    let value = bytes as f64;
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{:.1} KiB", value / 1024.0),
+        _ => format!("{:.1} MiB", value / 1_048_576.0),
     }
 }
 

@@ -7,6 +7,6 @@ use crate::output::show;
 use crate::settings::Settings;
 
 pub(crate) fn run(settings: &Settings, args: &InspectArgs) -> Result<(), Error> {
-    let inspected = hive_ops::release::inspect(&args.image, args.manifest.as_deref())?;
+    let inspected = hive_ops::release::inspect(&args.image, args.files.as_deref())?;
     show(settings, &inspected)
 }

@@ -184,7 +184,7 @@ fn image_signatures_threshold_expiry_and_keys_are_enforced() {
         ok(&mut project.hivebuild(&["verify", out.to_str().unwrap(), "--trust-root", root_arg]));
     assert!(
         verified.contains("2 signatures (threshold 2)")
-            && verified.contains("files match the image manifest"),
+            && verified.contains("files match the image's file list"),
         "{verified}"
     );
 

@@ -17,7 +17,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hive_image::files::HiveInfo;
-use hive_image::{ComposeOptions, Inputs, compose};
+use hive_image::{ComposeOptions, Inputs, Silent, compose};
 use hive_manifest::image::{
     FileLayout, FileSource, ImageLayout, PartitionKind, PartitionLayout, TableKind,
 };
@@ -143,7 +143,7 @@ fn main() {
         let times: Vec<Duration> = (0..runs)
             .map(|_| {
                 let started = Instant::now();
-                used = compose(&layout(), &inputs, &image, &options(sparse))
+                used = compose(&layout(), &inputs, &image, &options(sparse), &Silent)
                     .expect("compose")
                     .used;
                 started.elapsed()

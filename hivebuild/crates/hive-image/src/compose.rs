@@ -8,7 +8,7 @@ use std::io::Write as _;
 use std::os::unix::fs::{FileExt as _, MetadataExt as _};
 use std::path::Path;
 
-use hive_manifest::image::{ALIGNMENT, ImageLayout, PartitionKind, TableKind};
+use hive_manifest::image::{ALIGNMENT, ImageLayout, PartitionKind, PartitionLayout, TableKind};
 use sha2::{Digest as _, Sha256};
 
 use crate::ImageError;
@@ -42,48 +42,61 @@ pub struct Composed {
     pub used: u64,
 }
 
+/// Progress of a composition, for the user.
+#[derive(Clone, Debug)]
+pub enum Event<'a> {
+    /// Every input was read and fits (before the image file is touched).
+    Resolved { partitions: usize, bytes: u64 },
+    /// A partition was written: `index` of `count`, counting from 1.
+    Partition {
+        index: u32,
+        count: usize,
+        info: &'a PartitionInfo,
+    },
+}
+
+pub trait Reporter: Sync {
+    fn report(&self, event: &Event<'_>);
+}
+
+/// A reporter that shows nothing.
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn report(&self, _: &Event<'_>) {}
+}
+
+/// One partition's inputs: its files (path in the partition, bytes, where they came from) or
+/// its raw content.
 struct Resolved {
     files: Vec<(String, Vec<u8>, String)>,
     content: Option<(Vec<u8>, String)>,
 }
 
-#[expect(
-    clippy::too_many_lines,
-    reason = "the image written in disk order: partition table, then each partition"
-)]
+impl Resolved {
+    fn bytes(&self) -> u64 {
+        let files: u64 = self.files.iter().map(|(_, b, _)| b.len() as u64).sum();
+        files + self.content.as_ref().map_or(0, |(b, _)| b.len() as u64)
+    }
+}
+
 pub fn compose(
     layout: &ImageLayout,
     inputs: &Inputs,
     out: &Path,
     options: &ComposeOptions,
+    reporter: &dyn Reporter,
 ) -> Result<Composed, ImageError> {
     // 1. Every input, before the image file is touched.
-    let mut resolved = Vec::new();
-    for partition in &layout.partitions {
-        let mut files = Vec::new();
-        for file in &partition.files {
-            files.push((
-                file.path.clone(),
-                inputs.bytes(&file.source)?,
-                file.source.to_string(),
-            ));
-        }
-        let content = match &partition.content {
-            Some(source) => {
-                let bytes = inputs.bytes(source)?;
-                if bytes.len() as u64 > partition.size {
-                    return Err(ImageError::TooLarge {
-                        partition: partition.name.clone(),
-                        size: bytes.len() as u64,
-                        capacity: partition.size,
-                    });
-                }
-                Some((bytes, source.to_string()))
-            }
-            None => None,
-        };
-        resolved.push(Resolved { files, content });
-    }
+    let resolved = layout
+        .partitions
+        .iter()
+        .map(|partition| resolve(partition, inputs))
+        .collect::<Result<Vec<_>, _>>()?;
+    reporter.report(&Event::Resolved {
+        partitions: resolved.len(),
+        bytes: resolved.iter().map(Resolved::bytes).sum(),
+    });
 
     // 2. Identifiers from the content: the same inputs give the same bytes.
     let digest = content_digest(layout, &resolved);
@@ -103,101 +116,24 @@ pub fn compose(
         next += partition.size.next_multiple_of(ALIGNMENT);
     }
 
+    // 4. The image, into a temporary file renamed into place when whole.
     let temporary = out.with_file_name(format!(
         ".{}.tmp-{}",
         out.file_name().unwrap_or_default().to_string_lossy(),
         std::process::id()
     ));
-    let result = (|| {
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&temporary)
-            .map_err(|error| ImageError::io(&temporary, error))?;
-        file.set_len(layout.size)
-            .map_err(|error| ImageError::io(&temporary, error))?;
-        let mut written = BTreeSet::new();
-        let disk_id = write_table(&file, layout, &offsets, &id, &mut written)?;
-        let mut partitions = Vec::new();
-        for (index, ((partition, resolved), offset)) in layout
-            .partitions
-            .iter()
-            .zip(&resolved)
-            .zip(&offsets)
-            .enumerate()
-        {
-            let index = u32::try_from(index + 1).expect("few partitions");
-            let mut info = PartitionInfo {
-                index,
-                name: partition.name.clone(),
-                kind: partition.kind.as_str().into(),
-                offset: *offset,
-                size: partition.size,
-                id: String::new(),
-                files: Vec::new(),
-                content: None,
-            };
-            match &partition.kind {
-                PartitionKind::Fat32 { label } => {
-                    let volume = id(&format!("volume:{}", partition.name));
-                    let volume_id = u32::from_le_bytes(volume[..4].try_into().expect("4 bytes"));
-                    info.id = format!("{volume_id:08x}");
-                    let window = Window::writable(&file, *offset, partition.size, &mut written);
-                    crate::fat::write(window, volume_id, label, &resolved.files, options.mtime)
-                        .map_err(|error| ImageError::Fat {
-                            partition: partition.name.clone(),
-                            error,
-                        })?;
-                    info.files = resolved
-                        .files
-                        .iter()
-                        .map(|(path, bytes, source)| FileInfo {
-                            path: path.clone(),
-                            size: bytes.len() as u64,
-                            sha256: sha256_hex(bytes),
-                            source: source.clone(),
-                        })
-                        .collect();
-                }
-                PartitionKind::Raw => {
-                    info.id = uuid_of(&id(&format!("partition:{}", partition.name))).to_string();
-                    if let Some((bytes, source)) = &resolved.content {
-                        let mut window =
-                            Window::writable(&file, *offset, partition.size, &mut written);
-                        window
-                            .write_all(bytes)
-                            .map_err(|error| ImageError::io(&temporary, error))?;
-                        info.content = Some(ContentInfo {
-                            size: bytes.len() as u64,
-                            sha256: sha256_hex(bytes),
-                            source: source.clone(),
-                        });
-                    }
-                }
-            }
-            if layout.table == TableKind::Gpt {
-                info.id = uuid_of(&id(&format!("partition:{}", partition.name))).to_string();
-            }
-            partitions.push(info);
-        }
-        if !options.sparse {
-            fill_holes(&file, layout.size, &written)
-                .map_err(|error| ImageError::io(&temporary, error))?;
-        }
-        file.sync_all()
-            .map_err(|error| ImageError::io(&temporary, error))?;
-        let used = file
-            .metadata()
-            .map_err(|error| ImageError::io(&temporary, error))?
-            .blocks()
-            * 512;
-        Ok((partitions, disk_id, used))
-    })();
-    let (partitions, disk_id, used) = match result {
+    let mut writer = Writer {
+        path: &temporary,
+        file: None,
+        written: BTreeSet::new(),
+        id: &id,
+        options,
+        table: layout.table,
+    };
+    let (partitions, disk_id, used) = match writer.write(layout, &resolved, &offsets, reporter) {
         Ok(done) => done,
         Err(error) => {
+            drop(writer);
             let _ = std::fs::remove_file(&temporary);
             return Err(error);
         }
@@ -217,6 +153,165 @@ pub fn compose(
         partitions,
     };
     Ok(Composed { files, used })
+}
+
+/// A partition's files or content, read, and checked to fit.
+fn resolve(partition: &PartitionLayout, inputs: &Inputs) -> Result<Resolved, ImageError> {
+    let mut files = Vec::new();
+    for file in &partition.files {
+        files.push((
+            file.path.clone(),
+            inputs.bytes(&file.source)?,
+            file.source.to_string(),
+        ));
+    }
+    let content = match &partition.content {
+        Some(source) => {
+            let bytes = inputs.bytes(source)?;
+            if bytes.len() as u64 > partition.size {
+                return Err(ImageError::TooLarge {
+                    partition: partition.name.clone(),
+                    size: bytes.len() as u64,
+                    capacity: partition.size,
+                });
+            }
+            Some((bytes, source.to_string()))
+        }
+        None => None,
+    };
+    Ok(Resolved { files, content })
+}
+
+/// Writes one image file: the table, then each partition, then (dense images) the holes.
+struct Writer<'a> {
+    path: &'a Path,
+    file: Option<File>,
+    /// 4 KiB blocks written so far (the rest are holes).
+    written: BTreeSet<u64>,
+    id: &'a dyn Fn(&str) -> [u8; 32],
+    options: &'a ComposeOptions,
+    table: TableKind,
+}
+
+impl Writer<'_> {
+    fn io(&self) -> impl FnOnce(std::io::Error) -> ImageError + '_ {
+        |error| ImageError::io(self.path, error)
+    }
+
+    /// Returns each partition's entry in the file list, the disk identifier, and the bytes
+    /// the file occupies.
+    fn write(
+        &mut self,
+        layout: &ImageLayout,
+        resolved: &[Resolved],
+        offsets: &[u64],
+        reporter: &dyn Reporter,
+    ) -> Result<(Vec<PartitionInfo>, String, u64), ImageError> {
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(self.path)
+            .map_err(self.io())?;
+        file.set_len(layout.size).map_err(self.io())?;
+        let disk_id = write_table(&file, layout, offsets, self.id, &mut self.written)?;
+        self.file = Some(file);
+        let mut partitions = Vec::new();
+        for (index, ((partition, resolved), offset)) in layout
+            .partitions
+            .iter()
+            .zip(resolved)
+            .zip(offsets)
+            .enumerate()
+        {
+            let index = u32::try_from(index + 1).expect("few partitions");
+            let info = self.partition(index, partition, resolved, *offset)?;
+            reporter.report(&Event::Partition {
+                index,
+                count: layout.partitions.len(),
+                info: &info,
+            });
+            partitions.push(info);
+        }
+        let file = self.file.as_ref().expect("opened above");
+        if !self.options.sparse {
+            fill_holes(file, layout.size, &self.written).map_err(self.io())?;
+        }
+        file.sync_all().map_err(self.io())?;
+        let used = file.metadata().map_err(self.io())?.blocks() * 512;
+        Ok((partitions, disk_id, used))
+    }
+
+    /// Format and fill a FAT partition, or copy a raw one's content; returns its entry in
+    /// the file list.
+    fn partition(
+        &mut self,
+        index: u32,
+        partition: &PartitionLayout,
+        resolved: &Resolved,
+        offset: u64,
+    ) -> Result<PartitionInfo, ImageError> {
+        let file = self.file.as_ref().expect("opened before the partitions");
+        let mut info = PartitionInfo {
+            index,
+            name: partition.name.clone(),
+            kind: partition.kind.as_str().into(),
+            offset,
+            size: partition.size,
+            id: String::new(),
+            files: Vec::new(),
+            content: None,
+        };
+        match &partition.kind {
+            PartitionKind::Fat32 { label } => {
+                let volume = (self.id)(&format!("volume:{}", partition.name));
+                let volume_id = u32::from_le_bytes(volume[..4].try_into().expect("4 bytes"));
+                info.id = format!("{volume_id:08x}");
+                let window = Window::writable(file, offset, partition.size, &mut self.written);
+                crate::fat::write(
+                    window,
+                    volume_id,
+                    label,
+                    &resolved.files,
+                    self.options.mtime,
+                )
+                .map_err(|error| ImageError::Fat {
+                    partition: partition.name.clone(),
+                    error,
+                })?;
+                info.files = resolved
+                    .files
+                    .iter()
+                    .map(|(path, bytes, source)| FileInfo {
+                        path: path.clone(),
+                        size: bytes.len() as u64,
+                        sha256: sha256_hex(bytes),
+                        source: source.clone(),
+                    })
+                    .collect();
+            }
+            PartitionKind::Raw => {
+                info.id = uuid_of(&(self.id)(&format!("partition:{}", partition.name))).to_string();
+                if let Some((bytes, source)) = &resolved.content {
+                    let mut window =
+                        Window::writable(file, offset, partition.size, &mut self.written);
+                    window
+                        .write_all(bytes)
+                        .map_err(|error| ImageError::io(self.path, error))?;
+                    info.content = Some(ContentInfo {
+                        size: bytes.len() as u64,
+                        sha256: sha256_hex(bytes),
+                        source: source.clone(),
+                    });
+                }
+            }
+        }
+        if self.table == TableKind::Gpt {
+            info.id = uuid_of(&(self.id)(&format!("partition:{}", partition.name))).to_string();
+        }
+        Ok(info)
+    }
 }
 
 /// Write the partition table; returns the disk identifier (MBR signature or GPT GUID).

@@ -76,14 +76,14 @@ impl FileList {
             format: u32,
         }
         let format = serde_json::from_slice::<Format>(bytes)
-            .map_err(|e| format!("not an image manifest: {e}"))?
+            .map_err(|e| format!("not an image file list: {e}"))?
             .format;
         if format != FILE_LIST_FORMAT {
             return Err(format!(
-                "image manifest format {format}; this hivebuild reads format {FILE_LIST_FORMAT}"
+                "image file list format {format}; this hivebuild reads format {FILE_LIST_FORMAT}"
             ));
         }
-        serde_json::from_slice(bytes).map_err(|e| format!("not an image manifest: {e}"))
+        serde_json::from_slice(bytes).map_err(|e| format!("not an image file list: {e}"))
     }
 
     pub fn to_json(&self) -> String {

@@ -1,6 +1,6 @@
 //! Disk images: compose a target's `[image]` layout from step outputs, boot assets and
-//! templates into a sparse, bit-reproducible image file with a manifest of every file; read
-//! an image back and check it against its manifest.
+//! templates into a sparse, bit-reproducible image file with a list of every file; read
+//! an image back and check it against its file list.
 //!
 //! Crates: `mbrman` for MBR tables, `gpt` for GPT tables and their protective MBR, `fatfs`
 //! for FAT32. Every identifier they write (disk signature, disk and partition GUIDs, volume
@@ -15,7 +15,7 @@ mod window;
 
 use std::path::{Path, PathBuf};
 
-pub use compose::{ComposeOptions, Composed, compose};
+pub use compose::{ComposeOptions, Composed, Event, Reporter, Silent, compose};
 pub use files::FileList;
 pub use inputs::Inputs;
 pub use inspect::{FoundFile, FoundPartition, Inspection, extract, inspect, verify};

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use hive_image::files::HiveInfo;
-use hive_image::{ComposeOptions, Inputs, compose, inspect, verify};
+use hive_image::{ComposeOptions, Event, Inputs, Reporter, Silent, compose, inspect, verify};
 use hive_manifest::image::{
     FileLayout, FileSource, ImageLayout, PartitionKind, PartitionLayout, TableKind,
 };
@@ -118,12 +118,46 @@ fn sha256(path: &Path) -> String {
         })
 }
 
+/// Keeps what a composition reported, one line per event.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<String>>);
+
+impl Reporter for Recorder {
+    fn report(&self, event: &Event<'_>) {
+        let line = match event {
+            Event::Resolved { partitions, .. } => format!("resolved {partitions}"),
+            Event::Partition { index, count, info } => {
+                format!("partition {index}/{count} {}", info.name)
+            }
+        };
+        self.0.lock().unwrap().push(line);
+    }
+}
+
 #[test]
 fn mbr_and_gpt_images_read_back_as_written() {
     for table in [TableKind::Mbr, TableKind::Gpt] {
         let dir = tempfile::tempdir().unwrap();
         let image = dir.path().join("demo.img");
-        let composed = compose(&layout(table), &inputs(dir.path()), &image, &options()).unwrap();
+        let events = Recorder::default();
+        let composed = compose(
+            &layout(table),
+            &inputs(dir.path()),
+            &image,
+            &options(),
+            &events,
+        )
+        .unwrap();
+        // Progress: the inputs once, then each partition in disk order.
+        assert_eq!(
+            *events.0.lock().unwrap(),
+            [
+                "resolved 3",
+                "partition 1/3 boot",
+                "partition 2/3 skills-a",
+                "partition 3/3 skills-b"
+            ]
+        );
         let manifest = &composed.files;
         assert_eq!(manifest.image.table, table.as_str());
         assert!(
@@ -169,6 +203,7 @@ fn same_inputs_same_image_wherever_it_is_made() {
         &inputs(a.path()),
         &image_a,
         &options(),
+        &Silent,
     )
     .unwrap();
     let second = compose(
@@ -176,6 +211,7 @@ fn same_inputs_same_image_wherever_it_is_made() {
         &inputs(b.path()),
         &image_b,
         &options(),
+        &Silent,
     )
     .unwrap();
     assert_eq!(sha256(&image_a), sha256(&image_b));
@@ -190,6 +226,7 @@ fn same_inputs_same_image_wherever_it_is_made() {
             sparse: false,
             ..options()
         },
+        &Silent,
     )
     .unwrap();
     assert_eq!(sha256(&image_a), sha256(&dense));
@@ -198,7 +235,14 @@ fn same_inputs_same_image_wherever_it_is_made() {
     let mut other = inputs(b.path());
     std::fs::write(other.steps["kernel"].join("kernel.elf"), b"other kernel").unwrap();
     other.context = serde_json::json!({"hive": {"name": "demo", "version": "1.0.0"}});
-    let third = compose(&layout(TableKind::Mbr), &other, &image_b, &options()).unwrap();
+    let third = compose(
+        &layout(TableKind::Mbr),
+        &other,
+        &image_b,
+        &options(),
+        &Silent,
+    )
+    .unwrap();
     assert_ne!(third.files.image.disk_id, first.files.image.disk_id);
     assert_ne!(third.files.partitions[0].id, first.files.partitions[0].id);
 }
@@ -212,6 +256,7 @@ fn a_flipped_byte_in_any_file_is_found_and_named() {
         &inputs(dir.path()),
         &image,
         &options(),
+        &Silent,
     )
     .unwrap()
     .files;
@@ -241,7 +286,14 @@ fn a_failed_composition_leaves_no_file() {
     let image = dir.path().join("demo.img");
     let mut inputs = inputs(dir.path());
     inputs.steps.remove("system");
-    let error = compose(&layout(TableKind::Mbr), &inputs, &image, &options()).unwrap_err();
+    let error = compose(
+        &layout(TableKind::Mbr),
+        &inputs,
+        &image,
+        &options(),
+        &Silent,
+    )
+    .unwrap_err();
     assert!(
         error
             .to_string()
@@ -285,6 +337,7 @@ fn fsck_and_mtools_read_the_fat_partition() {
         &inputs(dir.path()),
         &image,
         &options(),
+        &Silent,
     )
     .unwrap()
     .files;

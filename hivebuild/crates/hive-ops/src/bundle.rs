@@ -249,7 +249,13 @@ pub struct Applied {
     pub applied: hive_update::Applied,
 }
 
-pub fn apply(file: &Path, device: &Path, trust_root: Option<&Path>) -> Result<Applied> {
+/// Apply the bundle `file` to the folder `device`, with progress going to `reporter`.
+pub fn apply(
+    file: &Path,
+    device: &Path,
+    trust_root: Option<&Path>,
+    reporter: &dyn hive_update::Reporter,
+) -> Result<Applied> {
     let input = std::fs::File::open(file).map_err(Error::io(Area::Update, "read", file))?;
     let trust_root = trust_root.map(read_root).transpose()?;
     let applied = hive_update::apply(
@@ -257,6 +263,7 @@ pub fn apply(file: &Path, device: &Path, trust_root: Option<&Path>) -> Result<Ap
         device,
         trust_root.as_ref(),
         OffsetDateTime::now_utc(),
+        reporter,
     )?;
     Ok(Applied {
         file: file.to_owned(),
@@ -401,6 +408,7 @@ pub fn fetch_update(
     device: &Path,
     trust_root: Option<&Path>,
     hardware_id: Option<&str>,
+    reporter: &dyn hive_update::Reporter,
 ) -> Result<Fetched> {
     let remote = if repo.starts_with("http://") {
         Remote::Http(repo.to_owned())
@@ -418,6 +426,7 @@ pub fn fetch_update(
         root.as_ref(),
         hardware_id,
         OffsetDateTime::now_utc(),
+        reporter,
     )?))
 }
 

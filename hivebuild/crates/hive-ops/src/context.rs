@@ -10,10 +10,19 @@ use hive_store::Store;
 
 use crate::{Error, Result};
 
-/// Progress of builds and of test suites, rendered by the caller.
-pub trait Reporter: hive_engine::Reporter + hive_qemu::suite::Reporter {}
+/// Progress of builds, test suites, image composition and updates, rendered by the caller.
+pub trait Reporter:
+    hive_engine::Reporter + hive_qemu::suite::Reporter + hive_image::Reporter + hive_update::Reporter
+{
+}
 
-impl<T: hive_engine::Reporter + hive_qemu::suite::Reporter> Reporter for T {}
+impl<T> Reporter for T where
+    T: hive_engine::Reporter
+        + hive_qemu::suite::Reporter
+        + hive_image::Reporter
+        + hive_update::Reporter
+{
+}
 
 pub struct Context<'a> {
     pub store_dir: PathBuf,

@@ -309,7 +309,7 @@ impl Error {
 fn tampered(dir: &std::path::Path, partition: Option<&str>, file: &str) -> String {
     match partition {
         Some(partition) => format!(
-            "`{file}` in partition `{partition}` of `{}` does not match the release's image manifest",
+            "`{file}` in partition `{partition}` of `{}` does not match the release's file list",
             dir.display()
         ),
         None => format!(

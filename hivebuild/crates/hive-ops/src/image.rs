@@ -89,7 +89,7 @@ pub fn image(cx: &Context<'_>, options: &ImageOptions<'_>) -> Result<Imaged> {
         mtime: cx.engine.source_date_epoch,
         sparse: !options.dense,
     };
-    let composed = hive_image::compose(layout, &inputs, &image, &compose)?;
+    let composed = hive_image::compose(layout, &inputs, &image, &compose, cx.reporter)?;
     let write = |path: PathBuf, text: String| -> Result<PathBuf> {
         std::fs::write(&path, text).map_err(Error::io(Area::Image, "write", &path))?;
         Ok(path)
@@ -142,7 +142,7 @@ impl crate::Outcome for Imaged {
         let mib =
             |bytes: u64| format!("{}.{}", bytes >> 20, ((bytes & ((1 << 20) - 1)) * 10) >> 20);
         let mut text = format!(
-            "wrote `{}`: {} MiB, {} MiB used on disk\n  manifest `{}`\n  SBOM `{}`\n  signed metadata `{}` ({} signature{})\n",
+            "wrote `{}`: {} MiB, {} MiB used on disk\n  file list `{}`\n  SBOM `{}`\n  signed metadata `{}` ({} signature{})\n",
             self.image.display(),
             mib(self.size),
             mib(self.used),

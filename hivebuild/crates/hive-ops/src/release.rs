@@ -51,7 +51,7 @@ pub fn verify(dir: &Path, trust_root: Option<&Path>) -> Result<Shown> {
     let root = hive_sign::Envelope::parse(&bytes)?;
     let verified = hive_release::verify(dir, &root, OffsetDateTime::now_utc())?;
     let text = format!(
-        "verified `{}` against `{}`{}: {} signature{} (threshold {}), expires {}; {} artefacts; {} files match the image manifest\n",
+        "verified `{}` against `{}`{}: {} signature{} (threshold {}), expires {}; {} artefacts; {} files match the image's file list\n",
         dir.display(),
         trust_root.display(),
         if info.development {

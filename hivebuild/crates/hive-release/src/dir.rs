@@ -120,7 +120,7 @@ impl Release {
                     .find(|name| name.ends_with(".manifest.json"))
                     .ok_or_else(|| ReleaseError::Malformed {
                         path: dir.join(TARGETS_FILE),
-                        message: "no image manifest among the targets".into(),
+                        message: "no image file list among the targets".into(),
                     })?;
                 dir.join(name)
             }
@@ -187,12 +187,12 @@ fn only_manifest(dir: &Path) -> Result<PathBuf, ReleaseError> {
         1 => Ok(found.remove(0)),
         0 => Err(ReleaseError::Malformed {
             path: dir.to_owned(),
-            message: "no image manifest here: give an output folder of `hivebuild image -o DIR`"
+            message: "no image file list here: give an output folder of `hivebuild image -o DIR`"
                 .into(),
         }),
         n => Err(ReleaseError::Malformed {
             path: dir.to_owned(),
-            message: format!("{n} image manifests and no `{TARGETS_FILE}` to say which is meant"),
+            message: format!("{n} image file lists and no `{TARGETS_FILE}` to say which is meant"),
         }),
     }
 }

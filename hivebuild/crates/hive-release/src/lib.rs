@@ -253,7 +253,7 @@ pub fn verify(dir: &Path, root: &Envelope, now: OffsetDateTime) -> Result<Verifi
     }
     let manifest = manifest.ok_or_else(|| ReleaseError::Malformed {
         path: dir.join(TARGETS_FILE),
-        message: "no image manifest among the targets".into(),
+        message: "no image file list among the targets".into(),
     })?;
     let image = dir.join(&manifest.image.file);
     if !targets.targets.contains_key(&manifest.image.file) {

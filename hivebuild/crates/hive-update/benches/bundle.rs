@@ -205,6 +205,7 @@ fn child_apply(bundle: &str, device: &str) {
         Path::new(device),
         Some(&root),
         OffsetDateTime::now_utc(),
+        &hive_update::Silent,
     )
     .unwrap();
     let status = std::fs::read_to_string("/proc/self/status").unwrap();

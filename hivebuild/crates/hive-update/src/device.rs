@@ -28,7 +28,7 @@ use time::OffsetDateTime;
 use crate::UpdateError;
 use crate::delta;
 use crate::format::Reader;
-use crate::metadata::{self, BundleKind, BundleSigned, Carried};
+use crate::metadata::{self, BundleKind, BundleSigned, Carried, Component};
 
 /// Version of `device.json` and `slot.json`.
 pub const DEVICE_FORMAT: u32 = 1;
@@ -158,37 +158,55 @@ fn sync_dir(dir: &Path) -> Result<(), UpdateError> {
     Ok(())
 }
 
+/// Progress of applying a bundle, for the user.
+#[derive(Clone, Debug)]
+pub enum Event<'a> {
+    /// The metadata is signed by a trusted root and fits the device; nothing is written yet.
+    Verified {
+        version: u64,
+        kind: BundleKind,
+        components: usize,
+    },
+    /// A component is whole in the inactive slot: `how` it came (`full`, `delta`,
+    /// `unchanged`, or `kept` from the running slot) and its length.
+    Staged {
+        slot: char,
+        component: &'a str,
+        how: &'a str,
+        length: u64,
+    },
+    /// `active` names the new slot.
+    Switched { slot: char, version: u64 },
+}
+
+pub trait Reporter: Sync {
+    fn report(&self, event: &Event<'_>);
+}
+
+/// A reporter that shows nothing.
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn report(&self, _: &Event<'_>) {}
+}
+
 /// Apply a bundle to the device folder `dir`. An empty (or missing) folder is provisioned
 /// with `trust_root`, which is required then and ignored after.
-#[expect(
-    clippy::too_many_lines,
-    reason = "the device's update transaction, read as one sequence: verify, stage, switch slots, record"
-)]
 pub fn apply(
     bundle: impl Read,
     dir: &Path,
     trust_root: Option<&Envelope>,
     now: OffsetDateTime,
+    reporter: &dyn Reporter,
 ) -> Result<Applied, UpdateError> {
     let device = Device::new(dir);
     let mut reader = Reader::new(BufReader::with_capacity(CHUNK, bundle));
 
     // 1. The metadata, and everything that can be decided from it.
     let (envelope, signed) = metadata::read(&mut reader)?;
-
     let running = device.running()?;
     let info = device.info()?;
-    let provisioning = running.is_none();
-    let trusted: Envelope = match &running {
-        Some((_, record)) => record.root.clone(),
-        None => match fs::read(device.path("root.json")) {
-            Ok(bytes) => Envelope::parse(&bytes).map_err(|e| UpdateError::Trust(e.to_string()))?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                trust_root.cloned().ok_or(UpdateError::NotProvisioned)?
-            }
-            Err(e) => return Err(e.into()),
-        },
-    };
+    let trusted = device.trusted(running.as_ref(), trust_root)?;
     let root = walk_roots(&trusted, &signed.custom.roots, now)?;
     envelope
         .verify_role(&root, "targets")
@@ -196,8 +214,14 @@ pub fn apply(
     hive_sign::check_expiry("bundle", &signed.expires, now)
         .map_err(|e| UpdateError::Expired(e.to_string()))?;
     check_against_device(&signed, info.as_ref(), running.as_ref().map(|(_, r)| r))?;
+    reporter.report(&Event::Verified {
+        version: signed.version,
+        kind: signed.custom.kind,
+        components: signed.custom.components.len(),
+    });
 
     // 2. Provision an empty device: who it is, and the root it trusts.
+    let provisioning = running.is_none();
     fs::create_dir_all(dir)?;
     if info.is_none() {
         let info = DeviceInfo {
@@ -213,85 +237,13 @@ pub fn apply(
     }
 
     // 3. The payloads, into the inactive slot.
-    let target_slot = match &running {
-        Some(('a', _)) => 'b',
-        _ => 'a',
-    };
-    let slot_dir = device.slot_dir(target_slot);
-    if slot_dir.exists() {
-        fs::remove_dir_all(&slot_dir)?;
-    }
-    fs::create_dir_all(&slot_dir)?;
-    let mut written = Vec::new();
-    let mut kept = Vec::new();
-    let mut components: BTreeMap<String, Installed> = BTreeMap::new();
+    let mut slot = Staging::new(&device, running.as_ref(), reporter)?;
     // A single-component bundle leaves every other component as it runs.
     if signed.custom.kind == BundleKind::Component {
-        let (from_slot, record) = running.as_ref().expect("checked: a running slot");
-        for (name, installed) in &record.components {
-            if signed.custom.components.iter().any(|c| c.name == *name) {
-                continue;
-            }
-            let from = device.slot_dir(*from_slot).join(name);
-            copy_checked(
-                &from,
-                &slot_dir.join(name),
-                installed.length,
-                &installed.sha256,
-            )?;
-            components.insert(name.clone(), installed.clone());
-            kept.push(name.clone());
-        }
+        slot.keep_others(&signed)?;
     }
     for component in &signed.custom.components {
-        let out = slot_dir.join(&component.name);
-        match component.carried {
-            Carried::Unchanged => {
-                let (from_slot, record) = running.as_ref().expect("checked: a running slot");
-                let from = device.slot_dir(*from_slot).join(&component.name);
-                let installed = &record.components[&component.name];
-                copy_checked(&from, &out, installed.length, &installed.sha256)?;
-                kept.push(component.name.clone());
-            }
-            Carried::Full => {
-                let payload = component.payload.as_deref().expect("checked by parse");
-                let member = metadata::next_payload(&mut reader, &signed, payload)?;
-                let data = HashingReader::new(reader.data(member.size));
-                let mut file = File::create(&out)?;
-                let data = decompress_to(
-                    data,
-                    &mut file,
-                    component.length,
-                    &component.sha256,
-                    payload,
-                )?;
-                file.sync_all()?;
-                check_stored(&signed, payload, &data.finish())?;
-                reader.end_member(member.size)?;
-                written.push(component.name.clone());
-            }
-            Carried::Delta => {
-                let payload = component.payload.as_deref().expect("checked by parse");
-                let member = metadata::next_payload(&mut reader, &signed, payload)?;
-                // The delta goes to a file in the inactive slot and is checked against its
-                // signed hash before anything reads it; then it is applied from there, its
-                // streams read side by side, to the running slot's component (checked too).
-                let spool = slot_dir.join(format!(".{}.delta", component.name));
-                let mut data = HashingReader::new(reader.data(member.size));
-                let mut file = File::create(&spool)?;
-                io::copy(&mut data, &mut file)?;
-                file.sync_all()?;
-                check_stored(&signed, payload, &data.finish())?;
-                reader.end_member(member.size)?;
-                let (from_slot, record) = running.as_ref().expect("checked: a running slot");
-                let installed = &record.components[&component.name];
-                let from = device.slot_dir(*from_slot).join(&component.name);
-                copy_installed(&from, &mut io::sink(), installed.length, &installed.sha256)?;
-                patch_file(&from, &spool, member.size, &out, component)?;
-                fs::remove_file(&spool)?;
-                written.push(component.name.clone());
-            }
-        }
+        slot.stage(&mut reader, &signed, component)?;
     }
     metadata::expect_end(&mut reader)?;
 
@@ -300,7 +252,7 @@ pub fn apply(
         hive_slot: DEVICE_FORMAT,
         version: signed.version,
         hive_version: signed.custom.hive_version.clone(),
-        components: components
+        components: std::mem::take(&mut slot.kept_records)
             .into_iter()
             .chain(signed.custom.components.iter().map(|c| {
                 (
@@ -315,20 +267,186 @@ pub fn apply(
             .collect(),
         root: newest_root(&trusted, &signed.custom.roots),
     };
-    write_durably(&slot_dir.join("slot.json"), &json(&record))?;
-    sync_dir(&slot_dir)?;
+    write_durably(&slot.dir.join("slot.json"), &json(&record))?;
+    sync_dir(&slot.dir)?;
     write_durably(
         &device.path("active"),
-        format!("{target_slot}\n").as_bytes(),
+        format!("{}\n", slot.slot).as_bytes(),
     )?;
+    reporter.report(&Event::Switched {
+        slot: slot.slot,
+        version: signed.version,
+    });
     Ok(Applied {
         version: signed.version,
-        slot: target_slot,
-        written,
-        kept,
+        slot: slot.slot,
+        written: slot.written,
+        kept: slot.kept,
         root_version: root.version,
         provisioned: provisioning,
     })
+}
+
+impl Device {
+    /// The root a bundle is checked against: the running slot's, else the one the device was
+    /// provisioned with, else `trust_root` (an empty device).
+    pub(crate) fn trusted(
+        &self,
+        running: Option<&(char, SlotRecord)>,
+        trust_root: Option<&Envelope>,
+    ) -> Result<Envelope, UpdateError> {
+        if let Some((_, record)) = running {
+            return Ok(record.root.clone());
+        }
+        match fs::read(self.path("root.json")) {
+            Ok(bytes) => Envelope::parse(&bytes).map_err(|e| UpdateError::Trust(e.to_string())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                trust_root.cloned().ok_or(UpdateError::NotProvisioned)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The inactive slot while a bundle's components go into it.
+struct Staging<'a> {
+    device: &'a Device,
+    running: Option<&'a (char, SlotRecord)>,
+    reporter: &'a dyn Reporter,
+    slot: char,
+    dir: PathBuf,
+    /// Components written from the bundle, and kept from the running slot.
+    written: Vec<String>,
+    kept: Vec<String>,
+    /// Records of the components a single-component bundle keeps.
+    kept_records: BTreeMap<String, Installed>,
+}
+
+impl<'a> Staging<'a> {
+    /// Empty the inactive slot.
+    fn new(
+        device: &'a Device,
+        running: Option<&'a (char, SlotRecord)>,
+        reporter: &'a dyn Reporter,
+    ) -> Result<Self, UpdateError> {
+        let slot = match running {
+            Some(('a', _)) => 'b',
+            _ => 'a',
+        };
+        let dir = device.slot_dir(slot);
+        if dir.exists() {
+            fs::remove_dir_all(&dir)?;
+        }
+        fs::create_dir_all(&dir)?;
+        Ok(Self {
+            device,
+            running,
+            reporter,
+            slot,
+            dir,
+            written: Vec::new(),
+            kept: Vec::new(),
+            kept_records: BTreeMap::new(),
+        })
+    }
+
+    /// The running slot's copy of `name`, and its record.
+    fn running(&self, name: &str) -> (PathBuf, &'a Installed) {
+        let (from_slot, record) = self.running.expect("checked: a running slot");
+        (
+            self.device.slot_dir(*from_slot).join(name),
+            &record.components[name],
+        )
+    }
+
+    fn staged(&self, component: &str, how: &str, length: u64) {
+        self.reporter.report(&Event::Staged {
+            slot: self.slot,
+            component,
+            how,
+            length,
+        });
+    }
+
+    /// Copy every running component the bundle does not carry.
+    fn keep_others(&mut self, signed: &BundleSigned) -> Result<(), UpdateError> {
+        let (_, record) = self.running.expect("checked: a running slot");
+        for (name, installed) in &record.components {
+            if signed.custom.components.iter().any(|c| c.name == *name) {
+                continue;
+            }
+            let (from, _) = self.running(name);
+            copy_checked(
+                &from,
+                &self.dir.join(name),
+                installed.length,
+                &installed.sha256,
+            )?;
+            self.kept_records.insert(name.clone(), installed.clone());
+            self.kept.push(name.clone());
+            self.staged(name, "kept", installed.length);
+        }
+        Ok(())
+    }
+
+    /// One component of the bundle, as it is carried.
+    fn stage<R: Read>(
+        &mut self,
+        reader: &mut Reader<R>,
+        signed: &BundleSigned,
+        component: &Component,
+    ) -> Result<(), UpdateError> {
+        let out = self.dir.join(&component.name);
+        match component.carried {
+            Carried::Unchanged => {
+                let (from, installed) = self.running(&component.name);
+                copy_checked(&from, &out, installed.length, &installed.sha256)?;
+                self.kept.push(component.name.clone());
+            }
+            Carried::Full => {
+                let payload = component.payload.as_deref().expect("checked by parse");
+                let member = metadata::next_payload(reader, signed, payload)?;
+                let data = HashingReader::new(reader.data(member.size));
+                let mut file = File::create(&out)?;
+                let data = decompress_to(
+                    data,
+                    &mut file,
+                    component.length,
+                    &component.sha256,
+                    payload,
+                )?;
+                file.sync_all()?;
+                check_stored(signed, payload, &data.finish())?;
+                reader.end_member(member.size)?;
+                self.written.push(component.name.clone());
+            }
+            Carried::Delta => {
+                let payload = component.payload.as_deref().expect("checked by parse");
+                let member = metadata::next_payload(reader, signed, payload)?;
+                // The delta goes to a file in the inactive slot and is checked against its
+                // signed hash before anything reads it; then it is applied from there, its
+                // streams read side by side, to the running slot's component (checked too).
+                let spool = self.dir.join(format!(".{}.delta", component.name));
+                let mut data = HashingReader::new(reader.data(member.size));
+                let mut file = File::create(&spool)?;
+                io::copy(&mut data, &mut file)?;
+                file.sync_all()?;
+                check_stored(signed, payload, &data.finish())?;
+                reader.end_member(member.size)?;
+                let (from, installed) = self.running(&component.name);
+                copy_installed(&from, &mut io::sink(), installed.length, &installed.sha256)?;
+                patch_file(&from, &spool, member.size, &out, component)?;
+                fs::remove_file(&spool)?;
+                self.written.push(component.name.clone());
+            }
+        }
+        self.staged(
+            &component.name,
+            component.carried.as_str(),
+            component.length,
+        );
+        Ok(())
+    }
 }
 
 fn json(value: &impl Serialize) -> Vec<u8> {

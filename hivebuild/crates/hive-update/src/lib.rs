@@ -20,7 +20,7 @@ pub mod repo;
 pub mod verify;
 pub mod write;
 
-pub use device::{Applied, Device, apply};
+pub use device::{Applied, Device, Event, Reporter, Silent, apply};
 pub use metadata::{BundleInfo, BundleKind, BundleSigned, Carried, Component};
 pub use verify::verify;
 pub use write::{BundleRequest, ComponentFile, write_bundle};

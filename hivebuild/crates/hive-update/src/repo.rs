@@ -552,23 +552,18 @@ pub struct Updated {
 
 /// The device's updater against a repository: refresh the metadata, pick the bundle for
 /// this device, download it (length and sha256 checked against the targets metadata) and
-/// apply it. An empty device needs `trust_root` and `hardware_id`.
+/// apply it, reporting to `reporter`. An empty device needs `trust_root` and `hardware_id`.
 pub fn fetch_update(
     fetch: &dyn Fetch,
     dir: &Path,
     trust_root: Option<&Envelope>,
     hardware_id: Option<&str>,
     now: OffsetDateTime,
+    reporter: &dyn crate::Reporter,
 ) -> Result<Updated, UpdateError> {
     let device = crate::Device::new(dir);
     let running = device.running()?;
-    let trusted = match &running {
-        Some((_, record)) => record.root.clone(),
-        None => match std::fs::read(dir.join("root.json")) {
-            Ok(bytes) => Envelope::parse(&bytes).map_err(|e| UpdateError::Trust(e.to_string()))?,
-            Err(_) => trust_root.cloned().ok_or(UpdateError::NotProvisioned)?,
-        },
-    };
+    let trusted = device.trusted(running.as_ref(), trust_root)?;
     let seen_path = dir.join("repository.json");
     let seen: Seen = match std::fs::read(&seen_path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
@@ -622,7 +617,13 @@ pub fn fetch_update(
             });
         }
         record_seen(&refreshed.seen)?;
-        crate::device::apply(std::fs::File::open(&download)?, dir, Some(&trusted), now)
+        crate::device::apply(
+            std::fs::File::open(&download)?,
+            dir,
+            Some(&trusted),
+            now,
+            reporter,
+        )
     })();
     let _ = std::fs::remove_file(&download);
     let applied = result?;

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use hive_sign::{Envelope, PrivateKey, Root, Signer};
 use hive_update::format::{BLOCK, Writer};
 use hive_update::metadata::{self, METADATA_MEMBER};
-use hive_update::{BundleRequest, ComponentFile, UpdateError, apply, write_bundle};
+use hive_update::{
+    BundleRequest, ComponentFile, Event, Reporter, Silent, UpdateError, apply, write_bundle,
+};
 use sha2::Digest as _;
 use time::OffsetDateTime;
 
@@ -101,7 +103,35 @@ impl Fixture {
             &self.device(),
             Some(&self.root),
             OffsetDateTime::now_utc(),
+            &Silent,
         )
+    }
+}
+
+/// Keeps what applying reported, one line per event.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<String>>);
+
+impl Reporter for Recorder {
+    fn report(&self, event: &Event<'_>) {
+        let line = match event {
+            Event::Verified {
+                version,
+                kind,
+                components,
+            } => format!(
+                "verified {version} {} ({components} components)",
+                kind.as_str()
+            ),
+            Event::Staged {
+                slot,
+                component,
+                how,
+                ..
+            } => format!("staged {component} in {slot} ({how})"),
+            Event::Switched { slot, version } => format!("switched to {slot} (version {version})"),
+        };
+        self.0.lock().unwrap().push(line);
     }
 }
 
@@ -177,8 +207,26 @@ fn a_full_bundle_installs_and_the_next_goes_to_the_other_slot() {
         2,
         &[("loader.img", &loader2), ("config.txt", b"arm_64bit=1\n")],
     );
-    let applied = f.apply(&second).unwrap();
+    let events = Recorder::default();
+    let applied = apply(
+        std::fs::read(&second).unwrap().as_slice(),
+        &f.device(),
+        None,
+        OffsetDateTime::now_utc(),
+        &events,
+    )
+    .unwrap();
     assert_eq!((applied.slot, applied.version), ('b', 2));
+    // Progress: verified before anything is written, each component, then the switch.
+    assert_eq!(
+        *events.0.lock().unwrap(),
+        [
+            "verified 2 full (2 components)",
+            "staged config.txt in b (full)",
+            "staged loader.img in b (full)",
+            "switched to b (version 2)"
+        ]
+    );
     assert_eq!(
         std::fs::read(f.device().join("slot-b/loader.img")).unwrap(),
         loader2
@@ -346,6 +394,7 @@ fn an_unprovisioned_device_needs_a_trust_root() {
         &f.device(),
         None,
         OffsetDateTime::now_utc(),
+        &Silent,
     )
     .unwrap_err();
     assert!(matches!(error, UpdateError::NotProvisioned), "{error}");
@@ -630,7 +679,14 @@ fn child_apply() {
     let bundle = std::env::var("HIVE_UPDATE_TEST_BUNDLE").expect("run by its parent test");
     let device = std::env::var("HIVE_UPDATE_TEST_DEVICE").expect("run by its parent test");
     let file = std::fs::File::open(bundle).unwrap();
-    apply(file, Path::new(&device), None, OffsetDateTime::now_utc()).unwrap();
+    apply(
+        file,
+        Path::new(&device),
+        None,
+        OffsetDateTime::now_utc(),
+        &Silent,
+    )
+    .unwrap();
 }
 
 #[test]
@@ -716,6 +772,7 @@ fn killed_during_apply(old: &[u8], new: &[u8], delta: bool) {
                     &device,
                     None,
                     OffsetDateTime::now_utc(),
+                    &Silent,
                 )
                 .unwrap();
                 assert_eq!(again.slot, 'b');

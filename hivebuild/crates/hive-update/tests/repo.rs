@@ -98,6 +98,7 @@ impl Fleet {
             Some(&self.root),
             Some("rpi4b"),
             OffsetDateTime::now_utc(),
+            &hive_update::Silent,
         )
     }
 }
