@@ -260,7 +260,10 @@ fn reporting_commands<'a>(m: &'a str, t: &[&'a str]) -> Vec<(&'static str, Vec<&
         ("caps", vec!["caps", m]),
         ("lock", vec!["lock", m]),
         ("build", [&["-j", "1", "build", m][..], t].concat()),
-        ("build-check", [&["-j", "1", "build", m, "--check"][..], t].concat()),
+        (
+            "build-check",
+            [&["-j", "1", "build", m, "--check"][..], t].concat(),
+        ),
         (
             "store-path",
             [&["store", "path", m, "kernel"][..], t].concat(),
@@ -502,7 +505,11 @@ fn exit_codes_after_a_build(project: &Project, run: &dyn Fn(&str, u8, &[&str])) 
     run(
         "not-reproducible",
         5,
-        &[&["-j", "1", "build", "manifests/noisy.toml", "--check"][..], &t].concat(),
+        &[
+            &["-j", "1", "build", "manifests/noisy.toml", "--check"][..],
+            &t,
+        ]
+        .concat(),
     );
     // 7: a git source offline, not in the store.
     project.write(

@@ -58,52 +58,34 @@ fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-#[expect(
-    clippy::too_many_lines,
-    reason = "one scenario's state machine over the console, kept in one loop"
-)]
+/// Boot `image` and play `scenario` against its console.
 pub fn run(machine: &Machine, image: &Path, scenario: &Scenario) -> Result<Outcome, QemuError> {
     let mut guest = Guest::spawn(machine, image, &[])?;
-    let mut input = guest.take_input();
     let started = Instant::now();
-    let mut text = String::new();
-    let mut done_lines = 0;
-    let mut waiting = Waiting::Ready;
-    let mut deadline = started + scenario.boot_within;
-    let mut crashes_sent = 0;
-    let mut crashed_at = started;
-    let mut last_beat: Option<Instant> = None;
-    let mut first_crash: Option<Instant> = None;
-    let mut skill_ready = false;
-    let mut outcome = Outcome {
-        failure: None,
-        restarts_ms: Vec::new(),
-        max_gap_ms: 0.0,
-        heartbeats: 0,
-        console: String::new(),
-        duration_ms: 0,
-    };
-    let send = |input: &mut Option<std::process::ChildStdin>| -> bool {
-        input.as_mut().is_some_and(|stdin| {
-            stdin
-                .write_all(format!("{}\n", scenario.command).as_bytes())
-                .and_then(|()| stdin.flush())
-                .is_ok()
-        })
-    };
-    let waiting_for = |waiting: Waiting| match waiting {
-        Waiting::Fault => format!("`{}`", scenario.fault.as_str()),
-        Waiting::Back if scenario.expect_stopped => format!(
-            "`{}` or `{}`",
-            scenario.ready.as_str(),
-            scenario.stopped.as_str()
-        ),
-        Waiting::Ready | Waiting::Back => format!("`{}`", scenario.ready.as_str()),
-        Waiting::Heartbeat => format!("`{}` after the fault", scenario.heartbeat.as_str()),
+    let mut watch = Watch {
+        scenario,
+        input: guest.take_input(),
+        waiting: Waiting::Ready,
+        deadline: started + scenario.boot_within,
+        crashes_sent: 0,
+        crashed_at: started,
+        last_beat: None,
+        first_crash: None,
+        skill_ready: false,
+        outcome: Outcome {
+            failure: None,
+            restarts_ms: Vec::new(),
+            max_gap_ms: 0.0,
+            heartbeats: 0,
+            console: String::new(),
+            duration_ms: 0,
+        },
     };
     let budget = scenario.boot_within
         + (scenario.restart_within * 2) * (scenario.crashes + 1)
         + scenario.max_gap * 2;
+    let mut text = String::new();
+    let mut done_lines = 0;
     let booted = guest.watch(budget, &mut |bytes| {
         let now = Instant::now();
         text.push_str(&String::from_utf8_lossy(bytes).replace('\r', ""));
@@ -111,100 +93,175 @@ pub fn run(machine: &Machine, image: &Path, scenario: &Scenario) -> Result<Outco
         let lines: Vec<String> = text[done_lines..end].lines().map(str::to_owned).collect();
         done_lines = end;
         for line in lines {
-            let beat = scenario.heartbeat.is_match(&line);
-            if beat {
-                outcome.heartbeats += 1;
-                if let (Some(last), Some(_)) = (last_beat, first_crash) {
-                    outcome.max_gap_ms = outcome.max_gap_ms.max(ms(now - last));
-                }
-                last_beat = Some(now);
-                if waiting == Waiting::Heartbeat {
-                    return Flow::Stop;
-                }
-            } else if waiting == Waiting::Ready && scenario.ready.is_match(&line) {
-                skill_ready = true;
-            }
-            match waiting {
-                // Crash only once the skill is up and the Brain beats, so that the pause
-                // the crash causes (if any) shows as a gap between two heartbeats.
-                Waiting::Ready if skill_ready && last_beat.is_some() => {
-                    if !send(&mut input) {
-                        outcome.failure = Some("could not type on the guest's console".into());
-                        return Flow::Stop;
-                    }
-                    crashes_sent = 1;
-                    crashed_at = now;
-                    first_crash = Some(now);
-                    waiting = Waiting::Fault;
-                    deadline = now + scenario.restart_within;
-                }
-                Waiting::Fault if scenario.fault.is_match(&line) => {
-                    waiting = Waiting::Back;
-                    deadline = crashed_at + scenario.restart_within;
-                }
-                Waiting::Back if scenario.stopped.is_match(&line) => {
-                    if scenario.expect_stopped && crashes_sent == scenario.crashes {
-                        waiting = Waiting::Heartbeat;
-                        deadline = now + scenario.max_gap;
-                    } else {
-                        outcome.failure = Some(format!("the police stopped the skill after {crashes_sent} crash(es), before its restart limit"));
-                        return Flow::Stop;
-                    }
-                }
-                Waiting::Back if scenario.ready.is_match(&line) => {
-                    outcome.restarts_ms.push(ms(now - crashed_at));
-                    if crashes_sent < scenario.crashes {
-                        if !send(&mut input) {
-                            outcome.failure = Some("could not type on the guest's console".into());
-                            return Flow::Stop;
-                        }
-                        crashes_sent += 1;
-                        crashed_at = now;
-                        waiting = Waiting::Fault;
-                        deadline = now + scenario.restart_within;
-                    } else if scenario.expect_stopped {
-                        outcome.failure = Some(format!("the skill came back after crash {crashes_sent}, past its restart limit"));
-                        return Flow::Stop;
-                    } else {
-                        waiting = Waiting::Heartbeat;
-                        deadline = now + scenario.max_gap;
-                    }
-                }
-                _ => {}
+            if watch.line(&line, now) == Flow::Stop {
+                return Flow::Stop;
             }
         }
-        if let (Some(last), Some(_)) = (last_beat, first_crash)
-            && now - last > scenario.max_gap
-        {
-            outcome.failure = Some(format!("the Brain's heartbeat stopped for more than {} ms", scenario.max_gap.as_millis()));
-            return Flow::Stop;
-        }
-        if now > deadline {
-            outcome.failure = Some(if waiting == Waiting::Heartbeat {
-                format!("the Brain's heartbeat stopped for more than {} ms", scenario.max_gap.as_millis())
-            } else {
-                format!("{} did not appear in time", waiting_for(waiting))
-            });
-            return Flow::Stop;
-        }
-        Flow::Continue
+        watch.clock(now)
     })?;
-    if outcome.failure.is_none() && waiting != Waiting::Heartbeat {
-        outcome.failure = Some(format!(
-            "the guest stopped while waiting for {}",
-            waiting_for(waiting)
-        ));
-    }
-    if outcome.failure.is_none() && outcome.max_gap_ms > ms(scenario.max_gap) {
-        outcome.failure = Some(format!(
-            "the Brain's heartbeat paused for {:.0} ms (at most {} ms allowed)",
-            outcome.max_gap_ms,
-            scenario.max_gap.as_millis()
-        ));
-    }
+    let mut outcome = watch.finish();
     outcome.console = booted.console;
     outcome.duration_ms = u64::try_from(booted.duration.as_millis()).unwrap_or(u64::MAX);
     Ok(outcome)
+}
+
+/// A scenario's state while the console streams: what it waits for, until when, and what it
+/// saw so far.
+struct Watch<'a> {
+    scenario: &'a Scenario,
+    input: Option<std::process::ChildStdin>,
+    waiting: Waiting,
+    deadline: Instant,
+    crashes_sent: u32,
+    crashed_at: Instant,
+    last_beat: Option<Instant>,
+    first_crash: Option<Instant>,
+    skill_ready: bool,
+    outcome: Outcome,
+}
+
+impl Watch<'_> {
+    fn fail(&mut self, why: String) -> Flow {
+        self.outcome.failure = Some(why);
+        Flow::Stop
+    }
+
+    fn heartbeat_stopped(&self) -> String {
+        format!(
+            "the Brain's heartbeat stopped for more than {} ms",
+            self.scenario.max_gap.as_millis()
+        )
+    }
+
+    /// The pattern (or patterns) awaited now, for messages.
+    fn waiting_for(&self) -> String {
+        let scenario = self.scenario;
+        match self.waiting {
+            Waiting::Fault => format!("`{}`", scenario.fault.as_str()),
+            Waiting::Back if scenario.expect_stopped => format!(
+                "`{}` or `{}`",
+                scenario.ready.as_str(),
+                scenario.stopped.as_str()
+            ),
+            Waiting::Ready | Waiting::Back => format!("`{}`", scenario.ready.as_str()),
+            Waiting::Heartbeat => format!("`{}` after the fault", scenario.heartbeat.as_str()),
+        }
+    }
+
+    /// Type the crash command, then wait for the police to report the fault.
+    fn crash(&mut self, now: Instant) -> Flow {
+        let command = format!("{}\n", self.scenario.command);
+        let typed = self.input.as_mut().is_some_and(|stdin| {
+            stdin
+                .write_all(command.as_bytes())
+                .and_then(|()| stdin.flush())
+                .is_ok()
+        });
+        if !typed {
+            return self.fail("could not type on the guest's console".into());
+        }
+        self.crashes_sent += 1;
+        self.crashed_at = now;
+        self.first_crash.get_or_insert(now);
+        self.waiting = Waiting::Fault;
+        self.deadline = now + self.scenario.restart_within;
+        Flow::Continue
+    }
+
+    /// Wait for heartbeats to go on after the last fault.
+    fn await_heartbeat(&mut self, now: Instant) {
+        self.waiting = Waiting::Heartbeat;
+        self.deadline = now + self.scenario.max_gap;
+    }
+
+    /// One console line, seen at `now`.
+    fn line(&mut self, line: &str, now: Instant) -> Flow {
+        let scenario = self.scenario;
+        if scenario.heartbeat.is_match(line) {
+            self.outcome.heartbeats += 1;
+            if let (Some(last), Some(_)) = (self.last_beat, self.first_crash) {
+                self.outcome.max_gap_ms = self.outcome.max_gap_ms.max(ms(now - last));
+            }
+            self.last_beat = Some(now);
+            if self.waiting == Waiting::Heartbeat {
+                return Flow::Stop;
+            }
+        } else if self.waiting == Waiting::Ready && scenario.ready.is_match(line) {
+            self.skill_ready = true;
+        }
+        match self.waiting {
+            // Crash only once the skill is up and the Brain beats, so that the pause the
+            // crash causes (if any) shows as a gap between two heartbeats.
+            Waiting::Ready if self.skill_ready && self.last_beat.is_some() => self.crash(now),
+            Waiting::Fault if scenario.fault.is_match(line) => {
+                self.waiting = Waiting::Back;
+                self.deadline = self.crashed_at + scenario.restart_within;
+                Flow::Continue
+            }
+            Waiting::Back if scenario.stopped.is_match(line) => {
+                if scenario.expect_stopped && self.crashes_sent == scenario.crashes {
+                    self.await_heartbeat(now);
+                    Flow::Continue
+                } else {
+                    self.fail(format!(
+                        "the police stopped the skill after {} crash(es), before its restart limit",
+                        self.crashes_sent
+                    ))
+                }
+            }
+            Waiting::Back if scenario.ready.is_match(line) => {
+                self.outcome.restarts_ms.push(ms(now - self.crashed_at));
+                if self.crashes_sent < scenario.crashes {
+                    self.crash(now)
+                } else if scenario.expect_stopped {
+                    self.fail(format!(
+                        "the skill came back after crash {}, past its restart limit",
+                        self.crashes_sent
+                    ))
+                } else {
+                    self.await_heartbeat(now);
+                    Flow::Continue
+                }
+            }
+            _ => Flow::Continue,
+        }
+    }
+
+    /// After each read: a heartbeat gap too long, or a deadline passed, ends the scenario.
+    fn clock(&mut self, now: Instant) -> Flow {
+        if let (Some(last), Some(_)) = (self.last_beat, self.first_crash)
+            && now - last > self.scenario.max_gap
+        {
+            return self.fail(self.heartbeat_stopped());
+        }
+        if now > self.deadline {
+            let why = if self.waiting == Waiting::Heartbeat {
+                self.heartbeat_stopped()
+            } else {
+                format!("{} did not appear in time", self.waiting_for())
+            };
+            return self.fail(why);
+        }
+        Flow::Continue
+    }
+
+    /// The outcome once the guest stopped: it must have stopped because the scenario ended.
+    fn finish(mut self) -> Outcome {
+        if self.outcome.failure.is_none() && self.waiting != Waiting::Heartbeat {
+            self.outcome.failure = Some(format!(
+                "the guest stopped while waiting for {}",
+                self.waiting_for()
+            ));
+        }
+        if self.outcome.failure.is_none() && self.outcome.max_gap_ms > ms(self.scenario.max_gap) {
+            self.outcome.failure = Some(format!(
+                "the Brain's heartbeat paused for {:.0} ms (at most {} ms allowed)",
+                self.outcome.max_gap_ms,
+                self.scenario.max_gap.as_millis()
+            ));
+        }
+        self.outcome
+    }
 }
 
 #[cfg(test)]

@@ -136,14 +136,10 @@ fn mailbox(skill: &str) -> String {
     format!("mailbox_brain_{}", escape(skill))
 }
 
-/// The Microkit system description of a hive on a board.
-#[expect(
-    clippy::too_many_lines,
-    reason = "writes the system description in document order, one element after the next"
-)]
+/// The Microkit system description of a hive on a board, in document order: memory
+/// regions, the police with the skills as its children, the Brain, then the channels.
 pub fn system_xml(manifest: &Manifest, board: &Board) -> String {
     let ids = channel_ids(manifest);
-    let brain_ids = &ids["brain"];
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
@@ -154,6 +150,22 @@ pub fn system_xml(manifest: &Manifest, board: &Board) -> String {
         escape(&board.name),
     );
     out.push_str("<system>\n");
+    memory_regions(&mut out, manifest, board, &ids["brain"]);
+    out.push('\n');
+    police_pd(&mut out, manifest, board, &ids["brain"]);
+    brain_pd(&mut out, manifest, &ids["brain"]);
+    channels(&mut out, &ids);
+    out.push_str("</system>\n");
+    out
+}
+
+/// The Brain's, each skill's and each mailbox's memory, and the console's registers.
+fn memory_regions(
+    out: &mut String,
+    manifest: &Manifest,
+    board: &Board,
+    brain_ids: &BTreeMap<String, u32>,
+) {
     let _ = writeln!(
         out,
         "    <memory_region name=\"brain_memory\" size=\"{:#x}\" />",
@@ -179,7 +191,15 @@ pub fn system_xml(manifest: &Manifest, board: &Board) -> String {
         "    <memory_region name=\"console\" size=\"0x1000\" phys_addr=\"{:#x}\" />",
         board.console.page
     );
-    out.push('\n');
+}
+
+/// The police, holding the console's receive side, with each skill a child it restarts.
+fn police_pd(
+    out: &mut String,
+    manifest: &Manifest,
+    board: &Board,
+    brain_ids: &BTreeMap<String, u32>,
+) {
     let _ = writeln!(
         out,
         "    <protection_domain name=\"police\" priority=\"{POLICE_PRIORITY}\">"
@@ -205,7 +225,7 @@ pub fn system_xml(manifest: &Manifest, board: &Board) -> String {
             "        <protection_domain name=\"{name}\" priority=\"{}\" id=\"{child}\" budget=\"{SKILL_QUANTUM_US}\" period=\"{SKILL_QUANTUM_US}\">",
             skill.priority
         );
-        component_body(&mut out, "            ", &name, &skill.caps);
+        component_body(out, "            ", &name, &skill.caps);
         if brain_ids.contains_key(&skill.name) {
             let _ = writeln!(
                 out,
@@ -216,12 +236,16 @@ pub fn system_xml(manifest: &Manifest, board: &Board) -> String {
         out.push_str("        </protection_domain>\n");
     }
     out.push_str("    </protection_domain>\n\n");
+}
+
+/// The Brain, with a mailbox mapped for each skill it talks to.
+fn brain_pd(out: &mut String, manifest: &Manifest, brain_ids: &BTreeMap<String, u32>) {
     let _ = writeln!(
         out,
         "    <protection_domain name=\"brain\" priority=\"{}\" budget=\"{BRAIN_BUDGET_US}\" period=\"{HEARTBEAT_US}\">",
         manifest.brain.priority
     );
-    component_body(&mut out, "        ", "brain", &manifest.brain.caps);
+    component_body(out, "        ", "brain", &manifest.brain.caps);
     for (skill, id) in brain_ids.iter().filter(|(peer, _)| *peer != "police") {
         let _ = writeln!(
             out,
@@ -231,8 +255,11 @@ pub fn system_xml(manifest: &Manifest, board: &Board) -> String {
         );
     }
     out.push_str("    </protection_domain>\n");
-    // Each pair once, in name order; a pair exists when both ends have an id for it.
-    for (owner, peers) in &ids {
+}
+
+/// Each channel once, in name order; a pair exists when both ends have an id for it.
+fn channels(out: &mut String, ids: &ChannelIds) {
+    for (owner, peers) in ids {
         for (peer, id) in peers {
             let Some(back) = ids.get(peer).and_then(|p| p.get(owner)) else {
                 continue;
@@ -247,6 +274,4 @@ pub fn system_xml(manifest: &Manifest, board: &Board) -> String {
             }
         }
     }
-    out.push_str("</system>\n");
-    out
 }

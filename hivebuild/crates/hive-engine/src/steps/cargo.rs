@@ -7,6 +7,7 @@
 //! remapped, so the output does not depend on either.
 
 use std::fs;
+use std::path::{Path, PathBuf};
 
 use cargo_metadata::{Metadata, MetadataCommand, TargetKind};
 use hive_process::ProcessBuilder;
@@ -23,10 +24,6 @@ pub(crate) struct Params<'a> {
     pub(crate) features: &'a [String],
 }
 
-#[expect(
-    clippy::too_many_lines,
-    reason = "the cargo step's command line, assembled flag by flag"
-)]
 pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), EngineError> {
     let manifest = context.sources[params.package].join("Cargo.toml");
     let target_dir = context.work.join("target");
@@ -73,50 +70,8 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
             .env("RUSTC_BOOTSTRAP", "1");
     }
     let release = target_dir.join(params.triple).join("release");
-    let mut artefacts = Vec::new();
-    if params.crate_type == "staticlib" {
-        let library = package
-            .targets
-            .iter()
-            .find(|t| {
-                t.kind.iter().any(|k| {
-                    matches!(
-                        k,
-                        TargetKind::Lib | TargetKind::RLib | TargetKind::StaticLib
-                    )
-                })
-            })
-            .ok_or_else(|| EngineError::StepFailed {
-                step: context.step.name.clone(),
-                message: format!(
-                    "package `{}` has no library to link into a protection domain",
-                    params.package_name
-                ),
-            })?;
-        command = command.args(["--lib", "--crate-type", "staticlib"]);
-        let file = format!("lib{}.a", library.name.replace('-', "_"));
-        artefacts.push((release.join(&file), context.out.join("lib").join(file)));
-    } else {
-        let binaries: Vec<&str> = package
-            .targets
-            .iter()
-            .filter(|t| t.kind.contains(&TargetKind::Bin))
-            .map(|t| t.name.as_str())
-            .collect();
-        if binaries.is_empty() {
-            return Err(EngineError::StepFailed {
-                step: context.step.name.clone(),
-                message: format!(
-                    "package `{}` has no binary to run on a hosted target",
-                    params.package_name
-                ),
-            });
-        }
-        command = command.arg("--bins");
-        for binary in binaries {
-            artefacts.push((release.join(binary), context.out.join("bin").join(binary)));
-        }
-    }
+    let (selection, artefacts) = artefacts(context, package, params, &release)?;
+    command = command.args(selection);
     context.run(&command)?;
     for (from, to) in artefacts {
         let parent = to.parent().expect("artefacts are in a folder");
@@ -130,6 +85,63 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
         })?;
     }
     Ok(())
+}
+
+/// A file the build gives, and where it goes in the step's output.
+type Placed = (PathBuf, PathBuf);
+
+/// What to build of the package (cargo's arguments), and each file it gives, with where it
+/// goes in the step's output: a static library into `lib/`, or every binary into `bin/`.
+fn artefacts(
+    context: &StepContext<'_>,
+    package: &cargo_metadata::Package,
+    params: &Params<'_>,
+    release: &Path,
+) -> Result<(Vec<&'static str>, Vec<Placed>), EngineError> {
+    let failed = |message: String| EngineError::StepFailed {
+        step: context.step.name.clone(),
+        message,
+    };
+    if params.crate_type == "staticlib" {
+        let library = package
+            .targets
+            .iter()
+            .find(|t| {
+                t.kind.iter().any(|k| {
+                    matches!(
+                        k,
+                        TargetKind::Lib | TargetKind::RLib | TargetKind::StaticLib
+                    )
+                })
+            })
+            .ok_or_else(|| {
+                failed(format!(
+                    "package `{}` has no library to link into a protection domain",
+                    params.package_name
+                ))
+            })?;
+        let file = format!("lib{}.a", library.name.replace('-', "_"));
+        return Ok((
+            vec!["--lib", "--crate-type", "staticlib"],
+            vec![(release.join(&file), context.out.join("lib").join(file))],
+        ));
+    }
+    let binaries: Vec<Placed> = package
+        .targets
+        .iter()
+        .filter(|t| t.kind.contains(&TargetKind::Bin))
+        .map(|t| {
+            let name = t.name.as_str();
+            (release.join(name), context.out.join("bin").join(name))
+        })
+        .collect();
+    if binaries.is_empty() {
+        return Err(failed(format!(
+            "package `{}` has no binary to run on a hosted target",
+            params.package_name
+        )));
+    }
+    Ok((vec!["--bins"], binaries))
 }
 
 /// Every feature the manifest asks for is one the package has.

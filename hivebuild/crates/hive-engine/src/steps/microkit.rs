@@ -36,21 +36,33 @@ pub(crate) struct Params<'a> {
     pub(crate) rust_sel4_commit: Option<&'a str>,
 }
 
-#[expect(
-    clippy::too_many_lines,
-    reason = "the SDK build follows Microkit's own build script, stage by stage"
-)]
 pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), EngineError> {
-    let failed = |message: String| EngineError::StepFailed {
+    let offline = if context.settings.offline {
+        "true"
+    } else {
+        "false"
+    };
+    redirect(context, params)?;
+    build_tool(context, params, offline)?;
+    build_runtime(context, params, offline)?;
+    install(context, params)
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EngineError {
+    let path = path.to_owned();
+    move |source| EngineError::Io { path, source }
+}
+
+fn failed(context: &StepContext<'_>, message: String) -> EngineError {
+    EngineError::StepFailed {
         step: context.step.name.clone(),
         message,
-    };
-    let io = |path: &Path| {
-        let path = path.to_owned();
-        move |source| EngineError::Io { path, source }
-    };
-    let microkit = &context.sources[params.microkit];
+    }
+}
 
+/// Microkit's rust-sel4 dependency pointed at the `rust-sel4` source (step 1 above).
+fn redirect(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), EngineError> {
+    let microkit = &context.sources[params.microkit];
     // 1. rust-sel4 from its source, offline, inside Microkit's workspace folder.
     let rust_sel4 = microkit.join("hive-rust-sel4");
     let from = &context.sources[params.rust_sel4];
@@ -59,8 +71,8 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
     if fs::read_to_string(&workspace).is_ok_and(|text| !text.contains("[package]")) {
         fs::remove_file(&workspace).map_err(io(&workspace))?;
     }
-    let cargo_patch =
-        redirect_rust_sel4(microkit, &rust_sel4, params.rust_sel4_commit).map_err(failed)?;
+    let cargo_patch = redirect_rust_sel4(microkit, &rust_sel4, params.rust_sel4_commit)
+        .map_err(|message| failed(context, message))?;
     // Cargo reads configuration from the folders above its working folder too.
     let config_dir = microkit
         .parent()
@@ -70,12 +82,16 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
     let config = config_dir.join("config.toml");
     fs::write(&config, cargo_patch).map_err(io(&config))?;
 
-    let offline = if context.settings.offline {
-        "true"
-    } else {
-        "false"
-    };
+    Ok(())
+}
 
+/// The host tool, `microkit`, with the host's toolchain (step 2).
+fn build_tool(
+    context: &StepContext<'_>,
+    params: &Params<'_>,
+    offline: &str,
+) -> Result<(), EngineError> {
+    let microkit = &context.sources[params.microkit];
     // 2. The tool, with the host's toolchain.
     let tool = super::cargo::cargo_with(context, "host-cargo", "host-rustc")
         .cwd(microkit)
@@ -89,8 +105,16 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
         ])
         .args(["-p", "microkit-tool"])
         .env("CARGO_TARGET_DIR", context.work.join("tool-target"));
-    context.run(&tool)?;
+    context.run(&tool)
+}
 
+/// The run-time parts, through upstream's `build_sdk.py` (step 3).
+fn build_runtime(
+    context: &StepContext<'_>,
+    params: &Params<'_>,
+    offline: &str,
+) -> Result<(), EngineError> {
+    let microkit = &context.sources[params.microkit];
     // 3. The run-time parts, with the other toolchain first on PATH (the script runs
     // `cargo`), and Python's real executable (the kernel build runs generators with it).
     let shims = context.work.join("bin");
@@ -131,8 +155,12 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
             .env("CARGO_UNSTABLE_BUILD_STD", params.build_std.join(","))
             .env("CARGO_UNSTABLE_BUILD_STD_FEATURES", "compiler-builtins-mem");
     }
-    context.run(&script)?;
+    context.run(&script)
+}
 
+/// The SDK folder into the output, with the tool, stripped (step 4).
+fn install(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), EngineError> {
+    let microkit = &context.sources[params.microkit];
     // 4. The SDK: upstream's release folder, the tool, no debug sections.
     let release = microkit.join("release");
     let sdk = fs::read_dir(&release)
@@ -145,10 +173,10 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
                     .is_some_and(|n| n.to_string_lossy().starts_with("microkit-sdk-"))
         })
         .ok_or_else(|| {
-            failed(format!(
-                "`{}` holds no microkit-sdk-* folder",
-                release.display()
-            ))
+            failed(
+                context,
+                format!("`{}` holds no microkit-sdk-* folder", release.display()),
+            )
         })?;
     crate::context::copy_tree(&sdk, &context.out, false).map_err(io(&sdk))?;
     let built_tool = context
