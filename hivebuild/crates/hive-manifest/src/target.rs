@@ -89,26 +89,14 @@ pub struct CToolchain {
 /// Sections a target file may have.
 const SECTIONS: [&str; 6] = ["target", "rust", "c", "image", "assets", "qemu"];
 
-#[expect(
-    clippy::too_many_lines,
-    reason = "a target file's sections, validated top to bottom with every diagnostic collected"
-)]
+/// A target file, validated top to bottom with every diagnostic collected.
 pub(crate) fn parse(file: &Path, text: &str, root: &Path) -> Result<Target, Box<Diagnostics>> {
     let mut diagnostics = Diagnostics::new(file, text);
     let Some(document) = parse_document(text, &mut diagnostics) else {
         return Err(Box::new(diagnostics));
     };
     let top = document.as_table();
-    for (key, _) in top {
-        if !SECTIONS.contains(&key) {
-            let span = top.key(key).and_then(toml_edit::Key::span).unwrap_or(0..0);
-            diagnostics.push(
-                Diagnostic::new(format!("unknown section `[{key}]` in a target file"), span)
-                    .label("unknown section")
-                    .help("a target file has `[target]`, `[rust]`, `[c]`, `[image]`, `[assets]` and `[qemu]`"),
-            );
-        }
-    }
+    unknown_sections(top, &mut diagnostics);
     let mut get = |name: &str| {
         if let Some(item) = top.get(name) {
             Some(item)
@@ -144,6 +132,52 @@ pub(crate) fn parse(file: &Path, text: &str, root: &Path) -> Result<Target, Box<
         return Err(Box::new(diagnostics));
     };
 
+    check_name(file, &target, &mut diagnostics);
+    let arch = parse_arch(&target, &mut diagnostics);
+    let crate_type = parse_crate_type(&rust, &mut diagnostics);
+    check_triple(arch, &rust, &mut diagnostics);
+    let system = parse_system(&target, arch, &mut diagnostics);
+    match (arch, crate_type, system, diagnostics.is_empty()) {
+        (Some(arch), Some(crate_type), Some(system), true) => Ok(Target {
+            name: target.name.into_inner(),
+            arch,
+            board: target.board.into_inner(),
+            system,
+            description: target.description.unwrap_or_default(),
+            rust: RustTarget {
+                triple: rust.triple.into_inner(),
+                build_std: rust.build_std,
+                crate_type,
+            },
+            c: CToolchain {
+                cross_prefix: c.cross_prefix,
+                packages: c.packages,
+            },
+            image,
+            assets,
+            qemu,
+            root: root.to_owned(),
+        }),
+        _ => Err(Box::new(diagnostics)),
+    }
+}
+
+/// Every top-level key is a section a target file may have.
+fn unknown_sections(top: &toml_edit::Table, diagnostics: &mut Diagnostics) {
+    for (key, _) in top {
+        if !SECTIONS.contains(&key) {
+            let span = top.key(key).and_then(toml_edit::Key::span).unwrap_or(0..0);
+            diagnostics.push(
+                Diagnostic::new(format!("unknown section `[{key}]` in a target file"), span)
+                    .label("unknown section")
+                    .help("a target file has `[target]`, `[rust]`, `[c]`, `[image]`, `[assets]` and `[qemu]`"),
+            );
+        }
+    }
+}
+
+/// The target's name is its file's.
+fn check_name(file: &Path, target: &raw::TargetSection, diagnostics: &mut Diagnostics) {
     let stem = file
         .file_stem()
         .and_then(|s| s.to_str())
@@ -164,7 +198,10 @@ pub(crate) fn parse(file: &Path, text: &str, root: &Path) -> Result<Target, Box<
             )),
         );
     }
-    let arch = match target.arch.get_ref().as_str() {
+}
+
+fn parse_arch(target: &raw::TargetSection, diagnostics: &mut Diagnostics) -> Option<Arch> {
+    match target.arch.get_ref().as_str() {
         "aarch64" => Some(Arch::Aarch64),
         "x86_64" => Some(Arch::X86_64),
         other => {
@@ -178,8 +215,11 @@ pub(crate) fn parse(file: &Path, text: &str, root: &Path) -> Result<Target, Box<
             );
             None
         }
-    };
-    let crate_type = match rust.crate_type.get_ref().as_str() {
+    }
+}
+
+fn parse_crate_type(rust: &raw::RustSection, diagnostics: &mut Diagnostics) -> Option<CrateType> {
+    match rust.crate_type.get_ref().as_str() {
         "bin" => Some(CrateType::Bin),
         "staticlib" => Some(CrateType::Staticlib),
         other => {
@@ -193,7 +233,11 @@ pub(crate) fn parse(file: &Path, text: &str, root: &Path) -> Result<Target, Box<
             );
             None
         }
-    };
+    }
+}
+
+/// The Rust triple is for the target's architecture.
+fn check_triple(arch: Option<Arch>, rust: &raw::RustSection, diagnostics: &mut Diagnostics) {
     if let Some(arch) = arch
         && !rust.triple.get_ref().starts_with(arch.as_str())
     {
@@ -210,7 +254,15 @@ pub(crate) fn parse(file: &Path, text: &str, root: &Path) -> Result<Target, Box<
             .help(format!("use a `{}-...` triple", arch.as_str())),
         );
     }
-    let system = match target.system.as_ref().map(|s| s.get_ref().as_str()) {
+}
+
+/// What the target runs: the stand-ins (the default), or seL4 through Microkit (aarch64).
+fn parse_system(
+    target: &raw::TargetSection,
+    arch: Option<Arch>,
+    diagnostics: &mut Diagnostics,
+) -> Option<SystemKind> {
+    match target.system.as_ref().map(|s| s.get_ref().as_str()) {
         None | Some("standins") => Some(SystemKind::Standins),
         Some("microkit") if arch == Some(Arch::Aarch64) => Some(SystemKind::Microkit),
         Some("microkit") => {
@@ -234,28 +286,5 @@ pub(crate) fn parse(file: &Path, text: &str, root: &Path) -> Result<Target, Box<
             );
             None
         }
-    };
-    match (arch, crate_type, system, diagnostics.is_empty()) {
-        (Some(arch), Some(crate_type), Some(system), true) => Ok(Target {
-            name: target.name.into_inner(),
-            arch,
-            board: target.board.into_inner(),
-            system,
-            description: target.description.unwrap_or_default(),
-            rust: RustTarget {
-                triple: rust.triple.into_inner(),
-                build_std: rust.build_std,
-                crate_type,
-            },
-            c: CToolchain {
-                cross_prefix: c.cross_prefix,
-                packages: c.packages,
-            },
-            image,
-            assets,
-            qemu,
-            root: root.to_owned(),
-        }),
-        _ => Err(Box::new(diagnostics)),
     }
 }

@@ -130,10 +130,6 @@ pub struct Published {
 /// reaches clients of the repository and devices alike. The signers must satisfy the
 /// newest root's `targets`, `snapshot` and `timestamp` roles. Nothing is written until all
 /// of that holds; the timestamp is written last.
-#[expect(
-    clippy::too_many_lines,
-    reason = "the repository's publish transaction: every check before the first write, the timestamp last"
-)]
 pub fn publish(
     dir: &Path,
     bundle: &Path,
@@ -145,30 +141,7 @@ pub fn publish(
     let metadata = dir.join("metadata");
     let current_root = metadata.join("root.json");
     let existing = current_root.is_file();
-    let trusted = if existing {
-        // A root given for an existing repository must be one of its roots.
-        if let Some(given) = first_root {
-            let version = Root::self_signed(given)
-                .map_err(|e| UpdateError::Trust(e.to_string()))?
-                .version;
-            let file = metadata.join(format!("{version}.root.json"));
-            if !file.is_file() || read_envelope(&file)?.to_json() != given.to_json() {
-                return Err(UpdateError::Repository(format!(
-                    "the trust root given (version {version}) is not the repository's root \
-                     version {version} in `{}`",
-                    metadata.display()
-                )));
-            }
-        }
-        read_envelope(&current_root)?
-    } else {
-        first_root.cloned().ok_or_else(|| {
-            UpdateError::Repository(format!(
-                "`{}` is not a repository yet: give its first trust root",
-                dir.display()
-            ))
-        })?
-    };
+    let trusted = trusted_root(dir, first_root)?;
     let current = Root::self_signed(&trusted).map_err(|e| UpdateError::Trust(e.to_string()))?;
     // One read of the bundle: verified, and hashed for its target entry as it passes.
     let file = std::fs::File::open(bundle).map_err(io_at(bundle))?;
@@ -193,17 +166,7 @@ pub fn publish(
     }
 
     // The targets: the previous ones plus this bundle.
-    let kind = listed.kind.as_str();
-    let name = match listed.from_version {
-        Some(from) => format!(
-            "{}/{}/{}.{kind}-from-{from}.hivebundle",
-            listed.hive, listed.target, listed.version
-        ),
-        None => format!(
-            "{}/{}/{}.{kind}.hivebundle",
-            listed.hive, listed.target, listed.version
-        ),
-    };
+    let name = target_name(&listed);
     let (mut targets, old_snapshot) = match latest(&metadata)? {
         Some((targets, snapshot)) => (targets, Some(snapshot)),
         None => (
@@ -273,6 +236,50 @@ pub fn publish(
         root_version: root.version,
         rotated: root.version > current.version,
     })
+}
+
+/// The root a publication starts from: the repository's current one (a root given must be
+/// one of its roots), or for a new repository the first root given.
+fn trusted_root(dir: &Path, first_root: Option<&Envelope>) -> Result<Envelope, UpdateError> {
+    let metadata = dir.join("metadata");
+    let current_root = metadata.join("root.json");
+    if !current_root.is_file() {
+        return first_root.cloned().ok_or_else(|| {
+            UpdateError::Repository(format!(
+                "`{}` is not a repository yet: give its first trust root",
+                dir.display()
+            ))
+        });
+    }
+    if let Some(given) = first_root {
+        let version = Root::self_signed(given)
+            .map_err(|e| UpdateError::Trust(e.to_string()))?
+            .version;
+        let file = metadata.join(format!("{version}.root.json"));
+        if !file.is_file() || read_envelope(&file)?.to_json() != given.to_json() {
+            return Err(UpdateError::Repository(format!(
+                "the trust root given (version {version}) is not the repository's root \
+                 version {version} in `{}`",
+                metadata.display()
+            )));
+        }
+    }
+    read_envelope(&current_root)
+}
+
+/// Where a bundle is listed: `HIVE/TARGET/VERSION.KIND[-from-N].hivebundle`.
+fn target_name(listed: &Listed) -> String {
+    let kind = listed.kind.as_str();
+    match listed.from_version {
+        Some(from) => format!(
+            "{}/{}/{}.{kind}-from-{from}.hivebundle",
+            listed.hive, listed.target, listed.version
+        ),
+        None => format!(
+            "{}/{}/{}.{kind}.hivebundle",
+            listed.hive, listed.target, listed.version
+        ),
+    }
 }
 
 /// The newest targets and snapshot of a repository, if it has any.

@@ -30,11 +30,39 @@ use crate::toolchain::Install;
 /// Python modules the kernel build imports (`pip install sel4-deps` installs them).
 const PYTHON_MODULES: [&str; 5] = ["jinja2", "ply", "pyfdt", "yaml", "lxml"];
 
+/// What every protection domain's `make` step shares: the PD base, the SDK, the board and
+/// configuration, and the C compiler.
+struct PdBase {
+    platform: hive_manifest::model::Microkit,
+    board: hive_sel4::Board,
+    config: String,
+    cross_prefix: String,
+    cc: String,
+    cc_install: Install,
+}
+
+impl PdBase {
+    /// A `make GOAL` step on the PD base, with the shared variables added to `vars`.
+    fn draft(&self, role: Role, goal: &str, mut vars: BTreeMap<String, Arg>) -> Draft {
+        vars.insert("MICROKIT_SDK".into(), output_dir(&Role::MicrokitSdk));
+        vars.insert("BOARD".into(), Arg::text(&self.board.name));
+        vars.insert("CONFIG".into(), Arg::text(&self.config));
+        vars.insert("CROSS_COMPILE".into(), Arg::text(&self.cross_prefix));
+        Draft::new(
+            role,
+            StepKind::Make {
+                source: self.platform.pd_base.clone(),
+                goal: Some(goal.into()),
+                vars,
+            },
+        )
+        .tool("make", "make")
+        .tool_from("cc", self.cc.clone(), self.cc_install.clone())
+    }
+}
+
 impl Builder<'_> {
-    #[expect(
-        clippy::too_many_lines,
-        reason = "the seL4 graph in the order the doc comment above draws it"
-    )]
+    /// The seL4 graph, in the order the doc comment above draws it.
     pub(super) fn microkit_steps(&mut self) -> Result<(), PlanError> {
         let manifest = self.manifest;
         let target = self.options.target;
@@ -51,54 +79,55 @@ impl Builder<'_> {
                 target: target.name.clone(),
                 message: source.to_string(),
             })?;
-        let config = manifest.kernel.config_for(&target.name).as_str().to_owned();
         let (cc, cc_install) = target_cc(target);
+        let base = PdBase {
+            platform,
+            board,
+            config: manifest.kernel.config_for(&target.name).as_str().to_owned(),
+            cross_prefix: target.c.cross_prefix.clone(),
+            cc,
+            cc_install,
+        };
 
-        self.microkit_sdk(&platform)?;
+        self.microkit_sdk(&base.platform)?;
         self.brain()?;
+        self.police_pd(&base)?;
+        self.brain_pd(&base)?;
+        let skills = self.skill_pds(&base)?;
+        self.microkit_system(&base, skills);
+        self.assets();
+        Ok(())
+    }
 
-        let sdk = output_dir(&Role::MicrokitSdk);
-        let common = |vars: &mut BTreeMap<String, Arg>| {
-            vars.insert("MICROKIT_SDK".into(), sdk.clone());
-            vars.insert("BOARD".into(), Arg::text(&board.name));
-            vars.insert("CONFIG".into(), Arg::text(&config));
-            vars.insert("CROSS_COMPILE".into(), Arg::text(&target.c.cross_prefix));
-        };
-        let pd = |role: Role, goal: &str, vars: BTreeMap<String, Arg>| {
-            Draft::new(
-                role,
-                StepKind::Make {
-                    source: platform.pd_base.clone(),
-                    goal: Some(goal.into()),
-                    vars,
-                },
-            )
-            .tool("make", "make")
-            .tool_from("cc", cc.clone(), cc_install.clone())
-        };
-
-        // The police.
-        let mut vars = BTreeMap::from([
-            ("SKILLS".to_owned(), Arg::text(police_skills(manifest))),
-            ("CONSOLE".to_owned(), Arg::text(board.console.uart.as_str())),
+    /// The police: the PD base's `police` goal around the platform's police source.
+    fn police_pd(&mut self, base: &PdBase) -> Result<(), PlanError> {
+        let vars = BTreeMap::from([
+            ("SKILLS".to_owned(), Arg::text(police_skills(self.manifest))),
+            (
+                "CONSOLE".to_owned(),
+                Arg::text(base.board.console.uart.as_str()),
+            ),
             (
                 "APP".to_owned(),
                 Arg::Source {
                     prefix: String::new(),
-                    name: platform.police.clone(),
+                    name: base.platform.police.clone(),
                 },
             ),
         ]);
-        common(&mut vars);
-        let mut police = pd(Role::Police, "police", vars);
-        self.add_source(&mut police, &platform.pd_base)?;
-        self.add_source(&mut police, &platform.police)?;
+        let mut police = base.draft(Role::Police, "police", vars);
+        self.add_source(&mut police, &base.platform.pd_base)?;
+        self.add_source(&mut police, &base.platform.police)?;
         police.deps.push(Role::MicrokitSdk.name());
         self.finish(police);
+        Ok(())
+    }
 
-        // The Brain's protection domain: its `pd/` folder around the Brain's library.
+    /// The Brain's protection domain: its `pd/` folder around the Brain's library.
+    fn brain_pd(&mut self, base: &PdBase) -> Result<(), PlanError> {
+        let manifest = self.manifest;
         let brain_pd = "brain-pd".to_owned();
-        let mut vars = BTreeMap::from([
+        let vars = BTreeMap::from([
             (
                 "APP".to_owned(),
                 Arg::Source {
@@ -108,17 +137,20 @@ impl Builder<'_> {
             ),
             ("BRAIN_LIB".to_owned(), self.brain_artefact()?.arg("")),
         ]);
-        common(&mut vars);
-        let mut brain = pd(Role::BrainPd, "brain", vars);
-        self.add_source(&mut brain, &platform.pd_base)?;
+        let mut brain = base.draft(Role::BrainPd, "brain", vars);
+        self.add_source(&mut brain, &base.platform.pd_base)?;
         brain.sources.insert(
             brain_pd,
             path_input(&manifest.root().join(&manifest.brain.path).join("pd"))?,
         );
         brain.deps = vec![Role::MicrokitSdk.name(), Role::Brain.name()];
         self.finish(brain);
+        Ok(())
+    }
 
-        // One protection domain per skill.
+    /// One protection domain per skill; returns the system's search path arguments and its
+    /// dependencies, these included.
+    fn skill_pds(&mut self, base: &PdBase) -> Result<(Vec<Arg>, Vec<String>), PlanError> {
         let mut search = vec![
             Arg::text("--search-path"),
             output_dir(&Role::Police),
@@ -133,16 +165,15 @@ impl Builder<'_> {
         .iter()
         .map(Role::name)
         .collect();
-        for (name, skill) in &manifest.skills {
+        for (name, skill) in &self.manifest.skills {
             let (app, step_sources, deps) = self.skill_app(name, skill)?;
-            let mut vars = BTreeMap::from([
+            let vars = BTreeMap::from([
                 ("NAME".to_owned(), Arg::text(name)),
                 ("APP".to_owned(), app),
             ]);
-            common(&mut vars);
             let step = Role::Skill(name.clone());
-            let mut draft = pd(step.clone(), "skill", vars);
-            self.add_source(&mut draft, &platform.pd_base)?;
+            let mut draft = base.draft(step.clone(), "skill", vars);
+            self.add_source(&mut draft, &base.platform.pd_base)?;
             draft.sources.extend(step_sources);
             draft.deps = deps;
             draft.deps.push(Role::MicrokitSdk.name());
@@ -151,8 +182,12 @@ impl Builder<'_> {
             system_deps.push(step.name());
         }
 
-        // The system description, then the Microkit tool over everything.
-        let description = hive_sel4::system_xml(manifest, &board);
+        Ok((search, system_deps))
+    }
+
+    /// The system description, then the Microkit tool over everything.
+    fn microkit_system(&mut self, base: &PdBase, (search, deps): (Vec<Arg>, Vec<String>)) {
+        let description = hive_sel4::system_xml(self.manifest, &base.board);
         self.finish(Draft::new(
             Role::SystemDescription,
             StepKind::Write {
@@ -163,9 +198,9 @@ impl Builder<'_> {
         let mut args = vec![
             Artefact::system_description().arg(""),
             Arg::text("--board"),
-            Arg::text(&board.name),
+            Arg::text(&base.board.name),
             Arg::text("--config"),
-            Arg::text(&config),
+            Arg::text(&base.config),
             Arg::text("-o"),
             Arg::Out {
                 prefix: String::new(),
@@ -185,10 +220,8 @@ impl Builder<'_> {
                 args,
             },
         );
-        system.deps = system_deps;
+        system.deps = deps;
         self.finish(system);
-        self.assets();
-        Ok(())
     }
 
     /// The SDK step, for every board and configuration of the hive's Microkit targets.
