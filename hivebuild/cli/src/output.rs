@@ -102,7 +102,7 @@ impl hive_image::Reporter for CliReporter {
                 let holds = match &info.content {
                     Some(content) => bytes_text(content.size),
                     None if info.files.is_empty() => "empty".to_owned(),
-                    None => format!("{} files", info.files.len()),
+                    None => plural(info.files.len(), "file"),
                 };
                 self.event(
                     || json!({"event": "partition", "index": index, "count": count, "name": info.name, "kind": info.kind, "size": info.size}),
@@ -122,7 +122,7 @@ impl hive_update::Reporter for CliReporter {
                 components,
             } => self.event(
                 || json!({"event": "verified", "version": version, "kind": kind.as_str(), "components": components}),
-                || format!("{:>10} bundle version {version} ({}, {components} components)", "verified", kind.as_str()),
+                || format!("{:>10} bundle version {version} ({}, {})", "verified", kind.as_str(), plural(*components, "component")),
             ),
             UpdateEvent::Staged {
                 slot,
@@ -220,6 +220,11 @@ impl CliReporter {
             }
         }
     }
+}
+
+/// `1 file`, `2 files`.
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
 /// `512 B`, `12.3 KiB`, `4.0 MiB`.

@@ -140,12 +140,8 @@ fn cli_exit_codes_without_a_build() {
         )
         .output()
         .unwrap();
-    assert_eq!(doctor.status.code(), Some(4), "{doctor:?}");
-    let stdout = String::from_utf8(doctor.stdout).unwrap();
-    assert_eq!(stdout.lines().count(), 1, "{stdout}");
-    let document: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let document = failed_document(&doctor, 4);
     assert_eq!(document["ready"], false);
-    assert_eq!(document["error"]["code"], 4);
 
     for (name, code, args) in cases {
         let mut command = if args[0] == "--store" {
@@ -157,6 +153,16 @@ fn cli_exit_codes_without_a_build() {
         };
         snapshot_run(&format!("exit-{name}"), &mut command, code);
     }
+}
+
+/// The `--json` output of a run that failed with `code`: one document, its error inside.
+fn failed_document(output: &std::process::Output, code: u8) -> serde_json::Value {
+    assert_eq!(output.status.code(), Some(i32::from(code)), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let document: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(document["error"]["code"], code, "{document}");
+    document
 }
 
 /// Run `command` once, check its exit code, and snapshot that run as insta-cmd does (its
@@ -578,11 +584,7 @@ fn inspect_json_is_one_document(project: &Project) {
         ])
         .output()
         .unwrap();
-    assert_eq!(inspected.status.code(), Some(10), "{inspected:?}");
-    let stdout = String::from_utf8(inspected.stdout).unwrap();
-    assert_eq!(stdout.lines().count(), 1, "{stdout}");
-    let document: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(document["error"]["code"], 10, "{document}");
+    let document = failed_document(&inspected, 10);
     let differences = document["differences"].as_array().unwrap();
     assert!(!differences.is_empty(), "{document}");
 }

@@ -122,18 +122,20 @@ pub fn compose(
         out.file_name().unwrap_or_default().to_string_lossy(),
         std::process::id()
     ));
-    let mut writer = Writer {
-        path: &temporary,
-        file: None,
-        written: BTreeSet::new(),
-        id: &id,
-        options,
-        table: layout.table,
-    };
-    let (partitions, disk_id, used) = match writer.write(layout, &resolved, &offsets, reporter) {
+    let result = open_sized(&temporary, layout.size).and_then(|file| {
+        Writer {
+            path: &temporary,
+            file,
+            written: BTreeSet::new(),
+            id: &id,
+            options,
+            layout,
+        }
+        .write(&resolved, &offsets, reporter)
+    });
+    let (partitions, disk_id, used) = match result {
         Ok(done) => done,
         Err(error) => {
-            drop(writer);
             let _ = std::fs::remove_file(&temporary);
             return Err(error);
         }
@@ -183,14 +185,28 @@ fn resolve(partition: &PartitionLayout, inputs: &Inputs) -> Result<Resolved, Ima
 }
 
 /// Writes one image file: the table, then each partition, then (dense images) the holes.
+/// A new file of `size` bytes (a hole until written).
+fn open_sized(path: &Path, size: u64) -> Result<File, ImageError> {
+    let io = |error| ImageError::io(path, error);
+    let file = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(io)?;
+    file.set_len(size).map_err(io)?;
+    Ok(file)
+}
+
 struct Writer<'a> {
     path: &'a Path,
-    file: Option<File>,
+    file: File,
     /// 4 KiB blocks written so far (the rest are holes).
     written: BTreeSet<u64>,
     id: &'a dyn Fn(&str) -> [u8; 32],
     options: &'a ComposeOptions,
-    table: TableKind,
+    layout: &'a ImageLayout,
 }
 
 impl Writer<'_> {
@@ -201,22 +217,13 @@ impl Writer<'_> {
     /// Returns each partition's entry in the file list, the disk identifier, and the bytes
     /// the file occupies.
     fn write(
-        &mut self,
-        layout: &ImageLayout,
+        mut self,
         resolved: &[Resolved],
         offsets: &[u64],
         reporter: &dyn Reporter,
     ) -> Result<(Vec<PartitionInfo>, String, u64), ImageError> {
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(self.path)
-            .map_err(self.io())?;
-        file.set_len(layout.size).map_err(self.io())?;
-        let disk_id = write_table(&file, layout, offsets, self.id, &mut self.written)?;
-        self.file = Some(file);
+        let layout = self.layout;
+        let disk_id = write_table(&self.file, layout, offsets, self.id, &mut self.written)?;
         let mut partitions = Vec::new();
         for (index, ((partition, resolved), offset)) in layout
             .partitions
@@ -234,12 +241,11 @@ impl Writer<'_> {
             });
             partitions.push(info);
         }
-        let file = self.file.as_ref().expect("opened above");
         if !self.options.sparse {
-            fill_holes(file, layout.size, &self.written).map_err(self.io())?;
+            fill_holes(&self.file, layout.size, &self.written).map_err(self.io())?;
         }
-        file.sync_all().map_err(self.io())?;
-        let used = file.metadata().map_err(self.io())?.blocks() * 512;
+        self.file.sync_all().map_err(self.io())?;
+        let used = self.file.metadata().map_err(self.io())?.blocks() * 512;
         Ok((partitions, disk_id, used))
     }
 
@@ -252,7 +258,7 @@ impl Writer<'_> {
         resolved: &Resolved,
         offset: u64,
     ) -> Result<PartitionInfo, ImageError> {
-        let file = self.file.as_ref().expect("opened before the partitions");
+        let file = &self.file;
         let mut info = PartitionInfo {
             index,
             name: partition.name.clone(),
@@ -307,7 +313,7 @@ impl Writer<'_> {
                 }
             }
         }
-        if self.table == TableKind::Gpt {
+        if self.layout.table == TableKind::Gpt {
             info.id = uuid_of(&(self.id)(&format!("partition:{}", partition.name))).to_string();
         }
         Ok(info)

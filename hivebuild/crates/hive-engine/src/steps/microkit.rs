@@ -37,15 +37,19 @@ pub(crate) struct Params<'a> {
 }
 
 pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), EngineError> {
-    let offline = if context.settings.offline {
+    redirect(context, params)?;
+    build_tool(context, params)?;
+    build_runtime(context, params)?;
+    install(context, params)
+}
+
+/// `CARGO_NET_OFFLINE` for the builds that run cargo.
+fn offline(context: &StepContext<'_>) -> &'static str {
+    if context.settings.offline {
         "true"
     } else {
         "false"
-    };
-    redirect(context, params)?;
-    build_tool(context, params, offline)?;
-    build_runtime(context, params, offline)?;
-    install(context, params)
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EngineError {
@@ -86,16 +90,12 @@ fn redirect(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), Engine
 }
 
 /// The host tool, `microkit`, with the host's toolchain (step 2).
-fn build_tool(
-    context: &StepContext<'_>,
-    params: &Params<'_>,
-    offline: &str,
-) -> Result<(), EngineError> {
+fn build_tool(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), EngineError> {
     let microkit = &context.sources[params.microkit];
     // 2. The tool, with the host's toolchain.
     let tool = super::cargo::cargo_with(context, "host-cargo", "host-rustc")
         .cwd(microkit)
-        .env("CARGO_NET_OFFLINE", offline)
+        .env("CARGO_NET_OFFLINE", offline(context))
         .args([
             "build",
             "--release",
@@ -109,11 +109,7 @@ fn build_tool(
 }
 
 /// The run-time parts, through upstream's `build_sdk.py` (step 3).
-fn build_runtime(
-    context: &StepContext<'_>,
-    params: &Params<'_>,
-    offline: &str,
-) -> Result<(), EngineError> {
+fn build_runtime(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), EngineError> {
     let microkit = &context.sources[params.microkit];
     // 3. The run-time parts, with the other toolchain first on PATH (the script runs
     // `cargo`), and Python's real executable (the kernel build runs generators with it).
@@ -135,7 +131,7 @@ fn build_runtime(
     let mut script = super::cargo::cargo_with(context, "cargo", "rustc")
         .with_program(context.program("python3"))
         .cwd(microkit)
-        .env("CARGO_NET_OFFLINE", offline)
+        .env("CARGO_NET_OFFLINE", offline(context))
         .env("PATH", search_path)
         .env("LIBCLANG_PATH", context.program("libclang"))
         // CMake takes its first C flags from here: the kernel's assertion messages and
