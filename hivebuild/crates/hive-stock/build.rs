@@ -14,13 +14,14 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest as _, Sha256};
 
 /// Folders of the repository that are stock, relative to its root.
-const STOCK: [&str; 7] = [
+const STOCK: [&str; 8] = [
     "targets",
     "sel4-platform",
     "unikraft-templates",
     "components/standins",
     "components/pd-base",
     "components/police",
+    "components/skill-runtime",
     "components/brain",
 ];
 

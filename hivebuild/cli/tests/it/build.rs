@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use crate::support::{BUILD_TOOLS, Project, events, have, ok, steps_with, store_listing};
 
-/// `--json build manifests/demo.toml --target x86_64`
+/// `--json build manifests/standins.toml --target x86_64`
 const BUILD_X86_64: [&str; 5] = [
     "--json",
     "build",
-    "manifests/demo.toml",
+    "manifests/standins.toml",
     "--target",
     "x86_64",
 ];
@@ -50,7 +50,7 @@ fn build_caches_and_rebuilds_only_what_changed() {
         (Some(0), Some(7))
     );
     let human = project
-        .hivebuild(&["build", "manifests/demo.toml", "--target", "x86_64"])
+        .hivebuild(&["build", "manifests/standins.toml", "--target", "x86_64"])
         .output()
         .unwrap();
     assert!(
@@ -90,7 +90,7 @@ fn build_outputs_are_the_same_from_other_folders_and_stores() {
         .hivebuild(&[
             "--json",
             "build",
-            "../manifests/demo.toml",
+            "../manifests/standins.toml",
             "--target",
             "x86_64",
         ])
@@ -190,7 +190,7 @@ fn build_check_reports_a_nondeterministic_step() {
         "skill:\n\tmkdir -p $(OUT)\n\t(date +%s%N; od -An -N8 -tx8 /dev/urandom) > $(OUT)/skill.elf\n\
          pack:\n\tmkdir -p $(OUT)/bin\n\tprintf '#!/bin/sh\\ntouch \"$$2\"\\n' > $(OUT)/bin/hive-pack\n\tchmod +x $(OUT)/bin/hive-pack\n",
     );
-    let demo = std::fs::read_to_string(project.root().join("manifests/demo.toml")).unwrap();
+    let demo = std::fs::read_to_string(project.root().join("manifests/standins.toml")).unwrap();
     let noisy = demo
         .replace("skill-base = \"standins\"", "skill-base = \"noisy\"")
         .replace(
@@ -231,7 +231,7 @@ fn build_check_reports_a_nondeterministic_step() {
         .hivebuild(&[
             "-q",
             "build",
-            "manifests/demo.toml",
+            "manifests/standins.toml",
             "--target",
             "x86_64",
             "--check",
@@ -254,7 +254,7 @@ fn build_failure_shows_command_status_tail_and_log() {
     let output = project
         .hivebuild(&[
             "build",
-            "manifests/demo.toml",
+            "manifests/standins.toml",
             "--target",
             "x86_64",
             "-j",
@@ -300,7 +300,7 @@ fn build_brain_features_are_checked_and_enabled() {
         return;
     }
     let project = Project::new();
-    let demo = std::fs::read_to_string(project.root().join("manifests/demo.toml")).unwrap();
+    let demo = std::fs::read_to_string(project.root().join("manifests/standins.toml")).unwrap();
     let with = |features: &str| {
         demo.replace(
             "memory = \"256MiB\"",

@@ -141,7 +141,11 @@ fn cli_plan_as_dot_and_json() {
             "kernel",
             "brain",
             "app-net",
+            "fetch-unikraft",
+            "fetch-lib-lwip",
+            "fetch-fork-lwip",
             "skill-net",
+            "app-pdf",
             "skill-pdf",
             "packer",
             "system"

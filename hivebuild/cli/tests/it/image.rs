@@ -19,11 +19,11 @@ fn sha256(path: &Path) -> String {
         })
 }
 
-/// `hivebuild image file lists/demo.toml --target x86_64 -o DIR EXTRA...`
+/// `hivebuild image manifests/standins.toml --target x86_64 -o DIR EXTRA...`
 fn image(project: &Project, dir: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec![
         "image",
-        "manifests/demo.toml",
+        "manifests/standins.toml",
         "--target",
         "x86_64",
         "-o",
@@ -96,7 +96,7 @@ fn image_is_bit_reproducible_across_folders_tz_and_umask() {
             "--store",
             two.store.to_str().unwrap(),
             "image",
-            "manifests/demo.toml",
+            "manifests/standins.toml",
             "--target",
             "x86_64",
             "-o",
@@ -344,7 +344,7 @@ fn image_inspect_and_verify_name_a_flipped_byte() {
     let store_kernel = ok(&mut project.hivebuild(&[
         "store",
         "path",
-        "manifests/demo.toml",
+        "manifests/standins.toml",
         "--target",
         "x86_64",
         "kernel",

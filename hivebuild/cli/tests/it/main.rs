@@ -24,3 +24,4 @@ mod qemu;
 mod sel4;
 mod sources;
 mod support;
+mod unikraft;

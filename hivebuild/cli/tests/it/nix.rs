@@ -12,7 +12,13 @@ fn nix_nar_hashes_match_nix_hash() {
         return;
     }
     let project = Project::new();
-    ok(&mut project.hivebuild(&["-q", "build", "manifests/demo.toml", "--target", "x86_64"]));
+    ok(&mut project.hivebuild(&[
+        "-q",
+        "build",
+        "manifests/standins.toml",
+        "--target",
+        "x86_64",
+    ]));
     let listing: Vec<serde_json::Value> =
         serde_json::from_str(&ok(&mut project.hivebuild(&["--json", "store", "ls"]))).unwrap();
     assert_eq!(listing.len(), 7);

@@ -27,7 +27,7 @@ fn project_with_git_packer() -> (Project, tempfile::TempDir) {
     git(&["init", "-q"]);
     git(&["add", "-A"]);
     git(&["commit", "-q", "-m", "upstream"]);
-    let demo = std::fs::read_to_string(project.root().join("manifests/demo.toml")).unwrap();
+    let demo = std::fs::read_to_string(project.root().join("manifests/standins.toml")).unwrap();
     let manifest = demo
         .replace("packer = \"standins\"", "packer = \"upstream\"")
         .replace(
@@ -176,7 +176,7 @@ fn sources_archive_is_checked_against_its_sha256() {
         .arg(project.root().join("components"))
         .arg("standins"));
     let sha256 = hive_plan::Digest::of(&std::fs::read(&archive).unwrap()).hex();
-    let demo = std::fs::read_to_string(project.root().join("manifests/demo.toml")).unwrap();
+    let demo = std::fs::read_to_string(project.root().join("manifests/standins.toml")).unwrap();
     let manifest = |hash: &str| {
         demo.replace("packer = \"standins\"", "packer = \"archive\"").replace(
             "[sources.standins]",

@@ -129,6 +129,9 @@ pub(crate) fn hivebuild() -> Command {
         .env_remove("HIVEBUILD_SEL4_SRC")
         .env_remove("HIVEBUILD_MICROKIT_SRC")
         .env_remove("HIVEBUILD_RUST_SEL4_SRC")
+        .env_remove("HIVEBUILD_UNIKRAFT_SRC")
+        .env_remove("HIVEBUILD_LIB_LWIP_SRC")
+        .env_remove("HIVEBUILD_FORK_LWIP_SRC")
         .env("NO_COLOR", "1");
     command
 }

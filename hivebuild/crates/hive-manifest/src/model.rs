@@ -190,6 +190,9 @@ pub struct Platform {
     pub packer: String,
     /// `[platform.microkit]`: what builds the targets whose system is seL4 through Microkit.
     pub microkit: Option<Microkit>,
+    /// `[platform.unikraft]`: what builds skills as Unikraft unikernels, on the targets whose
+    /// skills boot as virtual machines of their own.
+    pub unikraft: Option<Unikraft>,
 }
 
 impl Platform {
@@ -198,11 +201,49 @@ impl Platform {
         let microkit = self.microkit.iter().flat_map(|m| {
             [&m.sel4, &m.microkit, &m.rust_sel4, &m.pd_base, &m.police].map(String::as_str)
         });
+        let unikraft = self.unikraft.iter().flat_map(|u| {
+            [u.core.as_str(), u.runtime.as_str()]
+                .into_iter()
+                .chain(u.libraries.values().flat_map(|l| {
+                    std::iter::once(l.source.as_str())
+                        .chain(l.origin.as_ref().map(|o| o.source.as_str()))
+                }))
+        });
         [&self.kernel, &self.skill_base, &self.packer]
             .map(String::as_str)
             .into_iter()
             .chain(microkit)
+            .chain(unikraft)
     }
+}
+
+/// The sources of Unikraft skills (names of `[sources.*]` entries).
+#[derive(Clone, Debug)]
+pub struct Unikraft {
+    /// The Unikraft core: its build system, platforms and internal libraries.
+    pub core: String,
+    /// The skill runtime, a Unikraft library every skill links: its `main`, the console
+    /// markers, the lean configuration every skill starts from.
+    pub runtime: String,
+    /// External Unikraft libraries by name (`lwip`: built in `O/liblwip/`).
+    pub libraries: BTreeMap<String, UnikraftLibrary>,
+}
+
+/// An external Unikraft library, and what its `Makefile.uk` would download, provided instead
+/// from a pinned source.
+#[derive(Clone, Debug)]
+pub struct UnikraftLibrary {
+    pub source: String,
+    pub origin: Option<Origin>,
+}
+
+/// A library's download: the source that holds its tree, the file name the library's fetch
+/// rule writes (`STABLE-2_1_2_RELEASE.zip`) and the folder the archive unpacks to.
+#[derive(Clone, Debug)]
+pub struct Origin {
+    pub source: String,
+    pub archive: String,
+    pub unpack: String,
 }
 
 /// The sources of the seL4 platform (names of `[sources.*]` entries).

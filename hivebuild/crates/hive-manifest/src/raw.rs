@@ -39,6 +39,25 @@ pub(crate) struct Platform {
     pub skill_base: S<String>,
     pub packer: S<String>,
     pub microkit: Option<Microkit>,
+    pub unikraft: Option<Unikraft>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct Unikraft {
+    pub core: S<String>,
+    pub runtime: S<String>,
+    #[serde(default)]
+    pub libraries: BTreeMap<String, UnikraftLibrary>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct UnikraftLibrary {
+    pub source: S<String>,
+    pub origin: Option<S<String>>,
+    pub archive: Option<String>,
+    pub unpack: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -34,9 +34,9 @@ pub fn run(
     };
     let keyboard = keyboard();
     // Each image once: on seL4 the skills boot within the system's image.
-    let boots = crate::test::built_boots(&manifest, &built.plan, &built.report);
+    let boots = crate::test::built_boots(&manifest, &target, &built.plan, &built.report)?;
     for boot in boots.iter().filter(|b| !b.in_system) {
-        let (machine, choice) = bench.machine(&boot.image, None)?;
+        let (machine, choice) = bench.boot_machine(boot, None)?;
         note(&format!(
             "==> booting `{}` on {} ({}: {})",
             boot.name, machine.program, machine.description, choice.reason

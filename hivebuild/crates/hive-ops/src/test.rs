@@ -108,29 +108,37 @@ pub fn run(
 }
 
 /// The boots that test a built hive, in order: the system, then each skill — in an image of
-/// its own (stand-ins), or within the system's boot (seL4: its protection domains).
+/// its own (stand-ins, Unikraft), or within the system's boot (seL4: its protection domains).
 pub fn built_boots(
     manifest: &Manifest,
+    target: &Target,
     plan: &Plan,
     report: &hive_engine::BuildReport,
-) -> Vec<Boot> {
+) -> Result<Vec<Boot>> {
     let system = report
         .artefact(&plan.boot_image())
         .expect("the plan boots its system");
     let mut boots = vec![system_boot(system.clone(), Vec::new())];
     for name in manifest.skills.keys() {
-        let (image, in_system) = match plan.system {
-            SystemKind::Standins => (
-                report
+        let boot = match plan.system {
+            SystemKind::Standins => {
+                let image = report
                     .artefact(&plan.skill_image(name))
-                    .expect("the plan has this step"),
-                false,
-            ),
-            SystemKind::Microkit => (system.clone(), true),
+                    .expect("the plan has this step");
+                let mut boot = skill_boot(name, image, false, Vec::new());
+                if plan.is_unikraft_skill(name) {
+                    let machine = hive_qemu::skill::unikraft_skill(target, &manifest.skills[name])
+                        .map_err(hive_qemu::suite::SuiteError::from)?;
+                    boot.extra = machine.args;
+                    boot.tcg_extra = machine.tcg_args;
+                }
+                boot
+            }
+            SystemKind::Microkit => skill_boot(name, system.clone(), true, Vec::new()),
         };
-        boots.push(skill_boot(name, image, in_system, Vec::new()));
+        boots.push(boot);
     }
-    boots
+    Ok(boots)
 }
 
 fn system_boot(image: PathBuf, extra: Vec<String>) -> Boot {
@@ -140,6 +148,7 @@ fn system_boot(image: PathBuf, extra: Vec<String>) -> Boot {
         skill: None,
         in_system: false,
         extra,
+        tcg_extra: Vec::new(),
     }
 }
 
@@ -150,6 +159,7 @@ fn skill_boot(skill: &str, image: PathBuf, in_system: bool, extra: Vec<String>) 
         skill: Some(skill.to_owned()),
         in_system,
         extra,
+        tcg_extra: Vec::new(),
     }
 }
 
@@ -169,7 +179,7 @@ fn boots(
 ) -> Result<ToTest> {
     let Some(release) = release else {
         let built = crate::build::build(cx, manifest, target)?;
-        let boots = built_boots(manifest, &built.plan, &built.report);
+        let boots = built_boots(manifest, target, &built.plan, &built.report)?;
         return Ok(ToTest {
             store: built.store,
             boots,

@@ -19,9 +19,9 @@ use serde::Serialize;
 
 pub use hash::Digest;
 pub use lock::{Lock, LockedSource};
-pub use resolve::{KEY_VERSION, PlanOptions};
+pub use resolve::{KEY_VERSION, PlanOptions, unikraft};
 pub use role::{Artefact, Role};
-pub use step::{Arg, SourceInput, Step, StepKind};
+pub use step::{Arg, SourceInput, Step, StepKind, UnikraftLibrary, UnikraftOrigin};
 pub use toolchain::{FoundTool, Install, Probe, ToolCheck, ToolError};
 
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +36,14 @@ pub enum PlanError {
     NoMicrokitPlatform { target: String },
     #[error("target `{target}`: {message}")]
     Board { target: String, message: String },
+    #[error(
+        "skill `{skill}` needs the Unikraft library `{library}` ({why}), which `[platform.unikraft.libraries]` does not declare"
+    )]
+    MissingLibrary {
+        skill: String,
+        library: String,
+        why: String,
+    },
     #[error("source `{name}` is not in `hive.lock`")]
     NotLocked { name: String },
     #[error("source `{name}` changed in the manifest since `hive.lock` was written")]
@@ -127,6 +135,14 @@ pub fn survey(
 }
 
 impl Plan {
+    /// Whether skill `name` is built as a Unikraft unikernel.
+    pub fn is_unikraft_skill(&self, name: &str) -> bool {
+        let role = Role::Skill(name.to_owned());
+        self.steps
+            .iter()
+            .any(|s| s.role == role && matches!(s.kind, StepKind::Unikraft { .. }))
+    }
+
     /// Check that every input is produced by some step and that there is no cycle, and put
     /// the steps in dependency order (stable: among ready steps, the original order).
     pub fn new(

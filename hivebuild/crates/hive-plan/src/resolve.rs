@@ -26,6 +26,7 @@ use crate::toolchain::{FoundTool, Install, Probe, ToolCheck, ToolError};
 use crate::{Plan, PlanError, Survey};
 
 mod microkit;
+pub mod unikraft;
 
 /// Version of the key encoding; bump it when the meaning of a key changes.
 pub const KEY_VERSION: u32 = 1;
@@ -203,7 +204,10 @@ impl Builder<'_> {
             self.brain_artefact()?.arg("brain="),
         ];
         for (name, skill) in &manifest.skills {
-            self.standin_skill(name, skill, &base, (&cc, &cc_install))?;
+            match &manifest.platform.unikraft {
+                Some(unikraft) => self.unikraft_skill(unikraft, name, skill)?,
+                None => self.standin_skill(name, skill, &base, (&cc, &cc_install))?,
+            }
             let role = Role::Skill(name.clone());
             system_args.push(Artefact::skill(SystemKind::Standins, name).arg(format!("{role}=")));
         }
@@ -405,22 +409,7 @@ impl Builder<'_> {
         let app = app_role.name();
         match &skill.build {
             SkillBuild::Template(template) => {
-                let template_source = format!("template-{template}");
-                let mut render = Draft::new(
-                    app_role,
-                    StepKind::Render {
-                        template: template_source.clone(),
-                        context: render_context(manifest, self.options.target, skill),
-                    },
-                );
-                let dir =
-                    manifest
-                        .template_dir(template)
-                        .ok_or_else(|| PlanError::SourceMissing {
-                            path: Path::new("unikraft-templates").join(template),
-                        })?;
-                render.sources.insert(template_source, path_input(&dir)?);
-                self.finish(render);
+                let app = self.render_app(name, skill, template)?;
                 let arg = Arg::Output {
                     prefix: String::new(),
                     step: app.clone(),
@@ -440,6 +429,34 @@ impl Builder<'_> {
                 ))
             }
         }
+    }
+
+    /// The step that renders a skill's app from `template`; returns its name.
+    fn render_app(
+        &mut self,
+        name: &str,
+        skill: &hive_manifest::Skill,
+        template: &str,
+    ) -> Result<String, PlanError> {
+        let manifest = self.manifest;
+        let app_role = Role::App(name.to_owned());
+        let app = app_role.name();
+        let template_source = format!("template-{template}");
+        let mut render = Draft::new(
+            app_role,
+            StepKind::Render {
+                template: template_source.clone(),
+                context: render_context(manifest, self.options.target, skill),
+            },
+        );
+        let dir = manifest
+            .template_dir(template)
+            .ok_or_else(|| PlanError::SourceMissing {
+                path: Path::new("unikraft-templates").join(template),
+            })?;
+        render.sources.insert(template_source, path_input(&dir)?);
+        self.finish(render);
+        Ok(app)
     }
 
     /// Make `name` an input of the draft: a path is hashed now; git and archive sources get
@@ -683,10 +700,33 @@ fn render_context(
     target: &Target,
     skill: &hive_manifest::Skill,
 ) -> serde_json::Value {
+    let runtime = match (target.system, &manifest.platform.unikraft) {
+        (SystemKind::Microkit, _) => "microkit",
+        (SystemKind::Standins, Some(_)) => "unikraft",
+        (SystemKind::Standins, None) => "standins",
+    };
+    let ports: Vec<serde_json::Value> = skill
+        .caps
+        .iter()
+        .filter_map(|cap| match cap {
+            hive_manifest::caps::Capability::Net { protocol, port } => Some(json!({
+                "protocol": match protocol {
+                    hive_manifest::caps::Protocol::Udp => "udp",
+                    hive_manifest::caps::Protocol::Tcp => "tcp",
+                },
+                "port": port,
+            })),
+            _ => None,
+        })
+        .collect();
     json!({
+        "runtime": runtime,
         "skill": {
             "name": skill.name,
             "memory": skill.memory.to_string(),
+            "memory_mib": skill.memory.0.div_ceil(1 << 20),
+            "net": !ports.is_empty(),
+            "ports": ports,
             "caps": skill.caps.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "restart": skill.restart.as_str(),
             "restart_limit": skill.restart_limit,

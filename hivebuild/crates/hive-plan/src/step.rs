@@ -87,6 +87,27 @@ pub enum StepKind {
         /// The rust-sel4 commit Microkit's `Cargo.lock` must name, when the source is pinned.
         rust_sel4_commit: Option<String>,
     },
+    /// A Unikraft unikernel: configure from the fragments (this step's platform lines, the
+    /// runtime's `lean.config`, the app's `defconfig`), then make with `N=`, `O=`, `A=`,
+    /// `L=`. What a library's `Makefile.uk` would download is laid out from its origin source
+    /// first; a download it still tries fails the step, naming the library.
+    #[serde(rename_all = "kebab-case")]
+    Unikraft {
+        core: String,
+        /// The runtime first, then the external libraries the skill uses, in link order.
+        libraries: Vec<UnikraftLibrary>,
+        /// The app folder (a rendered template).
+        app: Arg,
+        /// A skill's own C sources (`HIVE_SKILL_SRC`), for the `c-app` template.
+        skill_source: Option<String>,
+        /// `N=`: the image's name; also the skill's name on its console.
+        name: String,
+        /// Unikraft's name of the architecture: `x86_64`, `arm64`.
+        arch: String,
+        cross_compile: String,
+        /// The platform's configuration lines.
+        fragment: String,
+    },
     /// Write a file the plan computed (the system description).
     Write { file: String, contents: String },
     /// A boot asset: files of a Debian package pinned by version and the sha256 of its `.deb`.
@@ -111,9 +132,28 @@ impl StepKind {
             Self::Tool { .. } => "tool",
             Self::Asset { .. } => "asset",
             Self::MicrokitSdk { .. } => "microkit-sdk",
+            Self::Unikraft { .. } => "unikraft",
             Self::Write { .. } => "write",
         }
     }
+}
+
+/// An external Unikraft library of a step: its name (`lwip`), the source it is read from,
+/// and the origin it would download.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UnikraftLibrary {
+    pub name: String,
+    pub source: String,
+    pub origin: Option<UnikraftOrigin>,
+}
+
+/// Where a library's download comes from instead: the source, and the names its fetch rule
+/// expects (`O/lib<name>/<archive>`, unpacked to `O/lib<name>/origin/<unpack>/`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UnikraftOrigin {
+    pub source: String,
+    pub archive: String,
+    pub unpack: String,
 }
 
 /// An argument or variable: text, or a path the engine fills in for this build.

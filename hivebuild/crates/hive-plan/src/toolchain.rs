@@ -56,7 +56,11 @@ impl Install {
                 &["gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross"],
                 "pkgsCross.aarch64-multiplatform.buildPackages.gcc",
             ),
-            "aarch64-linux-gnu-strip" | "aarch64-linux-gnu-objcopy" => (
+            "nm" | "objcopy" | "strip" => (&["binutils"], "binutils"),
+            "flex" => (&["flex"], "flex"),
+            "bison" => (&["bison"], "bison"),
+            "patch" => (&["patch"], "gnupatch"),
+            "aarch64-linux-gnu-strip" | "aarch64-linux-gnu-objcopy" | "aarch64-linux-gnu-nm" => (
                 &["binutils-aarch64-linux-gnu"],
                 "pkgsCross.aarch64-multiplatform.buildPackages.binutils",
             ),

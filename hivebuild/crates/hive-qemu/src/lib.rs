@@ -11,6 +11,7 @@ pub mod floor;
 pub mod latency;
 pub mod plot;
 pub mod report;
+pub mod skill;
 pub mod suite;
 
 use std::io::Read as _;
@@ -202,6 +203,8 @@ pub enum QemuError {
     NoConfig { target: String },
     #[error("QMP: {message}")]
     Qmp { message: String },
+    #[error("no free loopback port to forward to the guest")]
+    NoPort(#[source] std::io::Error),
     #[error("failed to start `{program}`")]
     Start {
         program: String,
@@ -292,6 +295,11 @@ impl Guest {
             errors: Some(errors),
             started,
         })
+    }
+
+    /// QEMU's process id (to stop it from elsewhere while `watch` holds the guest).
+    pub fn id(&self) -> u32 {
+        self.child.id()
     }
 
     /// What is written here reaches the guest's console (QEMU's stdin). Take it before

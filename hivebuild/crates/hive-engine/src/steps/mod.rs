@@ -9,6 +9,7 @@ mod make;
 mod microkit;
 mod render;
 mod tool;
+mod unikraft;
 mod write;
 
 use hive_plan::StepKind;
@@ -69,6 +70,28 @@ pub(crate) fn run(context: &StepContext<'_>) -> Result<(), EngineError> {
                 host_triple,
                 build_std,
                 rust_sel4_commit: rust_sel4_commit.as_deref(),
+            },
+        ),
+        StepKind::Unikraft {
+            core,
+            libraries,
+            app,
+            skill_source,
+            name,
+            arch,
+            cross_compile,
+            fragment,
+        } => unikraft::run(
+            context,
+            &unikraft::Params {
+                core,
+                libraries,
+                app,
+                skill_source: skill_source.as_deref(),
+                name,
+                arch,
+                cross_compile,
+                fragment,
             },
         ),
         StepKind::Asset {

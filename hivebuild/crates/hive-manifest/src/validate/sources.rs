@@ -6,7 +6,7 @@ use toml_edit::Item;
 
 use super::Checker;
 use crate::diagnostic::Diagnostic;
-use crate::model::{Microkit, Platform, Source};
+use crate::model::{Microkit, Origin, Platform, Source, Unikraft, UnikraftLibrary};
 use crate::raw::{self, S, section};
 
 impl Checker<'_> {
@@ -101,44 +101,51 @@ impl Checker<'_> {
         }
     }
 
+    /// The source a platform role names, when `[sources]` declares it or the stock carries it.
+    fn platform_source(
+        &mut self,
+        field: &S<String>,
+        role: &str,
+        sources: &BTreeMap<String, Source>,
+    ) -> Option<String> {
+        let stock = self.layers.stock_sources();
+        let name = field.get_ref();
+        if sources.contains_key(name) || stock.contains(name) {
+            return Some(name.clone());
+        }
+        let carried = if stock.is_empty() {
+            String::new()
+        } else {
+            format!(", or use one hivebuild carries (`{}`)", stock.join("`, `"))
+        };
+        self.error(
+            Diagnostic::new(
+                format!("the {role} names source `{name}`, which is not declared"),
+                field.span(),
+            )
+            .label("no such source")
+            .help(format!("declare it as `[sources.{name}]`{carried}")),
+        );
+        None
+    }
+
     pub(super) fn platform(
         &mut self,
         raw: &raw::Platform,
         sources: &BTreeMap<String, Source>,
     ) -> Option<Platform> {
-        let stock = self.layers.stock_sources();
-        let mut resolve = |field: &S<String>, role: &str| {
-            let name = field.get_ref();
-            if sources.contains_key(name) || stock.contains(name) {
-                Some(name.clone())
-            } else {
-                let carried = if stock.is_empty() {
-                    String::new()
-                } else {
-                    format!(", or use one hivebuild carries (`{}`)", stock.join("`, `"))
-                };
-                self.error(
-                    Diagnostic::new(
-                        format!("the {role} names source `{name}`, which is not declared"),
-                        field.span(),
-                    )
-                    .label("no such source")
-                    .help(format!("declare it as `[sources.{name}]`{carried}")),
-                );
-                None
-            }
-        };
-        let kernel = resolve(&raw.kernel, "kernel");
-        let skill_base = resolve(&raw.skill_base, "skill base");
-        let packer = resolve(&raw.packer, "packer");
+        let kernel = self.platform_source(&raw.kernel, "kernel", sources);
+        let skill_base = self.platform_source(&raw.skill_base, "skill base", sources);
+        let packer = self.platform_source(&raw.packer, "packer", sources);
         let microkit = match &raw.microkit {
             None => Some(None),
             Some(m) => {
-                let kernel_source = resolve(&m.sel4, "seL4 kernel");
-                let sdk_source = resolve(&m.sdk, "Microkit SDK");
-                let rust_source = resolve(&m.rust_sel4, "rust-sel4 (for the Microkit SDK)");
-                let pd_base = resolve(&m.pd_base, "protection-domain base");
-                let police = resolve(&m.police, "police");
+                let kernel_source = self.platform_source(&m.sel4, "seL4 kernel", sources);
+                let sdk_source = self.platform_source(&m.sdk, "Microkit SDK", sources);
+                let rust_source =
+                    self.platform_source(&m.rust_sel4, "rust-sel4 (for the Microkit SDK)", sources);
+                let pd_base = self.platform_source(&m.pd_base, "protection-domain base", sources);
+                let police = self.platform_source(&m.police, "police", sources);
                 (|| {
                     Some(Some(Microkit {
                         sel4: kernel_source?,
@@ -150,11 +157,113 @@ impl Checker<'_> {
                 })()
             }
         };
+        let unikraft = match &raw.unikraft {
+            None => Some(None),
+            Some(u) => self.unikraft(u, sources).map(Some),
+        };
         Some(Platform {
             kernel: kernel?,
             skill_base: skill_base?,
             packer: packer?,
             microkit: microkit?,
+            unikraft: unikraft?,
         })
     }
+
+    /// `[platform.unikraft]`: its sources, and each library's origin given whole.
+    fn unikraft(
+        &mut self,
+        raw: &raw::Unikraft,
+        sources: &BTreeMap<String, Source>,
+    ) -> Option<Unikraft> {
+        let core = self.platform_source(&raw.core, "Unikraft core", sources);
+        let runtime = self.platform_source(&raw.runtime, "skill runtime", sources);
+        let mut libraries = Some(BTreeMap::new());
+        for (name, library) in &raw.libraries {
+            let resolved = self.unikraft_library(name, library, sources);
+            match (resolved, libraries.as_mut()) {
+                (Some(resolved), Some(all)) => {
+                    all.insert(name.clone(), resolved);
+                }
+                _ => libraries = None,
+            }
+        }
+        Some(Unikraft {
+            core: core?,
+            runtime: runtime?,
+            libraries: libraries?,
+        })
+    }
+
+    fn unikraft_library(
+        &mut self,
+        name: &str,
+        library: &raw::UnikraftLibrary,
+        sources: &BTreeMap<String, Source>,
+    ) -> Option<UnikraftLibrary> {
+        let mut valid = true;
+        if !is_library_name(name) {
+            self.error(
+                Diagnostic::new(
+                    format!("`{name}` is not a Unikraft library name"),
+                    library.source.span(),
+                )
+                .label("lowercase letters, digits and `_` only")
+                .help("the name is the one the library registers with `addlib`, without `lib`: its build folder is `lib<name>`"),
+            );
+            valid = false;
+        }
+        let given = [
+            library.origin.is_some(),
+            library.archive.is_some(),
+            library.unpack.is_some(),
+        ];
+        if given.contains(&true) && given.contains(&false) {
+            self.error(
+                Diagnostic::new(
+                    format!("Unikraft library `{name}`: `origin`, `archive` and `unpack` go together"),
+                    library.source.span(),
+                )
+                .label("give all three or none")
+                .help("`origin` names the source that holds what the library's Makefile.uk would download, `archive` the file name its fetch rule writes, `unpack` the folder the archive unpacks to"),
+            );
+            valid = false;
+        }
+        let source = self.platform_source(
+            &library.source,
+            &format!("Unikraft library `{name}`"),
+            sources,
+        );
+        let origin = match &library.origin {
+            None => Some(None),
+            Some(origin) => self
+                .platform_source(
+                    origin,
+                    &format!("download of Unikraft library `{name}`"),
+                    sources,
+                )
+                .map(|source| origin_of(library, source)),
+        };
+        valid.then_some(UnikraftLibrary {
+            source: source?,
+            origin: origin?,
+        })
+    }
+}
+
+/// A library's origin, once its fields are known to go together.
+fn origin_of(library: &raw::UnikraftLibrary, source: String) -> Option<Origin> {
+    Some(Origin {
+        source,
+        archive: library.archive.clone()?,
+        unpack: library.unpack.clone()?,
+    })
+}
+
+/// What `addlib` accepts as a library's name, lowercase.
+fn is_library_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }

@@ -85,6 +85,7 @@ pub fn boot_latency(
             skill: None,
             in_system: false,
             extra: Vec::new(),
+            tcg_extra: Vec::new(),
         },
         hive_manifest::model::Pattern::literal(crate::floor::FLOOR_MARKER),
         None,
@@ -143,8 +144,7 @@ fn time_boot(
     budget: Option<Duration>,
     runs: usize,
 ) -> Result<Measured, SuiteError> {
-    let (mut machine, accel) = bench.machine(&boot.image, Some(marker.as_str()))?;
-    machine.args.extend(boot.extra);
+    let (machine, accel) = bench.boot_machine(&boot, Some(marker.as_str()))?;
     bench.report(&Event::Booting {
         suite: "boot-latency",
         case: &boot.name,

@@ -28,8 +28,10 @@ pub struct Boot {
     pub skill: Option<String>,
     /// The skill runs inside the system's image (seL4): expect the system's markers first.
     pub in_system: bool,
-    /// QEMU arguments besides the machine's (`-dtb FILE`).
+    /// QEMU arguments besides the machine's (`-dtb FILE`, a skill's network device).
     pub extra: Vec<String>,
+    /// More of them, under TCG only (`-icount`).
+    pub tcg_extra: Vec<String>,
 }
 
 /// What every suite needs besides its boots: the hive and target, where KVM probe answers
@@ -51,6 +53,20 @@ impl Bench<'_> {
     ) -> Result<(Machine, AccelChoice), SuiteError> {
         let choice = crate::choose_accel(self.target, image, marker, self.kvm_cache);
         let machine = crate::machine_for(self.target, choice.accel)?;
+        Ok((machine, choice))
+    }
+
+    /// The machine that boots `boot`, with its arguments.
+    pub fn boot_machine(
+        &self,
+        boot: &Boot,
+        marker: Option<&str>,
+    ) -> Result<(Machine, AccelChoice), SuiteError> {
+        let (mut machine, choice) = self.machine(&boot.image, marker)?;
+        machine.args.extend(boot.extra.iter().cloned());
+        if choice.accel == crate::Accel::Tcg {
+            machine.args.extend(boot.tcg_extra.iter().cloned());
+        }
         Ok((machine, choice))
     }
 

@@ -64,8 +64,7 @@ pub fn smoke(
             fail: smoke.fail.iter().map(|p| p.regex().clone()).collect(),
         };
         let first = markers.first().map(|m| m.pattern.as_str());
-        let (mut machine, accel) = bench.machine(&boot.image, first)?;
-        machine.args.extend(boot.extra);
+        let (machine, accel) = bench.boot_machine(&boot, first)?;
         bench.report(&Event::Booting {
             suite: "smoke",
             case: &boot.name,

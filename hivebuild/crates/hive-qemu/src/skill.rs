@@ -1,0 +1,106 @@
+//! What a Unikraft skill's boot adds to its target's machine: the skill's memory; a CPU with a
+//! hardware RNG when it links a network stack (lwip seeds from Unikraft's `ukrandom`, which
+//! wants RDRAND on `x86_64` and RNDR on arm64: QEMU's `max` CPU has both, drawn from the host's
+//! `getrandom`); a network device with a host port forward per `net:` capability and, on
+//! microvm, the command line that names the device; and under TCG the instruction counter that
+//! turns Unikraft's 100 ms TSC calibration against the PIT into ~400 000 guest instructions.
+
+use std::fmt::Write as _;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+
+use hive_manifest::caps::{Capability, Protocol};
+use hive_manifest::target::Arch;
+use hive_manifest::{Skill, Target};
+
+use crate::QemuError;
+
+/// Where microvm puts the first virtio-mmio device with its default `ioapic2`: the last of its
+/// 24 transports from `0xfeb0_0000`, 512 bytes each, on interrupt 16 + 23. QEMU writes this on
+/// the command line for Linux kernels only.
+const MICROVM_VIRTIO_NET: &str = "virtio_mmio.device=512@0xfeb02e00:39";
+
+/// The guest's address under QEMU's user networking (its default 10.0.2.0/24).
+pub const GUEST_ADDRESS: &str = "10.0.2.15";
+
+/// A skill's boot, besides its machine.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SkillMachine {
+    pub args: Vec<String>,
+    /// Only under TCG (`-icount` is refused with KVM).
+    pub tcg_args: Vec<String>,
+    /// The host's end of each `net:` capability.
+    pub forwards: Vec<Forward>,
+}
+
+/// A host port that reaches the guest's port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Forward {
+    pub protocol: Protocol,
+    pub host: SocketAddr,
+    pub guest_port: u16,
+}
+
+/// The QEMU arguments of a Unikraft skill's boot on `target`. Host ports are free loopback
+/// ports picked now.
+pub fn unikraft_skill(target: &Target, skill: &Skill) -> Result<SkillMachine, QemuError> {
+    let mut machine = SkillMachine {
+        tcg_args: ["-icount", "shift=8,sleep=on"].map(str::to_owned).into(),
+        ..SkillMachine::default()
+    };
+    let mebibytes = skill.memory.0.div_ceil(1 << 20);
+    machine
+        .args
+        .extend(["-m".to_owned(), format!("{mebibytes}M")]);
+
+    let ports: Vec<(Protocol, u16)> = skill
+        .caps
+        .iter()
+        .filter_map(|cap| match cap {
+            Capability::Net { protocol, port } => Some((*protocol, *port)),
+            _ => None,
+        })
+        .collect();
+    if ports.is_empty() {
+        return Ok(machine);
+    }
+    machine.args.extend(["-cpu".to_owned(), "max".to_owned()]);
+    let mut netdev = "user,id=net0".to_owned();
+    for (protocol, guest_port) in ports {
+        let host = free_port(protocol).map_err(QemuError::NoPort)?;
+        let name = match protocol {
+            Protocol::Udp => "udp",
+            Protocol::Tcp => "tcp",
+        };
+        let _ = write!(netdev, ",hostfwd={name}:{host}-:{guest_port}");
+        machine.forwards.push(Forward {
+            protocol,
+            host,
+            guest_port,
+        });
+    }
+    machine.args.extend([
+        "-netdev".to_owned(),
+        netdev,
+        "-device".to_owned(),
+        "virtio-net-device,netdev=net0".to_owned(),
+    ]);
+    let mut command_line = Vec::new();
+    if target.arch == Arch::X86_64 {
+        command_line.push(MICROVM_VIRTIO_NET.to_owned());
+    }
+    command_line.push(format!("netdev.ip={GUEST_ADDRESS}/24:10.0.2.2"));
+    command_line.push("--".to_owned());
+    machine
+        .args
+        .extend(["-append".to_owned(), command_line.join(" ")]);
+    Ok(machine)
+}
+
+/// A loopback port nothing listens on now.
+fn free_port(protocol: Protocol) -> std::io::Result<SocketAddr> {
+    let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    match protocol {
+        Protocol::Udp => UdpSocket::bind(any)?.local_addr(),
+        Protocol::Tcp => TcpListener::bind(any)?.local_addr(),
+    }
+}
