@@ -1,4 +1,4 @@
-//! Skills as Unikraft unikernels (`[platform.unikraft]`, the x86_64 lane of
+//! Skills as Unikraft unikernels (`[platform.unikraft]`, the `x86_64` lane of
 //! `manifests/demo.toml`). Without the upstream sources these check the plan and the
 //! manifest's errors; with them (`HIVEBUILD_UNIKRAFT_SRC`, `HIVEBUILD_LIB_LWIP_SRC`,
 //! `HIVEBUILD_FORK_LWIP_SRC`: local clones at the commits `hive.lock` pins) `unikraft_real_*`
@@ -322,7 +322,7 @@ impl NetSkill {
             let console = Arc::clone(&console);
             std::thread::spawn(move || {
                 guest
-                    .watch(Duration::from_secs(60), &mut |bytes| {
+                    .watch(Duration::from_mins(1), &mut |bytes| {
                         console
                             .lock()
                             .unwrap()
