@@ -726,6 +726,8 @@ fn render_context(
             "memory": skill.memory.to_string(),
             "memory_mib": skill.memory.0.div_ceil(1 << 20),
             "net": !ports.is_empty(),
+            "udp": ports.iter().any(|p| p["protocol"] == "udp"),
+            "tcp": ports.iter().any(|p| p["protocol"] == "tcp"),
             "ports": ports,
             "caps": skill.caps.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "restart": skill.restart.as_str(),

@@ -78,18 +78,8 @@ pub fn boot_latency(
         crate::floor::floor_kernel(target.arch, &target.board),
     )
     .map_err(write_error(&floor))?;
-    let mut timed = vec![(
-        Boot {
-            name: "floor".into(),
-            image: floor,
-            skill: None,
-            in_system: false,
-            extra: Vec::new(),
-            tcg_extra: Vec::new(),
-        },
-        hive_manifest::model::Pattern::literal(crate::floor::FLOOR_MARKER),
-        None,
-    )];
+
+    let mut timed = Vec::new();
     for boot in boots {
         let (marker, budget) = match &boot.skill {
             None => (smoke.kernel.last(), None),
@@ -105,18 +95,72 @@ pub fn boot_latency(
         let marker = marker.ok_or_else(|| SuiteError::NoMarker {
             boot: boot.name.clone(),
         })?;
-        timed.push((boot, marker.pattern.clone(), budget));
+        let (machine, accel) = bench.boot_machine(&boot, Some(marker.pattern.as_str()))?;
+        timed.push(Timed {
+            boot,
+            machine,
+            accel,
+            marker: marker.pattern.clone(),
+            budget,
+        });
     }
 
-    let mut images: Vec<Measured> = Vec::new();
-    for (boot, marker, budget) in timed {
-        images.push(time_boot(bench, boot, &marker, budget, runs)?);
+    // The floor, under each accelerator an image boots with: a ratio compares like with like.
+    let mut accels: Vec<crate::Accel> = Vec::new();
+    for t in &timed {
+        if !accels.contains(&t.accel.accel) {
+            accels.push(t.accel.accel);
+        }
     }
-    let floor = (
-        images[0].cold.as_ref().map(|s| s.median_ms),
-        images[0].warm.as_ref().map(|s| s.median_ms),
-    );
-    for entry in &mut images {
+    let floors: Vec<Timed> = accels
+        .iter()
+        .map(|&accel| {
+            let name = if accels.len() == 1 {
+                "floor".to_owned()
+            } else {
+                format!("floor-{}", accel_name(accel))
+            };
+            let accel = timed
+                .iter()
+                .find(|t| t.accel.accel == accel)
+                .map(|t| t.accel.clone())
+                .expect("an image boots with it");
+            Ok(Timed {
+                boot: Boot {
+                    name,
+                    image: floor.clone(),
+                    skill: None,
+                    in_system: false,
+                    extra: Vec::new(),
+                    tcg_extra: Vec::new(),
+                },
+                machine: crate::machine_for(target, accel.accel)?,
+                accel,
+                marker: hive_manifest::model::Pattern::literal(crate::floor::FLOOR_MARKER),
+                budget: None,
+            })
+        })
+        .collect::<Result<_, SuiteError>>()?;
+
+    let mut images: Vec<Measured> = Vec::new();
+    for t in floors.into_iter().chain(timed) {
+        images.push(time_boot(bench, t, runs)?);
+    }
+    let floor_of = |accel: crate::Accel, images: &[Measured]| {
+        images[..accels.len()]
+            .iter()
+            .find(|m| m.accel.accel == accel)
+            .map(|m| {
+                (
+                    m.cold.as_ref().map(|s| s.median_ms),
+                    m.warm.as_ref().map(|s| s.median_ms),
+                )
+            })
+            .unwrap_or_default()
+    };
+    for i in 0..images.len() {
+        let floor = floor_of(images[i].accel.accel, &images);
+        let entry = &mut images[i];
         entry.cold_over_floor = entry
             .cold
             .as_ref()
@@ -136,15 +180,32 @@ pub fn boot_latency(
     })
 }
 
-/// `runs` cold and `runs` warm boots of one image, held to its budget.
-fn time_boot(
-    bench: &Bench<'_>,
+/// One image to time, on the machine chosen for it.
+struct Timed {
     boot: Boot,
-    marker: &hive_manifest::model::Pattern,
+    machine: crate::Machine,
+    accel: AccelChoice,
+    marker: hive_manifest::model::Pattern,
     budget: Option<Duration>,
-    runs: usize,
-) -> Result<Measured, SuiteError> {
-    let (machine, accel) = bench.boot_machine(&boot, Some(marker.as_str()))?;
+}
+
+fn accel_name(accel: crate::Accel) -> &'static str {
+    match accel {
+        crate::Accel::Kvm => "kvm",
+        crate::Accel::Tcg => "tcg",
+    }
+}
+
+/// `runs` cold and `runs` warm boots of one image, held to its budget.
+fn time_boot(bench: &Bench<'_>, timed: Timed, runs: usize) -> Result<Measured, SuiteError> {
+    let Timed {
+        boot,
+        machine,
+        accel,
+        marker,
+        budget,
+    } = timed;
+    let marker = &marker;
     bench.report(&Event::Booting {
         suite: "boot-latency",
         case: &boot.name,
@@ -286,8 +347,26 @@ impl SuiteReport for LatencyReport {
                 ratio(m.warm_over_floor)
             );
         }
-        let floor = &self.images[0];
-        let _ = writeln!(text, "machine: {} ({})", floor.machine, floor.accel.reason);
+        // One line per machine, naming its images (a floor is timed on each).
+        let mut machines: Vec<(&Measured, Vec<&str>)> = Vec::new();
+        for m in &self.images {
+            match machines
+                .iter_mut()
+                .find(|(first, _)| first.machine == m.machine)
+            {
+                Some((_, names)) => names.push(&m.name),
+                None => machines.push((m, vec![&m.name])),
+            }
+        }
+        for (first, names) in machines {
+            let _ = writeln!(
+                text,
+                "machine: {} ({}): {}",
+                first.machine,
+                first.accel.reason,
+                names.join(", ")
+            );
+        }
         let _ = writeln!(
             text,
             "report `{}`, JUnit `{}`, plot `{}`",
