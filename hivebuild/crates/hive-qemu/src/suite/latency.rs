@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hive_manifest::Manifest;
+use hive_manifest::{Manifest, Target};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
 use serde_json::json;
@@ -105,79 +105,75 @@ pub fn boot_latency(
         });
     }
 
-    // The floor, under each accelerator an image boots with: a ratio compares like with like.
-    let mut accels: Vec<crate::Accel> = Vec::new();
-    for t in &timed {
-        if !accels.contains(&t.accel.accel) {
-            accels.push(t.accel.accel);
-        }
-    }
-    let floors: Vec<Timed> = accels
-        .iter()
-        .map(|&accel| {
-            let name = if accels.len() == 1 {
-                "floor".to_owned()
-            } else {
-                format!("floor-{}", accel_name(accel))
-            };
-            let accel = timed
-                .iter()
-                .find(|t| t.accel.accel == accel)
-                .map(|t| t.accel.clone())
-                .expect("an image boots with it");
-            Ok(Timed {
-                boot: Boot {
-                    name,
-                    image: floor.clone(),
-                    skill: None,
-                    in_system: false,
-                    extra: Vec::new(),
-                    tcg_extra: Vec::new(),
-                },
-                machine: crate::machine_for(target, accel.accel)?,
-                accel,
-                marker: hive_manifest::model::Pattern::literal(crate::floor::FLOOR_MARKER),
-                budget: None,
-            })
-        })
-        .collect::<Result<_, SuiteError>>()?;
-
+    let floors = floors(target, &floor, &timed)?;
+    let floor_count = floors.len();
     let mut images: Vec<Measured> = Vec::new();
     for t in floors.into_iter().chain(timed) {
         images.push(time_boot(bench, t, runs)?);
     }
-    let floor_of = |accel: crate::Accel, images: &[Measured]| {
-        images[..accels.len()]
-            .iter()
-            .find(|m| m.accel.accel == accel)
-            .map(|m| {
-                (
-                    m.cold.as_ref().map(|s| s.median_ms),
-                    m.warm.as_ref().map(|s| s.median_ms),
-                )
-            })
-            .unwrap_or_default()
-    };
-    for i in 0..images.len() {
-        let floor = floor_of(images[i].accel.accel, &images);
-        let entry = &mut images[i];
-        entry.cold_over_floor = entry
-            .cold
-            .as_ref()
-            .zip(floor.0)
-            .map(|(s, f)| s.median_ms / f);
-        entry.warm_over_floor = entry
-            .warm
-            .as_ref()
-            .zip(floor.1)
-            .map(|(s, f)| s.median_ms / f);
-    }
+    over_floor(&mut images, floor_count);
     Ok(LatencyReport {
         hive: manifest.hive.name.clone(),
         target: target.name.clone(),
         runs,
         images,
     })
+}
+
+/// The floor, under each accelerator an image boots with: a ratio compares like with like.
+fn floors(target: &Target, image: &Path, timed: &[Timed]) -> Result<Vec<Timed>, SuiteError> {
+    let mut accels: Vec<&AccelChoice> = Vec::new();
+    for t in timed {
+        if !accels.iter().any(|a| a.accel == t.accel.accel) {
+            accels.push(&t.accel);
+        }
+    }
+    accels
+        .iter()
+        .map(|&accel| {
+            let name = if accels.len() == 1 {
+                "floor".to_owned()
+            } else {
+                format!("floor-{}", accel_name(accel.accel))
+            };
+            Ok(Timed {
+                boot: Boot {
+                    name,
+                    image: image.to_owned(),
+                    skill: None,
+                    in_system: false,
+                    extra: Vec::new(),
+                    tcg_extra: Vec::new(),
+                },
+                machine: crate::machine_for(target, accel.accel)?,
+                accel: accel.clone(),
+                marker: hive_manifest::model::Pattern::literal(crate::floor::FLOOR_MARKER),
+                budget: None,
+            })
+        })
+        .collect()
+}
+
+/// Each image's medians over those of the floor (the first `floors` images) of its
+/// accelerator.
+fn over_floor(images: &mut [Measured], floors: usize) {
+    let medians: Vec<(crate::Accel, Option<f64>, Option<f64>)> = images[..floors]
+        .iter()
+        .map(|m| {
+            (
+                m.accel.accel,
+                m.cold.as_ref().map(|s| s.median_ms),
+                m.warm.as_ref().map(|s| s.median_ms),
+            )
+        })
+        .collect();
+    for entry in images.iter_mut() {
+        let Some(&(_, cold, warm)) = medians.iter().find(|f| f.0 == entry.accel.accel) else {
+            continue;
+        };
+        entry.cold_over_floor = entry.cold.as_ref().zip(cold).map(|(s, f)| s.median_ms / f);
+        entry.warm_over_floor = entry.warm.as_ref().zip(warm).map(|(s, f)| s.median_ms / f);
+    }
 }
 
 /// One image to time, on the machine chosen for it.
