@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{BUILD_TOOLS, Project, have, ok, repo};
+use crate::support::{BUILD_TOOLS, Project, have, ok, plan_json, repo, step};
 
 /// What planning a Microkit target needs here (the SDK step's tools).
 fn sdk_tools(test: &str) -> bool {
@@ -24,28 +24,6 @@ fn empty_sources(project: &Project) -> Vec<String> {
             ["--source".to_owned(), format!("{name}={}", dir.display())]
         })
         .collect()
-}
-
-fn plan_json(project: &Project, target: &str, sources: &[String]) -> serde_json::Value {
-    let mut args = vec![
-        "plan",
-        "manifests/demo.toml",
-        "--format",
-        "json",
-        "--target",
-        target,
-    ];
-    args.extend(sources.iter().map(String::as_str));
-    serde_json::from_str(&ok(&mut project.hivebuild(&args))).unwrap()
-}
-
-fn step<'a>(plan: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("no step `{name}` in {plan}"))
 }
 
 #[test]

@@ -220,3 +220,27 @@ pub(crate) fn extracted(release: &Path, file: &str) -> PathBuf {
     std::fs::write(&out, bytes).unwrap();
     out
 }
+
+/// `plan manifests/demo.toml --format json --target TARGET SOURCES...`, parsed.
+pub(crate) fn plan_json(project: &Project, target: &str, sources: &[String]) -> serde_json::Value {
+    let mut args = vec![
+        "plan",
+        "manifests/demo.toml",
+        "--format",
+        "json",
+        "--target",
+        target,
+    ];
+    args.extend(sources.iter().map(String::as_str));
+    serde_json::from_str(&ok(&mut project.hivebuild(&args))).unwrap()
+}
+
+/// The step `name` of a JSON plan.
+pub(crate) fn step<'a>(plan: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no step `{name}` in {plan}"))
+}

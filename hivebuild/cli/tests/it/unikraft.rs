@@ -9,31 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::support::{BUILD_TOOLS, Project, have, ok, repo};
+use crate::support::{BUILD_TOOLS, Project, have, ok, plan_json, repo, step};
 
 const SOURCES: [&str; 3] = ["unikraft", "lib-lwip", "fork-lwip"];
-
-fn plan_json(project: &Project, sources: &[String]) -> serde_json::Value {
-    let mut args = vec![
-        "plan",
-        "manifests/demo.toml",
-        "--format",
-        "json",
-        "--target",
-        "x86_64",
-    ];
-    args.extend(sources.iter().map(String::as_str));
-    serde_json::from_str(&ok(&mut project.hivebuild(&args))).unwrap()
-}
-
-fn step<'a>(plan: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap_or_else(|| panic!("no step `{name}` in {plan}"))
-}
 
 fn unikraft_tools(test: &str) -> bool {
     let mut tools = BUILD_TOOLS.to_vec();
@@ -55,7 +33,7 @@ fn unikraft_plan_links_lwip_only_into_skills_with_net_capabilities() {
             ["--source".to_owned(), format!("{name}={}", dir.display())]
         })
         .collect();
-    let plan = plan_json(&project, &sources);
+    let plan = plan_json(&project, "x86_64", &sources);
 
     let net = step(&plan, "skill-net");
     assert_eq!(net["kind"]["kind"], "unikraft");
@@ -152,6 +130,14 @@ fn unikraft_manifest_errors_point_at_the_library() {
     );
 }
 
+/// The local clones and the tools a real build and boot needs, or why the test did not run.
+fn real(test: &str) -> Option<Vec<(String, PathBuf)>> {
+    let sources = upstream(test)?;
+    let mut tools = BUILD_TOOLS.to_vec();
+    tools.extend(["flex", "bison", "patch", "nm", "qemu-system-x86_64"]);
+    have(test, &tools).then_some(sources)
+}
+
 /// The local clones, or why the test did not run.
 fn upstream(test: &str) -> Option<Vec<(String, PathBuf)>> {
     let found: Vec<(String, PathBuf)> = SOURCES
@@ -205,14 +191,9 @@ fn store_output(project: &Project, step: &str) -> PathBuf {
 #[test]
 fn unikraft_real_skills_build_reproducibly_link_only_what_they_use_and_boot() {
     let test = "unikraft_real_skills_build_reproducibly_link_only_what_they_use_and_boot";
-    let Some(sources) = upstream(test) else {
+    let Some(sources) = real(test) else {
         return;
     };
-    let mut tools = BUILD_TOOLS.to_vec();
-    tools.extend(["flex", "bison", "patch", "nm", "qemu-system-x86_64"]);
-    if !have(test, &tools) {
-        return;
-    }
     let project = Project::new();
     let demo = ["manifests/demo.toml", "--target", "x86_64"];
     with_upstream(&project, &[&["build"][..], &demo].concat(), &sources);
@@ -413,14 +394,9 @@ impl Drop for NetSkill {
 #[test]
 fn unikraft_real_net_skill_answers_peers_drops_broken_datagrams_and_faults_on_request() {
     let test = "unikraft_real_net_skill_answers_peers_drops_broken_datagrams_and_faults_on_request";
-    let Some(sources) = upstream(test) else {
+    let Some(sources) = real(test) else {
         return;
     };
-    let mut tools = BUILD_TOOLS.to_vec();
-    tools.extend(["flex", "bison", "patch", "nm", "qemu-system-x86_64"]);
-    if !have(test, &tools) {
-        return;
-    }
     let project = Project::new();
     with_upstream(
         &project,
