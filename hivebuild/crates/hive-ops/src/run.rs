@@ -44,12 +44,41 @@ pub fn run(
         let mut guest =
             hive_qemu::Guest::spawn(&machine, &boot.image, &[]).map_err(SuiteError::from)?;
         *keyboard.lock().expect("keyboard") = guest.take_input();
+        // A Unikraft skill may serve until something stops it: here, its ready marker does.
+        let serves = boot
+            .skill
+            .as_deref()
+            .filter(|skill| built.plan.is_unikraft_skill(skill))
+            .and_then(|skill| manifest.tests.smoke.as_ref()?.skills.get(skill)?.last())
+            .map(|marker| marker.pattern.regex().clone());
+        let mut console = String::new();
+        let mut ready = false;
         let booted = guest
             .watch(timeout, &mut |bytes| {
                 let _ = out.write_all(bytes).and_then(|()| out.flush());
-                hive_qemu::Flow::Continue
+                let Some(serves) = &serves else {
+                    return hive_qemu::Flow::Continue;
+                };
+                console.push_str(&String::from_utf8_lossy(bytes));
+                ready = serves.is_match(&console);
+                if ready {
+                    hive_qemu::Flow::Stop
+                } else {
+                    hive_qemu::Flow::Continue
+                }
             })
             .map_err(SuiteError::from)?;
+        if ready {
+            if !console.ends_with('\n') {
+                let _ = out.write_all(b"\n");
+            }
+            note(&format!(
+                "==> `{}` ready after {} ms; stopped there (a skill runs until the police stops it)",
+                boot.name,
+                booted.duration.as_millis()
+            ));
+            continue;
+        }
         if booted.timed_out && machine.powers_off {
             return Err(Error::NoPowerOff {
                 name: boot.name.clone(),
