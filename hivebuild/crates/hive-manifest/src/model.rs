@@ -87,6 +87,13 @@ pub struct Smoke {
     pub fail: Vec<Pattern>,
 }
 
+impl Smoke {
+    /// The marker that says skill `skill` is ready: its last.
+    pub fn skill_ready(&self, skill: &str) -> Option<&Marker> {
+        self.skills.get(skill)?.last()
+    }
+}
+
 /// A regular expression to wait for, at most `within` after the marker before it (or the
 /// start of the boot).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -49,7 +49,7 @@ pub fn run(
             .skill
             .as_deref()
             .filter(|skill| built.plan.is_unikraft_skill(skill))
-            .and_then(|skill| manifest.tests.smoke.as_ref()?.skills.get(skill)?.last())
+            .and_then(|skill| manifest.tests.smoke.as_ref()?.skill_ready(skill))
             .map(|marker| marker.pattern.regex().clone());
         let mut console = String::new();
         let mut ready = false;

@@ -166,6 +166,11 @@ impl Artefact {
         Self::at(Role::Skill(skill.to_owned()), file)
     }
 
+    /// A Unikraft skill's symbol table (`nm -P` of its unstripped image), beside its image.
+    pub fn skill_symbols(skill: &str) -> Self {
+        Self::at(Role::Skill(skill.to_owned()), "skill.symbols")
+    }
+
     /// The Brain's build output: `bin/NAME` (hosted) or `lib/libNAME.a` (a core for a PD).
     pub fn brain(package: &str, crate_type: hive_manifest::target::CrateType) -> Self {
         let file = match crate_type {

@@ -20,6 +20,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use hive_manifest::SystemKind;
 use hive_plan::{Arg, UnikraftLibrary};
 
 use crate::EngineError;
@@ -28,12 +29,6 @@ use crate::context::{MAPPED_BUILD_DIR, StepContext};
 /// What the runtime library's folder holds besides its code: the configuration every skill
 /// starts from.
 pub(crate) const LEAN_CONFIG: &str = "lean.config";
-
-/// The image, in the step's output.
-const SKILL_IMAGE: &str = "skill.elf";
-
-/// Its symbol table (`nm -P --defined-only` of the unstripped image).
-pub(crate) const SKILL_SYMBOLS: &str = "skill.symbols";
 
 pub(crate) struct Params<'a> {
     pub(crate) core: &'a str,
@@ -112,7 +107,8 @@ fn keep(
     defconfig: &Path,
 ) -> Result<(), EngineError> {
     let image = build.join(format!("{}_qemu-{}", params.name, params.arch));
-    let elf = context.out.join(SKILL_IMAGE);
+    let image_file = hive_plan::Artefact::skill(SystemKind::Standins, params.name).file;
+    let elf = context.out.join(image_file);
     fs::copy(&image, &elf).map_err(io(&image))?;
     let defconfig_out = context.out.join("defconfig");
     fs::copy(defconfig, &defconfig_out).map_err(io(defconfig))?;
@@ -135,7 +131,9 @@ fn keep(
             step: context.step.name.clone(),
             source: Box::new(source),
         })?;
-    let symbols_out = context.out.join(SKILL_SYMBOLS);
+    let symbols_out = context
+        .out
+        .join(hive_plan::Artefact::skill_symbols(params.name).file);
     fs::write(&symbols_out, symbols.stdout).map_err(io(&symbols_out))?;
     Ok(())
 }
@@ -153,8 +151,10 @@ fn place_origin(
     let dir = build.join(format!("lib{}", library.name));
     let unpacked = dir.join("origin").join(&origin.unpack);
     mkdir(&dir.join("origin"))?;
+    // The step's own copy of the source (made by `prepare`), moved where the fetch rule
+    // would unpack it: nothing else in the step reads it.
     let tree = &context.sources[&origin.source];
-    crate::context::copy_tree(tree, &unpacked, true).map_err(io(tree))?;
+    fs::rename(tree, &unpacked).map_err(io(tree))?;
     let epoch = SystemTime::UNIX_EPOCH;
     for (stamp, seconds) in [
         (origin.archive.as_str(), 1000),

@@ -86,7 +86,7 @@ pub fn boot_latency(
             // Inside the system's boot (seL4) the time includes the whole system's boot: a
             // figure to watch, not one to hold to the skill's own boot budget.
             Some(skill) => (
-                smoke.skills.get(skill).and_then(|m| m.last()),
+                smoke.skill_ready(skill),
                 manifest.skills[skill]
                     .boot_budget
                     .filter(|_| !boot.in_system),
