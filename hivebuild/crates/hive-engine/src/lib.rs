@@ -69,6 +69,12 @@ pub enum EngineError {
 }
 
 impl EngineError {
+    /// `map_err` for an I/O error on `path`.
+    pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Self + use<> {
+        let path = path.to_owned();
+        move |source| Self::Io { path, source }
+    }
+
     pub fn hint(&self) -> Option<String> {
         match self {
             Self::Offline { name } => Some(format!(

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 pub use hash::Digest;
 pub use lock::{Lock, LockedSource};
-pub use resolve::{KEY_VERSION, PlanOptions, unikraft};
+pub use resolve::{KEY_VERSION, PlanOptions};
 pub use role::{Artefact, Role};
 pub use step::{Arg, SourceInput, Step, StepKind, UnikraftLibrary, UnikraftOrigin};
 pub use toolchain::{FoundTool, Install, Probe, ToolCheck, ToolError};

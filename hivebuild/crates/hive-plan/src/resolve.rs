@@ -26,7 +26,7 @@ use crate::toolchain::{FoundTool, Install, Probe, ToolCheck, ToolError};
 use crate::{Plan, PlanError, Survey};
 
 mod microkit;
-pub mod unikraft;
+mod unikraft;
 
 /// Version of the key encoding; bump it when the meaning of a key changes.
 pub const KEY_VERSION: u32 = 1;

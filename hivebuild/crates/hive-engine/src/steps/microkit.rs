@@ -52,11 +52,6 @@ fn offline(context: &StepContext<'_>) -> &'static str {
     }
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EngineError {
-    let path = path.to_owned();
-    move |source| EngineError::Io { path, source }
-}
-
 fn failed(context: &StepContext<'_>, message: String) -> EngineError {
     EngineError::StepFailed {
         step: context.step.name.clone(),
@@ -70,10 +65,10 @@ fn redirect(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), Engine
     // 1. rust-sel4 from its source, offline, inside Microkit's workspace folder.
     let rust_sel4 = microkit.join("hive-rust-sel4");
     let from = &context.sources[params.rust_sel4];
-    fs::rename(from, &rust_sel4).map_err(io(from))?;
+    fs::rename(from, &rust_sel4).map_err(EngineError::io(from))?;
     let workspace = rust_sel4.join("Cargo.toml");
     if fs::read_to_string(&workspace).is_ok_and(|text| !text.contains("[package]")) {
-        fs::remove_file(&workspace).map_err(io(&workspace))?;
+        fs::remove_file(&workspace).map_err(EngineError::io(&workspace))?;
     }
     let cargo_patch = redirect_rust_sel4(microkit, &rust_sel4, params.rust_sel4_commit)
         .map_err(|message| failed(context, message))?;
@@ -82,9 +77,9 @@ fn redirect(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), Engine
         .parent()
         .expect("sources live in src/")
         .join(".cargo");
-    fs::create_dir_all(&config_dir).map_err(io(&config_dir))?;
+    fs::create_dir_all(&config_dir).map_err(EngineError::io(&config_dir))?;
     let config = config_dir.join("config.toml");
-    fs::write(&config, cargo_patch).map_err(io(&config))?;
+    fs::write(&config, cargo_patch).map_err(EngineError::io(&config))?;
 
     Ok(())
 }
@@ -114,14 +109,14 @@ fn build_runtime(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), E
     // 3. The run-time parts, with the other toolchain first on PATH (the script runs
     // `cargo`), and Python's real executable (the kernel build runs generators with it).
     let shims = context.work.join("bin");
-    fs::create_dir_all(&shims).map_err(io(&shims))?;
+    fs::create_dir_all(&shims).map_err(EngineError::io(&shims))?;
     for (name, program) in [
         ("cargo", context.program("cargo")),
         ("rustc", context.program("rustc")),
     ] {
         let link = shims.join(name);
         let _ = fs::remove_file(&link);
-        std::os::unix::fs::symlink(&program, &link).map_err(io(&link))?;
+        std::os::unix::fs::symlink(&program, &link).map_err(EngineError::io(&link))?;
     }
     let mut search_path = std::ffi::OsString::from(&shims);
     search_path.push(":");
@@ -160,7 +155,7 @@ fn install(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), EngineE
     // 4. The SDK: upstream's release folder, the tool, no debug sections.
     let release = microkit.join("release");
     let sdk = fs::read_dir(&release)
-        .map_err(io(&release))?
+        .map_err(EngineError::io(&release))?
         .flatten()
         .map(|e| e.path())
         .find(|p| {
@@ -174,15 +169,15 @@ fn install(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), EngineE
                 format!("`{}` holds no microkit-sdk-* folder", release.display()),
             )
         })?;
-    crate::context::copy_tree(&sdk, &context.out, false).map_err(io(&sdk))?;
+    crate::context::copy_tree(&sdk, &context.out, false).map_err(EngineError::io(&sdk))?;
     let built_tool = context
         .work
         .join("tool-target")
         .join(params.host_triple)
         .join("release/microkit");
     let tool_out = context.out.join("bin/microkit");
-    fs::create_dir_all(context.out.join("bin")).map_err(io(&context.out))?;
-    fs::copy(&built_tool, &tool_out).map_err(io(&built_tool))?;
+    fs::create_dir_all(context.out.join("bin")).map_err(EngineError::io(&context.out))?;
+    fs::copy(&built_tool, &tool_out).map_err(EngineError::io(&built_tool))?;
     let strip = context.program("strip");
     let build_dir = context.dir.display().to_string();
     for file in walkdir::WalkDir::new(context.out.join("board"))
@@ -197,11 +192,11 @@ fn install(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), EngineE
             context.run(&context.command(&strip).arg("--strip-debug").arg(path))?;
         } else {
             // Generated headers and JSON name the files they came from.
-            let text = fs::read(path).map_err(io(path))?;
+            let text = fs::read(path).map_err(EngineError::io(path))?;
             if let Some(mapped) =
                 replace_bytes(&text, build_dir.as_bytes(), MAPPED_BUILD_DIR.as_bytes())
             {
-                fs::write(path, mapped).map_err(io(path))?;
+                fs::write(path, mapped).map_err(EngineError::io(path))?;
             }
         }
     }

@@ -109,15 +109,15 @@ fn keep(
     let image = build.join(format!("{}_qemu-{}", params.name, params.arch));
     let image_file = hive_plan::Artefact::skill(SystemKind::Standins, params.name).file;
     let elf = context.out.join(image_file);
-    fs::copy(&image, &elf).map_err(io(&image))?;
+    fs::copy(&image, &elf).map_err(EngineError::io(&image))?;
     let defconfig_out = context.out.join("defconfig");
-    fs::copy(defconfig, &defconfig_out).map_err(io(defconfig))?;
+    fs::copy(defconfig, &defconfig_out).map_err(EngineError::io(defconfig))?;
 
     let config = build.join(".config");
-    let text = fs::read_to_string(&config).map_err(io(&config))?;
+    let text = fs::read_to_string(&config).map_err(EngineError::io(&config))?;
     let mapped = text.replace(&context.dir.display().to_string(), MAPPED_BUILD_DIR);
     let config_out = context.out.join("unikraft.config");
-    fs::write(&config_out, mapped).map_err(io(&config_out))?;
+    fs::write(&config_out, mapped).map_err(EngineError::io(&config_out))?;
 
     // The unstripped image beside it (`.dbg`) carries the build folder in its debug
     // information; its symbol table, as `nm -P` prints it, does not.
@@ -134,7 +134,7 @@ fn keep(
     let symbols_out = context
         .out
         .join(hive_plan::Artefact::skill_symbols(params.name).file);
-    fs::write(&symbols_out, symbols.stdout).map_err(io(&symbols_out))?;
+    fs::write(&symbols_out, symbols.stdout).map_err(EngineError::io(&symbols_out))?;
     Ok(())
 }
 
@@ -154,7 +154,7 @@ fn place_origin(
     // The step's own copy of the source (made by `prepare`), moved where the fetch rule
     // would unpack it: nothing else in the step reads it.
     let tree = &context.sources[&origin.source];
-    fs::rename(tree, &unpacked).map_err(io(tree))?;
+    fs::rename(tree, &unpacked).map_err(EngineError::io(tree))?;
     let epoch = SystemTime::UNIX_EPOCH;
     for (stamp, seconds) in [
         (origin.archive.as_str(), 1000),
@@ -162,9 +162,9 @@ fn place_origin(
         (".origin", 3000),
     ] {
         let path = dir.join(stamp);
-        let file = fs::File::create(&path).map_err(io(&path))?;
+        let file = fs::File::create(&path).map_err(EngineError::io(&path))?;
         file.set_modified(epoch + Duration::from_secs(seconds))
-            .map_err(io(&path))?;
+            .map_err(EngineError::io(&path))?;
     }
     Ok(())
 }
@@ -190,7 +190,10 @@ fn defconfig(
         ("the app's defconfig".to_owned(), app.join("defconfig")),
     ] {
         if path.is_file() {
-            parts.push((what, fs::read_to_string(&path).map_err(io(&path))?));
+            parts.push((
+                what,
+                fs::read_to_string(&path).map_err(EngineError::io(&path))?,
+            ));
         }
     }
     let mut text = String::new();
@@ -213,7 +216,7 @@ fn defconfig(
         }
     }
     let path = context.work.join("defconfig");
-    fs::write(&path, text).map_err(io(&path))?;
+    fs::write(&path, text).map_err(EngineError::io(&path))?;
     Ok((path, wanted))
 }
 
@@ -243,7 +246,7 @@ fn check_config(
     config: &Path,
     wanted: &[Wanted],
 ) -> Result<(), EngineError> {
-    let text = fs::read_to_string(config).map_err(io(config))?;
+    let text = fs::read_to_string(config).map_err(EngineError::io(config))?;
     let mut got = std::collections::BTreeMap::new();
     for line in text.lines() {
         if let Some((option, value)) = setting(line) {
@@ -289,8 +292,9 @@ fn download_recorder(work: &Path) -> Result<PathBuf, EngineError> {
         "#!/bin/sh\n# hivebuild: builds do not download.\necho \"$*\" >> '{}'\nexit 1\n",
         record.display()
     );
-    fs::write(&path, script).map_err(io(&path))?;
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).map_err(io(&path))?;
+    fs::write(&path, script).map_err(EngineError::io(&path))?;
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
+        .map_err(EngineError::io(&path))?;
     Ok(path)
 }
 
@@ -329,12 +333,5 @@ fn check_downloads(
 }
 
 fn mkdir(path: &Path) -> Result<(), EngineError> {
-    fs::create_dir_all(path).map_err(io(path))
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> EngineError + '_ {
-    move |source| EngineError::Io {
-        path: path.to_owned(),
-        source,
-    }
+    fs::create_dir_all(path).map_err(EngineError::io(path))
 }

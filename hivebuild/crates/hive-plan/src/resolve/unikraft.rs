@@ -18,23 +18,23 @@ use crate::step::{Arg, StepKind, UnikraftLibrary, UnikraftOrigin};
 use crate::{PlanError, Role};
 
 /// The template a `path` skill is built with: its own C sources linked with the runtime.
-pub const C_APP_TEMPLATE: &str = "c-app";
+const C_APP_TEMPLATE: &str = "c-app";
 
 /// The name a `path` skill's own folder has among the step's sources.
-pub const SKILL_SOURCE: &str = "skill-src";
+const SKILL_SOURCE: &str = "skill-src";
 
 /// The library a skill with a `net:` capability links: the network stack.
-pub const NET_LIBRARY: &str = "lwip";
+const NET_LIBRARY: &str = "lwip";
 
 /// How Unikraft names a target's architecture and platform: the configuration lines that
 /// choose them and the suffix of the image's name (`N_qemu-x86_64`).
-pub struct UnikraftPlatform {
-    pub arch: &'static str,
-    pub fragment: &'static str,
+struct UnikraftPlatform {
+    arch: &'static str,
+    fragment: &'static str,
 }
 
 /// The Unikraft platform of a target, or why it has none.
-pub fn unikraft_platform(target: &Target) -> Result<UnikraftPlatform, PlanError> {
+fn unikraft_platform(target: &Target) -> Result<UnikraftPlatform, PlanError> {
     let unsupported = || PlanError::Board {
         target: target.name.clone(),
         message: format!(
@@ -56,7 +56,7 @@ pub fn unikraft_platform(target: &Target) -> Result<UnikraftPlatform, PlanError>
 }
 
 /// Whether a skill reaches the network: then it links the network stack.
-pub fn uses_network(skill: &Skill) -> bool {
+fn uses_network(skill: &Skill) -> bool {
     skill
         .caps
         .iter()
