@@ -24,6 +24,7 @@
 #define HIVE_MSG_DONE 5
 #define HIVE_MSG_CRASH 6
 #define HIVE_MSG_ERROR 7
+#define HIVE_MSG_DELIVER 8
 
 #define HIVE_CH_POLICE 0          /* in the Brain and in skills */
 #define HIVE_CH_SKILL_BRAIN 1     /* in skills */

@@ -62,7 +62,7 @@ fn build_caches_and_rebuilds_only_what_changed() {
     let main = project.root().join("components/skills/pdf/main.c");
     let text = std::fs::read_to_string(&main)
         .unwrap()
-        .replace("parser stand-in", "parser stand-in v2");
+        .replace("text extraction", "text extraction v2");
     std::fs::write(&main, text).unwrap();
     let third = build_json(&project);
     assert_eq!(steps_with(&third, "built"), ["skill-pdf", "system"]);

@@ -533,7 +533,7 @@ fn image_bundles_full_and_delta_apply_to_a_device() {
     crate::support::assert_success(&image(&project, &v1, &[]));
     let pdf = project.root().join("components/skills/pdf/main.c");
     let text = std::fs::read_to_string(&pdf).unwrap();
-    std::fs::write(&pdf, text.replace("parser stand-in", "parser stand-in, v2")).unwrap();
+    std::fs::write(&pdf, text.replace("text extraction", "text extraction, v2")).unwrap();
     crate::support::assert_success(&image(&project, &v2, &[]));
 
     let path = |name: &str| project.root().join(name).display().to_string();

@@ -6,8 +6,12 @@
 
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use brain::protocol::Message;
+use hive_qemu::channel::ChannelError;
+use hive_qemu::skillvm::SkillVm;
+use hive_qemu::{Accel, peer};
 
 use crate::support::{BUILD_TOOLS, Project, have, ok, plan_json, repo, step};
 
@@ -224,123 +228,49 @@ fn unikraft_real_skills_build_reproducibly_link_only_what_they_use_and_boot() {
     assert!(smoke.contains("smoke: 3 passed, 0 failed"), "{smoke}");
 }
 
-/// The peer protocol as components/skill-runtime/include/hive/peer.h defines it.
-mod peer {
-    pub(crate) const HEADER: usize = 6;
-    pub(crate) const MAX_PAYLOAD: usize = 256;
-    pub(crate) const HELLO: u8 = 0x01;
-    pub(crate) const PING: u8 = 0x02;
-    pub(crate) const MESSAGE: u8 = 0x03;
-    pub(crate) const STATS: u8 = 0x04;
-    pub(crate) const FAULT: u8 = 0x7f;
-    pub(crate) const REPLY: u8 = 0x80;
-
-    pub(crate) fn datagram(opcode: u8, payload: &[u8]) -> Vec<u8> {
-        let length = u16::try_from(payload.len()).unwrap();
-        let mut out = vec![b'H', b'V', 1, opcode];
-        out.extend_from_slice(&length.to_be_bytes());
-        out.extend_from_slice(payload);
-        out
-    }
+/// A skill of the demo booted on its own under TCG, as `test` boots it, its channel to the
+/// Brain listened on by the test.
+fn boot_skill(name: &str, image: &Path) -> SkillVm {
+    let root = repo();
+    let manifest = hive_manifest::load_manifest(&root.join("manifests/demo.toml")).unwrap();
+    let target = hive_manifest::load_target(&manifest, "x86_64").unwrap();
+    let machine = hive_qemu::machine_for(&target, Accel::Tcg).unwrap();
+    let vm = SkillVm::boot(
+        &machine,
+        Accel::Tcg,
+        &target,
+        &manifest.skills[name],
+        image,
+        Duration::from_mins(1),
+    )
+    .unwrap();
+    let ready = regex::Regex::new(&format!("{name}: ready")).unwrap();
+    assert!(
+        vm.wait_for(&ready, Duration::from_secs(30)).is_some(),
+        "{name} is not ready:\n{}",
+        vm.console()
+    );
+    vm
 }
 
-#[test]
-fn the_peer_protocol_here_is_the_header_s() {
-    let header =
-        std::fs::read_to_string(repo().join("components/skill-runtime/include/hive/peer.h"))
-            .unwrap();
-    let define = |name: &str| -> usize {
-        header
-            .lines()
-            .find_map(|line| {
-                let rest = line.strip_prefix("#define ")?.strip_prefix(name)?;
-                let value = rest.split_whitespace().next()?;
-                Some(match value.strip_prefix("0x") {
-                    Some(hex) => usize::from_str_radix(hex, 16).unwrap(),
-                    None => value.parse().unwrap(),
-                })
-            })
-            .unwrap_or_else(|| panic!("no {name} in peer.h"))
-    };
-    assert_eq!(define("HIVE_PEER_VERSION "), 1);
-    assert_eq!(define("HIVE_PEER_HEADER "), peer::HEADER);
-    assert_eq!(define("HIVE_PEER_MAX_PAYLOAD "), peer::MAX_PAYLOAD);
-    for (name, value) in [
-        ("HIVE_PEER_HELLO ", peer::HELLO),
-        ("HIVE_PEER_PING ", peer::PING),
-        ("HIVE_PEER_MESSAGE ", peer::MESSAGE),
-        ("HIVE_PEER_STATS ", peer::STATS),
-        ("HIVE_PEER_FAULT ", peer::FAULT),
-        ("HIVE_PEER_REPLY ", peer::REPLY),
-    ] {
-        assert_eq!(define(name), usize::from(value), "{name}");
-    }
-    assert_eq!(peer::datagram(peer::PING, b"ab"), b"HV\x01\x02\x00\x02ab");
-}
-
-/// The `net` skill booted in QEMU with its port forwarded; the console collected.
+/// The `net` skill, with a UDP socket to its forwarded port.
 struct NetSkill {
+    vm: SkillVm,
     socket: UdpSocket,
-    console: Arc<Mutex<String>>,
-    watcher: Option<std::thread::JoinHandle<hive_qemu::Boot>>,
-    qemu: u32,
 }
 
 impl NetSkill {
     fn boot(image: &Path) -> Self {
-        let root = repo();
-        let manifest = hive_manifest::load_manifest(&root.join("manifests/demo.toml")).unwrap();
-        let target = hive_manifest::load_target(&manifest, "x86_64").unwrap();
-        let skill = &manifest.skills["net"];
-        let args = hive_qemu::skill::unikraft_skill(&target, skill).unwrap();
-        let mut machine = hive_qemu::machine_for(&target, hive_qemu::Accel::Tcg).unwrap();
-        machine.args.extend(args.args);
-        machine.args.extend(args.tcg_args);
-        let guest = hive_qemu::Guest::spawn(&machine, image, &[]).unwrap();
-        let qemu = guest.id();
-        let console = Arc::new(Mutex::new(String::new()));
-        let watcher = {
-            let console = Arc::clone(&console);
-            std::thread::spawn(move || {
-                guest
-                    .watch(Duration::from_mins(1), &mut |bytes| {
-                        console
-                            .lock()
-                            .unwrap()
-                            .push_str(&String::from_utf8_lossy(bytes));
-                        hive_qemu::Flow::Continue
-                    })
-                    .unwrap()
-            })
-        };
+        let vm = boot_skill("net", image);
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        socket.connect(args.forwards[0].host).unwrap();
+        socket.connect(vm.forwards[0].host).unwrap();
         socket
             .set_read_timeout(Some(Duration::from_millis(500)))
             .unwrap();
-        let skill = Self {
-            socket,
-            console,
-            watcher: Some(watcher),
-            qemu,
-        };
-        skill.wait_for("net: ready");
-        skill
+        Self { vm, socket }
     }
 
-    fn wait_for(&self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !self.console.lock().unwrap().contains(text) {
-            assert!(
-                Instant::now() < deadline,
-                "no `{text}` on the console:\n{}",
-                self.console.lock().unwrap()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Send a datagram; the reply, if one comes within a few tries.
+    /// Send a datagram; the reply, if one comes.
     fn ask(&self, datagram: &[u8]) -> Option<Vec<u8>> {
         let mut buffer = [0u8; 2048];
         self.socket.send(datagram).unwrap();
@@ -357,10 +287,7 @@ impl NetSkill {
                 return reply;
             }
         }
-        panic!(
-            "no reply to {datagram:?}; console:\n{}",
-            self.console.lock().unwrap()
-        );
+        panic!("no reply to {datagram:?}; console:\n{}", self.vm.console());
     }
 
     fn stats(&self) -> [u32; 3] {
@@ -373,39 +300,36 @@ impl NetSkill {
         [word(0), word(1), word(2)]
     }
 
-    /// Wait for the guest to stop by itself; its console.
-    fn ended(mut self) -> hive_qemu::Boot {
-        self.watcher.take().unwrap().join().unwrap()
-    }
-}
-
-impl Drop for NetSkill {
-    fn drop(&mut self) {
-        if let Some(watcher) = self.watcher.take() {
-            // The QEMU this test started; the watcher reaps it.
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", &self.qemu.to_string()])
-                .status();
-            let _ = watcher.join();
+    /// What the Brain's end of the channel receives next, if anything within `wait`.
+    fn brain_receives(&mut self, wait: Duration) -> Option<Message> {
+        match self.vm.channel().unwrap().recv(wait) {
+            Ok(message) => Some(message),
+            Err(ChannelError::Timeout(_)) => None,
+            Err(error) => panic!("the channel: {error}"),
         }
+    }
+
+    /// Wait for the guest to stop by itself; how it ended.
+    fn ended(self) -> hive_qemu::Boot {
+        self.vm.ended(Duration::from_secs(30)).unwrap()
     }
 }
 
 #[test]
-fn unikraft_real_net_skill_answers_peers_drops_broken_datagrams_and_faults_on_request() {
-    let test = "unikraft_real_net_skill_answers_peers_drops_broken_datagrams_and_faults_on_request";
+fn unikraft_real_net_skill_answers_peers_hands_messages_to_the_brain_drops_broken_datagrams_and_faults()
+ {
+    let test = "unikraft_real_net_skill_answers_peers_hands_messages_to_the_brain_drops_broken_datagrams_and_faults";
     let Some(sources) = real(test) else {
         return;
     };
     let project = Project::new();
-    with_upstream(
-        &project,
-        &["build", "manifests/demo.toml", "--target", "x86_64"],
-        &sources,
-    );
+    let demo = ["manifests/demo.toml", "--target", "x86_64"];
+    with_upstream(&project, &[&["build"][..], &demo].concat(), &sources);
     let image = store_output(&project, "skill-net").join("skill.elf");
 
-    let net = NetSkill::boot(&image);
+    let mut net = NetSkill::boot(&image);
+    let second = Duration::from_secs(1);
+    assert_eq!(net.brain_receives(second), Some(Message::Ready));
     let hello = net.ask_until_answered(&peer::datagram(peer::HELLO, b""));
     assert_eq!(hello, peer::datagram(peer::REPLY | peer::HELLO, b"net"));
     let ping = net.ask_until_answered(&peer::datagram(peer::PING, b"are you there"));
@@ -413,18 +337,22 @@ fn unikraft_real_net_skill_answers_peers_drops_broken_datagrams_and_faults_on_re
         ping,
         peer::datagram(peer::REPLY | peer::PING, b"are you there")
     );
+    // A peer's message reaches the Brain over the channel, as its payload only.
     let message = net.ask_until_answered(&peer::datagram(peer::MESSAGE, b"hello brain"));
     assert_eq!(message, peer::datagram(peer::REPLY | peer::MESSAGE, b""));
-    net.wait_for("net: message 1 for the brain (11 bytes)");
+    assert_eq!(
+        net.brain_receives(second),
+        Some(Message::Deliver(b"hello brain".to_vec()))
+    );
     let before = net.stats();
 
-    // Broken: no answer, each counted.
-    let mut wrong_length = peer::datagram(peer::PING, b"abc");
+    // Broken: no answer, each counted, nothing for the Brain.
+    let mut wrong_length = peer::datagram(peer::MESSAGE, b"abc");
     wrong_length.pop();
     let broken: [Vec<u8>; 5] = [
         b"HV".to_vec(),
-        b"XX\x01\x02\x00\x00".to_vec(),
-        b"HV\x09\x02\x00\x00".to_vec(),
+        b"XX\x01\x03\x00\x00".to_vec(),
+        b"HV\x09\x03\x00\x00".to_vec(),
         peer::datagram(0x42, b""),
         wrong_length,
     ];
@@ -434,6 +362,7 @@ fn unikraft_real_net_skill_answers_peers_drops_broken_datagrams_and_faults_on_re
     let after = net.stats();
     assert_eq!(after[1] - before[1], 5, "dropped: {before:?} -> {after:?}");
     assert_eq!(after[2], 1);
+    assert_eq!(net.brain_receives(Duration::from_millis(300)), None);
 
     // Past the bounds: the skill stops itself.
     let mut too_long = b"HV\x01\x03".to_vec();
@@ -442,7 +371,7 @@ fn unikraft_real_net_skill_answers_peers_drops_broken_datagrams_and_faults_on_re
     assert_eq!(net.ask(&too_long), None);
     let ended = net.ended();
     assert!(
-        ended.console.contains("net: bounds check") && !ended.timed_out,
+        ended.console.contains("net: bounds check") && ended.status.is_some(),
         "{}",
         ended.console
     );
@@ -453,8 +382,183 @@ fn unikraft_real_net_skill_answers_peers_drops_broken_datagrams_and_faults_on_re
     assert_eq!(net.ask(&peer::datagram(peer::FAULT, b"")), None);
     let ended = net.ended();
     assert!(
-        ended.console.contains("net: fault requested by a peer") && !ended.timed_out,
+        ended.console.contains("net: fault requested by a peer") && ended.status.is_some(),
         "{}",
         ended.console
     );
+
+    // `test faults`: faulted through the network up to its restart limit, back each time.
+    let faults = with_upstream(
+        &project,
+        &[&["test", "faults"][..], &demo].concat(),
+        &sources,
+    );
+    assert!(faults.contains("faults: 1 passed, 0 failed"), "{faults}");
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(project.root().join("test-reports/demo-x86_64/faults.json")).unwrap(),
+    )
+    .unwrap();
+    let restarts = report["scenarios"][0]["outcome"]["restarts_ms"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(restarts, 3, "restart-limit = 3: {report}");
+}
+
+/// A one-page PDF showing `content`, its content stream Flate-compressed when `flate`.
+fn pdf(content: &[u8], flate: bool) -> Vec<u8> {
+    use std::io::Write as _;
+    let (data, filter) = if flate {
+        let mut encoder =
+            flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(content).unwrap();
+        (encoder.finish().unwrap(), "/Filter /FlateDecode ")
+    } else {
+        (content.to_vec(), "")
+    };
+    let mut stream = format!("<< /Length {} {filter}>>\nstream\n", data.len()).into_bytes();
+    stream.extend_from_slice(&data);
+    stream.extend_from_slice(b"\nendstream");
+    let objects: [Vec<u8>; 5] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_vec(),
+        stream,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    for (number, object) in objects.iter().enumerate() {
+        out.extend_from_slice(format!("{} 0 obj\n", number + 1).as_bytes());
+        out.extend_from_slice(object);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    out.extend_from_slice(b"trailer\n<< /Root 1 0 R >>\n%%EOF\n");
+    out
+}
+
+/// The PDFs the `pdf` skill is sent: a name, the file, and the text it must answer or the
+/// start of its error.
+type PdfCase = (&'static str, Vec<u8>, Result<&'static str, &'static str>);
+
+fn pdf_cases() -> Vec<PdfCase> {
+    let content: &[u8] = b"BT /F1 12 Tf 72 720 Td (Hello from Hive) Tj 0 -14 Td \
+        [(The PDF) -300 (skill) 20 (s)] TJ T* (esc\\(aped\\) \\101\\102) Tj (next) ' ET";
+    let shown = "Hello from Hive\nThe PDF skills\nesc(aped) AB\nnext\n";
+    let flate = pdf(content, true);
+    let mut truncated = flate.clone();
+    truncated.truncate(flate.len() / 2 + 40);
+    let mut corrupt = flate.clone();
+    let data = corrupt.windows(7).position(|w| w == b"stream\n").unwrap() + 7;
+    corrupt[data + 5..data + 15].fill(0xff);
+    let mut bomb_content = b"BT (".to_vec();
+    bomb_content.extend(std::iter::repeat_n(b'A', 600_000));
+    bomb_content.extend_from_slice(b") Tj ET");
+    let mut unbalanced = b"BT ".to_vec();
+    unbalanced.extend(std::iter::repeat_n(b'(', 5000));
+    vec![
+        ("plain", pdf(content, false), Ok(shown)),
+        ("flate", flate, Ok(shown)),
+        (
+            "truncated",
+            truncated,
+            Err("truncated: a stream without endstream"),
+        ),
+        ("corrupt", corrupt, Err("corrupt: a Flate stream: ")),
+        (
+            "bomb",
+            pdf(&bomb_content, true),
+            Err("corrupt: a Flate stream: it inflates past the skill's limit"),
+        ),
+        ("unbalanced", pdf(&unbalanced, false), Ok("")),
+        (
+            "not a pdf",
+            b"hello, not a pdf".to_vec(),
+            Err("not a PDF: it does not start with %PDF-"),
+        ),
+        ("empty", Vec::new(), Err("not a PDF")),
+        (
+            "largest job",
+            vec![b'%'; brain::protocol::FRAME_MAX - 1],
+            Err("not a PDF"),
+        ),
+        (
+            "no content",
+            b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF".to_vec(),
+            Err("no text: "),
+        ),
+    ]
+}
+
+#[test]
+fn unikraft_real_pdf_skill_answers_text_or_an_error_for_every_pdf_and_faults_on_request() {
+    let test =
+        "unikraft_real_pdf_skill_answers_text_or_an_error_for_every_pdf_and_faults_on_request";
+    let Some(sources) = real(test) else {
+        return;
+    };
+    let project = Project::new();
+    let demo = ["manifests/demo.toml", "--target", "x86_64"];
+    with_upstream(&project, &[&["build"][..], &demo].concat(), &sources);
+    let image = store_output(&project, "skill-pdf").join("skill.elf");
+
+    let cases = pdf_cases();
+    let mut vm = boot_skill("pdf", &image);
+    let channel = vm.channel().unwrap();
+    let wait = Duration::from_secs(20);
+    assert_eq!(channel.recv(wait).unwrap(), Message::Ready);
+    for (name, file, expected) in &cases {
+        let started = Instant::now();
+        channel.send(&Message::Job(file.clone()), wait).unwrap();
+        let answer = channel.recv(wait).unwrap();
+        let took = started.elapsed();
+        match (expected, &answer) {
+            (Ok(expected_text), Message::Done(got)) => {
+                assert_eq!(String::from_utf8_lossy(got), *expected_text, "{name}");
+            }
+            (Err(prefix), Message::Error(got)) => {
+                assert!(got.starts_with(prefix), "{name}: {got}");
+            }
+            _ => panic!("{name}: expected {expected:?}, answered {answer:?}"),
+        }
+        eprintln!("{name}: {} bytes answered in {took:?}", file.len());
+    }
+    channel.send(&Message::Ping(41), wait).unwrap();
+    assert_eq!(channel.recv(wait).unwrap(), Message::Pong(41));
+    channel
+        .send(&Message::Done(b"not a request".to_vec()), wait)
+        .unwrap();
+    assert!(matches!(channel.recv(wait).unwrap(), Message::Error(_)));
+
+    // Crash on request: the guest ends, and a fresh boot serves again.
+    channel.send(&Message::Crash, wait).unwrap();
+    let ended = vm.ended(Duration::from_secs(30)).unwrap();
+    assert!(
+        ended.console.contains("pdf: crashing on request") && ended.status.is_some(),
+        "{}",
+        ended.console
+    );
+    let root = repo();
+    let manifest = hive_manifest::load_manifest(&root.join("manifests/demo.toml")).unwrap();
+    let target = hive_manifest::load_target(&manifest, "x86_64").unwrap();
+    let machine = hive_qemu::machine_for(&target, Accel::Tcg).unwrap();
+    let outcome = hive_qemu::skillfaults::run(
+        &hive_qemu::skillfaults::SkillBoot {
+            machine: &machine,
+            accel: Accel::Tcg,
+            target: &target,
+            skill: &manifest.skills["pdf"],
+            image: &image,
+        },
+        hive_qemu::skillfaults::Fault::Channel,
+        &hive_qemu::skillfaults::SkillScenario {
+            ready: regex::Regex::new("pdf: ready").unwrap(),
+            faults: 2,
+            boot_within: Duration::from_secs(30),
+            restart_within: Duration::from_secs(5),
+        },
+    )
+    .unwrap();
+    assert_eq!(outcome.failure, None, "{}", outcome.console);
+    assert_eq!(outcome.restarts_ms.len(), 2);
 }

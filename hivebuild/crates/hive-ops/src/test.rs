@@ -89,6 +89,11 @@ pub fn run(
     };
     let mut report: Box<dyn SuiteReport> = match suite {
         Suite::Smoke => Box::new(hive_qemu::suite::smoke(&bench, smoke, to_test.boots)?),
+        Suite::Faults if to_test.skill_vms => Box::new(hive_qemu::suite::skill_faults(
+            &bench,
+            &manifest,
+            &to_test.boots,
+        )?),
         Suite::Faults => {
             let system = &to_test.boots[0].image;
             Box::new(hive_qemu::suite::faults(&bench, &manifest, system)?)
@@ -127,8 +132,12 @@ pub fn built_boots(
                     .expect("the plan has this step");
                 let mut boot = skill_boot(name, image, false, Vec::new());
                 if plan.is_unikraft_skill(name) {
-                    let machine = hive_qemu::skill::unikraft_skill(target, &manifest.skills[name])
-                        .map_err(hive_qemu::suite::SuiteError::from)?;
+                    let machine = hive_qemu::skill::unikraft_skill(
+                        target,
+                        &manifest.skills[name],
+                        &hive_qemu::channel::ChannelEnd::Null,
+                    )
+                    .map_err(hive_qemu::suite::SuiteError::from)?;
                     boot.extra = machine.args;
                     boot.tcg_extra = machine.tcg_args;
                 }
@@ -168,6 +177,9 @@ fn skill_boot(skill: &str, image: PathBuf, in_system: bool, extra: Vec<String>) 
 struct ToTest {
     store: Store,
     boots: Vec<Boot>,
+    /// The skills `[tests.faults]` names boot as virtual machines of their own (Unikraft):
+    /// they are faulted from outside, not through the system's police.
+    skill_vms: bool,
     _scratch: Option<tempfile::TempDir>,
 }
 
@@ -180,9 +192,16 @@ fn boots(
     let Some(release) = release else {
         let built = crate::build::build(cx, manifest, target)?;
         let boots = built_boots(manifest, target, &built.plan, &built.report)?;
+        let skill_vms = manifest.tests.faults.as_ref().is_some_and(|faults| {
+            faults
+                .skills
+                .iter()
+                .any(|skill| built.plan.is_unikraft_skill(&skill.name))
+        });
         return Ok(ToTest {
             store: built.store,
             boots,
+            skill_vms,
             _scratch: None,
         });
     };
@@ -237,6 +256,7 @@ fn boots(
     Ok(ToTest {
         store: cx.open_store()?,
         boots,
+        skill_vms: false,
         _scratch: Some(scratch),
     })
 }

@@ -5,13 +5,17 @@
 //! `aarch64`, all TCG); the QEMU test-driver issue moves them into the target files' `[qemu]`
 //! section, with KVM where a probe boot shows it works.
 
+pub mod channel;
 pub mod expect;
 pub mod faults;
 pub mod floor;
 pub mod latency;
+pub mod peer;
 pub mod plot;
 pub mod report;
 pub mod skill;
+pub mod skillfaults;
+pub mod skillvm;
 pub mod suite;
 
 use std::io::Read as _;
@@ -205,6 +209,8 @@ pub enum QemuError {
     Qmp { message: String },
     #[error("no free loopback port to forward to the guest")]
     NoPort(#[source] std::io::Error),
+    #[error("a skill's channel to the Brain: {0}")]
+    Channel(String),
     #[error("failed to start `{program}`")]
     Start {
         program: String,

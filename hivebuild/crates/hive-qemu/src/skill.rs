@@ -5,6 +5,7 @@
 //! microvm, the command line that names the device; and under TCG the instruction counter that
 //! turns Unikraft's 100 ms TSC calibration against the PIT into ~100 000 guest instructions
 //! (`shift=10`: 1 µs of guest time each; idle time follows the host's clock, `sleep=on`).
+//! A skill that holds `channel:brain` gets a second serial line for it (`channel.rs`).
 
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
@@ -14,6 +15,7 @@ use hive_manifest::target::Arch;
 use hive_manifest::{Skill, Target};
 
 use crate::QemuError;
+use crate::channel::ChannelEnd;
 
 /// Where microvm puts the first virtio-mmio device with its default `ioapic2`: the last of its
 /// 24 transports from `0xfeb0_0000`, 512 bytes each, on interrupt 16 + 23. QEMU writes this on
@@ -41,9 +43,13 @@ pub struct Forward {
     pub guest_port: u16,
 }
 
-/// The QEMU arguments of a Unikraft skill's boot on `target`. Host ports are free loopback
-/// ports picked now.
-pub fn unikraft_skill(target: &Target, skill: &Skill) -> Result<SkillMachine, QemuError> {
+/// The QEMU arguments of a Unikraft skill's boot on `target`, its channel to the Brain (if
+/// it holds one) going to `channel`. Host ports are free loopback ports picked now.
+pub fn unikraft_skill(
+    target: &Target,
+    skill: &Skill,
+    channel: &ChannelEnd,
+) -> Result<SkillMachine, QemuError> {
     let mut machine = SkillMachine {
         tcg_args: ["-icount", "shift=10,sleep=on"].map(str::to_owned).into(),
         ..SkillMachine::default()
@@ -52,6 +58,20 @@ pub fn unikraft_skill(target: &Target, skill: &Skill) -> Result<SkillMachine, Qe
     machine
         .args
         .extend(["-m".to_owned(), format!("{mebibytes}M")]);
+    if holds_brain_channel(skill) {
+        machine
+            .args
+            .extend(["-chardev".to_owned(), channel.chardev()]);
+        // The runtime's line: COM2 on microvm (which makes COM1 only), the second PL011 on
+        // virt (the machine's `-serial stdio` is the first).
+        machine.args.extend(match target.arch {
+            Arch::X86_64 => [
+                "-device".to_owned(),
+                format!("isa-serial,chardev=brain,iobase={COM2:#x},irq=3"),
+            ],
+            Arch::Aarch64 => ["-serial".to_owned(), "chardev:brain".to_owned()],
+        });
+    }
 
     let ports: Vec<(Protocol, u16)> = skill
         .caps
@@ -95,6 +115,18 @@ pub fn unikraft_skill(target: &Target, skill: &Skill) -> Result<SkillMachine, Qe
         .args
         .extend(["-append".to_owned(), command_line.join(" ")]);
     Ok(machine)
+}
+
+/// The I/O port of the runtime's channel on `x86_64` (`components/skill-runtime/channel.c`).
+const COM2: u16 = 0x2f8;
+
+/// Whether the skill holds `channel:brain` (then its runtime has the line; the plan says so
+/// to its build: `CONFIG_LIBHIVESKILL_BRAIN`).
+pub fn holds_brain_channel(skill: &Skill) -> bool {
+    skill
+        .caps
+        .iter()
+        .any(|cap| matches!(cap, Capability::Channel { peer } if peer == "brain"))
 }
 
 /// A loopback port nothing listens on now.

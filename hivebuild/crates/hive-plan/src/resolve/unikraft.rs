@@ -55,6 +55,19 @@ fn unikraft_platform(target: &Target) -> Result<UnikraftPlatform, PlanError> {
     }
 }
 
+/// The runtime's lines a skill's capabilities choose: its channel to the Brain.
+fn runtime_fragment(skill: &Skill) -> &'static str {
+    let brain = skill
+        .caps
+        .iter()
+        .any(|cap| matches!(cap, Capability::Channel { peer } if peer == "brain"));
+    if brain {
+        "# `channel:brain`: the runtime's serial line to the Brain.\nCONFIG_LIBHIVESKILL_BRAIN=y\n"
+    } else {
+        ""
+    }
+}
+
 /// Whether a skill reaches the network: then it links the network stack.
 fn uses_network(skill: &Skill) -> bool {
     skill
@@ -122,7 +135,7 @@ impl Builder<'_> {
                 name: name.to_owned(),
                 arch: platform.arch.to_owned(),
                 cross_compile: target.c.cross_prefix.clone(),
-                fragment: platform.fragment.to_owned(),
+                fragment: format!("{}{}", platform.fragment, runtime_fragment(skill)),
             },
         )
         .tool("make", "make")

@@ -1,6 +1,7 @@
 //! `faults`: for each skill of `[tests.faults]`, crash it once (it must come back) and past
 //! its restart limit (it must be stopped), each on a fresh boot of the system, with the
-//! Brain's heartbeat watched throughout.
+//! Brain's heartbeat watched throughout. Skills that boot as virtual machines of their own
+//! (Unikraft) are faulted from outside instead: [`skill_faults`].
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Bench, Event, SuiteError};
+use super::{Bench, Boot, Event, SuiteError};
 use crate::AccelChoice;
 use crate::faults::Outcome;
 use crate::report::{SuiteReport, Written};
@@ -113,6 +114,112 @@ pub fn faults(
     })
 }
 
+/// Fault each skill of `[tests.faults]` that boots on its own (`boots`: the skills' boots)
+/// `restart-limit` times (at least once), each fault followed by a fresh boot of its image
+/// (`crate::skillfaults`).
+pub fn skill_faults(
+    bench: &Bench<'_>,
+    manifest: &Manifest,
+    boots: &[Boot],
+) -> Result<FaultsReport, SuiteError> {
+    let section = |section| SuiteError::NoSection {
+        manifest: manifest.file.clone(),
+        section,
+    };
+    let faults = manifest
+        .tests
+        .faults
+        .as_ref()
+        .ok_or_else(|| section("faults"))?;
+    let smoke = manifest
+        .tests
+        .smoke
+        .as_ref()
+        .ok_or_else(|| section("smoke"))?;
+    let mut scenarios = Vec::new();
+    let mut machine_description = String::new();
+    let mut accel = None;
+    for skill in &faults.skills {
+        let declared = &manifest.skills[&skill.name];
+        let name = format!("{}-restart", skill.name);
+        let boot = boots
+            .iter()
+            .find(|b| b.skill.as_deref() == Some(skill.name.as_str()));
+        let (Some(boot), Some(fault)) = (boot, crate::skillfaults::Fault::of(declared)) else {
+            let why = format!(
+                "skill `{}` boots on its own but can be faulted neither through a UDP port nor through `channel:brain`",
+                skill.name
+            );
+            scenarios.push(failed_scenario(name, why));
+            continue;
+        };
+        let markers = smoke.skills.get(&skill.name);
+        let boot_within = markers.map_or(Duration::ZERO, |m| m.iter().map(|m| m.within).sum())
+            + Duration::from_secs(5);
+        let (machine, choice) = bench.machine(&boot.image, Some(skill.ready.as_str()))?;
+        machine_description.clone_from(&machine.description);
+        let scenario = crate::skillfaults::SkillScenario {
+            ready: skill.ready.regex().clone(),
+            faults: match declared.restart {
+                hive_manifest::model::Restart::Never => 1,
+                _ => declared.restart_limit.max(1),
+            },
+            boot_within,
+            restart_within: faults.restart_within,
+        };
+        bench.report(&Event::Booting {
+            suite: "faults",
+            case: &name,
+            machine: &machine.description,
+        });
+        let target = crate::skillfaults::SkillBoot {
+            machine: &machine,
+            accel: choice.accel,
+            target: bench.target,
+            skill: declared,
+            image: &boot.image,
+        };
+        let outcome = crate::skillfaults::run(&target, fault, &scenario)?;
+        bench.report(&Event::Finished {
+            suite: "faults",
+            case: &name,
+            passed: outcome.failure.is_none(),
+            detail: outcome.failure.as_deref().unwrap_or("ok"),
+        });
+        accel.get_or_insert(choice);
+        scenarios.push(Scenario {
+            name,
+            passed: outcome.failure.is_none(),
+            outcome,
+        });
+    }
+    Ok(FaultsReport {
+        hive: manifest.hive.name.clone(),
+        target: bench.target.name.clone(),
+        machine: machine_description,
+        accel: accel.unwrap_or(AccelChoice {
+            accel: crate::Accel::Tcg,
+            reason: "nothing was booted".to_owned(),
+        }),
+        scenarios,
+    })
+}
+
+fn failed_scenario(name: String, why: String) -> Scenario {
+    Scenario {
+        name,
+        passed: false,
+        outcome: Outcome {
+            failure: Some(why),
+            restarts_ms: Vec::new(),
+            max_gap_ms: 0.0,
+            heartbeats: 0,
+            console: String::new(),
+            duration_ms: 0,
+        },
+    }
+}
+
 impl FaultsReport {
     fn failed(&self) -> usize {
         self.scenarios.iter().filter(|s| !s.passed).count()
@@ -169,11 +276,13 @@ impl SuiteReport for FaultsReport {
                 None => {
                     let restarts: Vec<f64> =
                         outcome.restarts_ms.iter().map(|m| m.round()).collect();
-                    let _ = writeln!(
-                        text,
-                        "{:>6}  {name}: restarts {restarts:?} ms, longest heartbeat gap {:.0} ms",
-                        "pass", outcome.max_gap_ms
-                    );
+                    // Skills faulted from outside have no Brain beating next to them.
+                    let gap = if outcome.heartbeats > 0 {
+                        format!(", longest heartbeat gap {:.0} ms", outcome.max_gap_ms)
+                    } else {
+                        String::new()
+                    };
+                    let _ = writeln!(text, "{:>6}  {name}: restarts {restarts:?} ms{gap}", "pass");
                 }
                 Some(failure) => {
                     let _ = writeln!(text, "{:>6}  {name}: {failure}", "FAIL");

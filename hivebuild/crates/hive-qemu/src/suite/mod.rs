@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use hive_manifest::Target;
 
-pub use faults::{FaultsReport, Scenario, faults};
+pub use faults::{FaultsReport, Scenario, faults, skill_faults};
 pub use latency::{LatencyReport, Measured, boot_latency};
 pub use smoke::{Case, SmokeReport, smoke};
 

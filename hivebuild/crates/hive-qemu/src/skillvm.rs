@@ -1,0 +1,148 @@
+//! One Unikraft skill booted on its own, as whatever supervises it sees it: its console
+//! collected as it comes, its channel to the Brain (listened on here when it holds one), the
+//! host ports forwarded to its `net:` capabilities. The guest is stopped when this is dropped.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use hive_manifest::{Skill, Target};
+use regex::Regex;
+
+use crate::channel::{BrainChannel, ChannelEnd};
+use crate::skill::{Forward, holds_brain_channel, unikraft_skill};
+use crate::{Accel, Boot, Flow, Guest, Machine, QemuError};
+
+pub struct SkillVm {
+    pub forwards: Vec<Forward>,
+    /// When QEMU was started.
+    pub started: Instant,
+    channel: Option<BrainChannel>,
+    console: Arc<Mutex<String>>,
+    stop: Arc<AtomicBool>,
+    watcher: Option<JoinHandle<Result<Boot, QemuError>>>,
+}
+
+impl SkillVm {
+    /// Boot `image` of `skill` on `machine` (the target's, under `accel`), for at most
+    /// `deadline`.
+    pub fn boot(
+        machine: &Machine,
+        accel: Accel,
+        target: &Target,
+        skill: &Skill,
+        image: &Path,
+        deadline: Duration,
+    ) -> Result<Self, QemuError> {
+        let channel = if holds_brain_channel(skill) {
+            Some(BrainChannel::listen().map_err(|error| QemuError::Channel(error.to_string()))?)
+        } else {
+            None
+        };
+        let end = channel.as_ref().map_or(ChannelEnd::Null, BrainChannel::end);
+        let extra = unikraft_skill(target, skill, &end)?;
+        let mut machine = machine.clone();
+        machine.args.extend(extra.args);
+        if accel == Accel::Tcg {
+            machine.args.extend(extra.tcg_args);
+        }
+        let started = Instant::now();
+        let guest = Guest::spawn(&machine, image, &[])?;
+        let console = Arc::new(Mutex::new(String::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let watcher = {
+            let console = Arc::clone(&console);
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                guest.watch(deadline, &mut |bytes| {
+                    if !bytes.is_empty() {
+                        let text = String::from_utf8_lossy(bytes).replace('\r', "");
+                        console.lock().expect("console").push_str(&text);
+                    }
+                    if stop.load(Ordering::Relaxed) {
+                        Flow::Stop
+                    } else {
+                        Flow::Continue
+                    }
+                })
+            })
+        };
+        Ok(Self {
+            forwards: extra.forwards,
+            started,
+            channel,
+            console,
+            stop,
+            watcher: Some(watcher),
+        })
+    }
+
+    /// The console so far.
+    pub fn console(&self) -> String {
+        self.console.lock().expect("console").clone()
+    }
+
+    /// Wait until the console matches `pattern`: the time since QEMU started, or `None` when
+    /// `timeout` passed or the guest ended first.
+    pub fn wait_for(&self, pattern: &Regex, timeout: Duration) -> Option<Duration> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if pattern.is_match(&self.console.lock().expect("console")) {
+                return Some(self.started.elapsed());
+            }
+            if Instant::now() >= deadline || self.has_ended() {
+                // One last look: the guest may have printed it as it ended.
+                return pattern
+                    .is_match(&self.console())
+                    .then(|| self.started.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Whether QEMU has exited.
+    pub fn has_ended(&self) -> bool {
+        self.watcher.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
+    /// The skill's channel to the Brain, if it holds one.
+    pub fn channel(&mut self) -> Option<&mut BrainChannel> {
+        self.channel.as_mut()
+    }
+
+    /// Wait up to `timeout` for the guest to end by itself (a fault, a power-off); then stop
+    /// it. How the boot ended: `status` is QEMU's exit status when it exited by itself.
+    pub fn ended(mut self, timeout: Duration) -> Result<Boot, QemuError> {
+        let deadline = Instant::now() + timeout;
+        while !self.has_ended() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.finish()
+    }
+
+    /// Stop the guest now.
+    pub fn stop(mut self) -> Result<Boot, QemuError> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.finish()
+    }
+
+    fn finish(&mut self) -> Result<Boot, QemuError> {
+        self.stop.store(true, Ordering::Relaxed);
+        let watcher = self.watcher.take().expect("finished once");
+        watcher.join().unwrap_or_else(|_| {
+            Err(QemuError::Channel(
+                "the console watcher panicked".to_owned(),
+            ))
+        })
+    }
+}
+
+impl Drop for SkillVm {
+    fn drop(&mut self) {
+        if self.watcher.is_some() {
+            let _ = self.finish();
+        }
+    }
+}
