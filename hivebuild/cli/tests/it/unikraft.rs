@@ -230,10 +230,10 @@ fn unikraft_real_skills_build_reproducibly_link_only_what_they_use_and_boot() {
 
 /// A skill of the demo booted on its own under TCG, as `test` boots it, its channel to the
 /// Brain listened on by the test.
-fn boot_skill(name: &str, image: &Path) -> SkillVm {
+fn boot_skill(target: &str, name: &str, image: &Path) -> SkillVm {
     let root = repo();
     let manifest = hive_manifest::load_manifest(&root.join("manifests/demo.toml")).unwrap();
-    let target = hive_manifest::load_target(&manifest, "x86_64").unwrap();
+    let target = hive_manifest::load_target(&manifest, target).unwrap();
     let machine = hive_qemu::machine_for(&target, Accel::Tcg).unwrap();
     let vm = SkillVm::boot(
         &machine,
@@ -260,8 +260,8 @@ struct NetSkill {
 }
 
 impl NetSkill {
-    fn boot(image: &Path) -> Self {
-        let vm = boot_skill("net", image);
+    fn boot(target: &str, image: &Path) -> Self {
+        let vm = boot_skill(target, "net", image);
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         socket.connect(vm.forwards[0].host).unwrap();
         socket
@@ -327,7 +327,7 @@ fn unikraft_real_net_skill_answers_peers_hands_messages_to_the_brain_drops_broke
     with_upstream(&project, &[&["build"][..], &demo].concat(), &sources);
     let image = store_output(&project, "skill-net").join("skill.elf");
 
-    let mut net = NetSkill::boot(&image);
+    let mut net = NetSkill::boot("x86_64", &image);
     let second = Duration::from_secs(1);
     assert_eq!(net.brain_receives(second), Some(Message::Ready));
     let hello = net.ask_until_answered(&peer::datagram(peer::HELLO, b""));
@@ -377,7 +377,7 @@ fn unikraft_real_net_skill_answers_peers_hands_messages_to_the_brain_drops_broke
     );
 
     // The declared fault opcode, in a fresh boot.
-    let net = NetSkill::boot(&image);
+    let net = NetSkill::boot("x86_64", &image);
     let _ = net.ask_until_answered(&peer::datagram(peer::HELLO, b""));
     assert_eq!(net.ask(&peer::datagram(peer::FAULT, b"")), None);
     let ended = net.ended();
@@ -502,8 +502,14 @@ fn unikraft_real_pdf_skill_answers_text_or_an_error_for_every_pdf_and_faults_on_
     with_upstream(&project, &[&["build"][..], &demo].concat(), &sources);
     let image = store_output(&project, "skill-pdf").join("skill.elf");
 
+    pdf_skill_answers("x86_64", &image);
+}
+
+/// Send every case of [`pdf_cases`] to the `pdf` skill booted on `target`, check each answer,
+/// then crash it through its channel and have it restarted twice.
+fn pdf_skill_answers(target: &str, image: &Path) {
     let cases = pdf_cases();
-    let mut vm = boot_skill("pdf", &image);
+    let mut vm = boot_skill(target, "pdf", image);
     let channel = vm.channel().unwrap();
     let wait = Duration::from_secs(20);
     assert_eq!(channel.recv(wait).unwrap(), Message::Ready);
@@ -540,7 +546,7 @@ fn unikraft_real_pdf_skill_answers_text_or_an_error_for_every_pdf_and_faults_on_
     );
     let root = repo();
     let manifest = hive_manifest::load_manifest(&root.join("manifests/demo.toml")).unwrap();
-    let target = hive_manifest::load_target(&manifest, "x86_64").unwrap();
+    let target = hive_manifest::load_target(&manifest, target).unwrap();
     let machine = hive_qemu::machine_for(&target, Accel::Tcg).unwrap();
     let outcome = hive_qemu::skillfaults::run(
         &hive_qemu::skillfaults::SkillBoot {
@@ -548,7 +554,7 @@ fn unikraft_real_pdf_skill_answers_text_or_an_error_for_every_pdf_and_faults_on_
             accel: Accel::Tcg,
             target: &target,
             skill: &manifest.skills["pdf"],
-            image: &image,
+            image,
         },
         hive_qemu::skillfaults::Fault::Channel,
         &hive_qemu::skillfaults::SkillScenario {
@@ -561,4 +567,52 @@ fn unikraft_real_pdf_skill_answers_text_or_an_error_for_every_pdf_and_faults_on_
     .unwrap();
     assert_eq!(outcome.failure, None, "{}", outcome.console);
     assert_eq!(outcome.restarts_ms.len(), 2);
+}
+
+#[test]
+fn unikraft_real_arm64_virt_skills_boot_answer_and_come_back_after_faults() {
+    let test = "unikraft_real_arm64_virt_skills_boot_answer_and_come_back_after_faults";
+    let Some(sources) = real(test) else {
+        return;
+    };
+    if !have(test, &["qemu-system-aarch64", "aarch64-linux-gnu-gcc"]) {
+        return;
+    }
+    let project = Project::new();
+    let demo = ["manifests/demo.toml", "--target", "standins-virt-aarch64"];
+    with_upstream(&project, &[&["build"][..], &demo].concat(), &sources);
+    let net = symbols(&store_output(&project, "skill-net"));
+    assert!(net.iter().any(|s| s.starts_with("lwip_")));
+    let smoke = with_upstream(
+        &project,
+        &[&["test", "smoke"][..], &demo].concat(),
+        &sources,
+    );
+    assert!(smoke.contains("smoke: 3 passed, 0 failed"), "{smoke}");
+    let faults = with_upstream(
+        &project,
+        &[&["test", "faults"][..], &demo].concat(),
+        &sources,
+    );
+    assert!(faults.contains("faults: 1 passed, 0 failed"), "{faults}");
+
+    let mut net = NetSkill::boot(
+        "standins-virt-aarch64",
+        &store_output(&project, "skill-net").join("skill.elf"),
+    );
+    assert_eq!(
+        net.brain_receives(Duration::from_secs(5)),
+        Some(Message::Ready)
+    );
+    let message = net.ask_until_answered(&peer::datagram(peer::MESSAGE, b"from a peer"));
+    assert_eq!(message, peer::datagram(peer::REPLY | peer::MESSAGE, b""));
+    assert_eq!(
+        net.brain_receives(Duration::from_secs(5)),
+        Some(Message::Deliver(b"from a peer".to_vec()))
+    );
+    drop(net);
+    pdf_skill_answers(
+        "standins-virt-aarch64",
+        &store_output(&project, "skill-pdf").join("skill.elf"),
+    );
 }

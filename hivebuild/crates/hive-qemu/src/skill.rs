@@ -105,9 +105,13 @@ pub fn unikraft_skill(
         "-device".to_owned(),
         "virtio-net-device,netdev=net0".to_owned(),
     ]);
+    // Unikraft takes the command line's first word for the program's name: QEMU's multiboot
+    // loader (x86_64) puts the kernel's file name there, the device tree's `bootargs` (virt)
+    // has only what `-append` gives.
     let mut command_line = Vec::new();
-    if target.arch == Arch::X86_64 {
-        command_line.push(MICROVM_VIRTIO_NET.to_owned());
+    match target.arch {
+        Arch::X86_64 => command_line.push(MICROVM_VIRTIO_NET.to_owned()),
+        Arch::Aarch64 => command_line.push(skill.name.clone()),
     }
     command_line.push(format!("netdev.ip={GUEST_ADDRESS}/24:10.0.2.2"));
     command_line.push("--".to_owned());

@@ -47,7 +47,7 @@ fn unikraft_platform(target: &Target) -> Result<UnikraftPlatform, PlanError> {
             arch: "x86_64",
             fragment: "CONFIG_PLAT_KVM=y\nCONFIG_KVM_VMM_QEMU=y\nCONFIG_ARCH_X86_64=y\n",
         }),
-        (Arch::Aarch64, "virt") => Ok(UnikraftPlatform {
+        (Arch::Aarch64, "virt" | "qemu_virt_aarch64") => Ok(UnikraftPlatform {
             arch: "arm64",
             fragment: "CONFIG_PLAT_KVM=y\nCONFIG_KVM_VMM_QEMU=y\nCONFIG_ARCH_ARM_64=y\n",
         }),
