@@ -213,6 +213,26 @@ fn unikraft_real_skills_build_reproducibly_link_only_what_they_use_and_boot() {
     assert!(linked.is_empty(), "pdf links network code: {linked:?}");
     assert!(pdf.iter().any(|s| s == "skill_main"));
 
+    // Only the app changes: make compiles the app alone (the warm folder in the store's
+    // cache kept the rest), and the image is still the one a clean build gives (below).
+    let main = project.root().join("components/skills/pdf/main.c");
+    let source = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(
+        &main,
+        source.replace("text extraction", "text extraction v2"),
+    )
+    .unwrap();
+    with_upstream(&project, &[&["build"][..], &demo].concat(), &sources);
+    let newest = std::fs::read_dir(project.store.join(".cache/logs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with("-skill-pdf.log"))
+        .max_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap())
+        .unwrap();
+    let log = std::fs::read_to_string(newest).unwrap();
+    let compiled: Vec<&str> = log.lines().filter(|l| l.starts_with("  CC ")).collect();
+    assert_eq!(compiled, ["  CC      appskill: main.o"], "{log}");
+
     // Bit-identical in a second store and folder.
     with_upstream(
         &project,

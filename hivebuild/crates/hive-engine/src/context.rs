@@ -27,6 +27,9 @@ pub(crate) struct StepContext<'a> {
     pub(crate) out: PathBuf,
     pub(crate) work: PathBuf,
     pub(crate) log: PathBuf,
+    /// The store's cache (`<store>/.cache`): what a step may keep between builds to be
+    /// incremental; never an input of an output's identity.
+    pub(crate) cache: PathBuf,
     /// Source name → its copy under `src/`.
     pub(crate) sources: BTreeMap<String, PathBuf>,
     /// Dependency name → its copy under `deps/`.
@@ -40,9 +43,10 @@ impl<'a> StepContext<'a> {
         settings: &'a Settings,
         dir: &Path,
         out: &Path,
-        log: PathBuf,
+        cache: PathBuf,
         dep_outputs: &BTreeMap<String, PathBuf>,
     ) -> Result<Self, EngineError> {
+        let log = cache.join("logs").join(format!("{}.log", step.store_name));
         let io_error = |path: &Path| {
             let path = path.to_owned();
             move |source| EngineError::Io { path, source }
@@ -78,6 +82,7 @@ impl<'a> StepContext<'a> {
             out: out.to_owned(),
             work: dir.join("work"),
             log,
+            cache,
             sources,
             deps,
         })

@@ -326,12 +326,14 @@ fn build_step(
         step: &step.name,
         kind: step.kind.label(),
     });
-    let log = store
-        .cache_dir()
-        .join("logs")
-        .join(format!("{}.log", step.store_name));
-    let context =
-        context::StepContext::prepare(step, settings, build.dir(), build.out(), log, deps)?;
+    let context = context::StepContext::prepare(
+        step,
+        settings,
+        build.dir(),
+        build.out(),
+        store.cache_dir(),
+        deps,
+    )?;
     steps::run(&context)?;
     let mut forbidden = vec![(
         "build folder".to_owned(),

@@ -9,6 +9,7 @@
 //! <store>/.lock                     shared by builds, exclusive for `gc`
 //! <store>/.roots/<id>.json          what a manifest + target last built (kept by gc)
 //! <store>/.cache/                   caches that may be deleted at any time
+//! <store>/.cache/warm/               steps' warm build folders; `gc` removes them
 //! ```
 //! An entry exists only once its record exists. An output folder without a record is what a
 //! killed build leaves between its rename and its record; the next build of that entry
@@ -322,10 +323,23 @@ impl Store {
                 let _ = fs::remove_file(entry.path());
             }
         }
+        // Warm build folders (a step's work kept for its next build): no build runs while
+        // gc holds the store, and the next build lays them out again.
+        let warm = self.cache_dir().join(WARM_DIR);
+        if warm.exists() {
+            report.bytes += tree_size(&warm);
+            normalise::remove_tree(&warm).map_err(|source| StoreError::Io {
+                path: warm.clone(),
+                source,
+            })?;
+        }
         report.removed.sort();
         Ok(report)
     }
 }
+
+/// The folder of `.cache` where steps keep warm build folders (`.cache/warm/<kind>/...`).
+pub const WARM_DIR: &str = "warm";
 
 /// What a manifest + target last built, so that `gc` keeps it.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

@@ -178,9 +178,17 @@ fn gc_keeps_rooted_entries_only() {
         };
         store.set_root("r", &root).unwrap();
     }
+    let warm = dir
+        .path()
+        .join(".cache")
+        .join(crate::WARM_DIR)
+        .join("k/skill-1");
+    fs::create_dir_all(&warm).unwrap();
+    fs::write(warm.join("object.o"), "kept for the next build").unwrap();
     let store = Store::open_exclusive(dir.path()).unwrap();
     let report = store.gc().unwrap();
     assert_eq!(report.removed, ["0000000000000000000000000000bbbb-dropped"]);
+    assert!(!warm.exists(), "warm build folders go with gc");
     assert!(report.bytes > 0);
     assert!(
         store

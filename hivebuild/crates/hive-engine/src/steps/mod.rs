@@ -10,6 +10,7 @@ mod microkit;
 mod render;
 mod tool;
 mod unikraft;
+mod warm;
 mod write;
 
 use hive_plan::StepKind;

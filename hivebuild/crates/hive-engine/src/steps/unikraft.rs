@@ -1,7 +1,14 @@
 //! A Unikraft unikernel: lay out what the libraries would download, configure from the
 //! fragments, check the configuration took, make, and keep the image.
 //!
+//! The build runs in a warm folder (`warm.rs`) kept in the store's cache, one per everything
+//! but the app (the core, the libraries, the runtime, the fragment, the tools), laid out like
+//! the step's own folder and mapped to the same `/hive/build`; so after a change to the app
+//! alone, make recompiles the app and links, and the image is the one a clean build gives.
+//!
 //! ```text
+//! src/<SOURCE>/                       the core, the libraries, the runtime (laid out once)
+//! src/skill-src/, deps/app-<NAME>/    the app (synced each build: only changed files move)
 //! work/build/                         O= (and C=work/build/.config)
 //! work/build/lib<NAME>/origin/<UNPACK>/   a library's origin source, where its fetch rule
 //! work/build/lib<NAME>/<ARCHIVE>          unpacks it, with the stamps it checks in time
@@ -15,16 +22,18 @@
 //! Unikraft's fetch rule is `wget ... || rm ...`: a failed download does not stop make, so
 //! the step reads the record, not make's status, to tell a download was tried.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use hive_manifest::SystemKind;
-use hive_plan::{Arg, UnikraftLibrary};
+use hive_plan::{Arg, SourceInput, UnikraftLibrary};
 
+use super::warm::{Warm, sync_tree};
 use crate::EngineError;
-use crate::context::{MAPPED_BUILD_DIR, StepContext};
+use crate::context::{MAPPED_BUILD_DIR, StepContext, copy_tree};
 
 /// What the runtime library's folder holds besides its code: the configuration every skill
 /// starts from.
@@ -41,30 +50,42 @@ pub(crate) struct Params<'a> {
     pub(crate) fragment: &'a str,
 }
 
+/// Where the build's inputs are, in the warm folder.
+struct Layout {
+    root: PathBuf,
+    work: PathBuf,
+    build: PathBuf,
+    sources: BTreeMap<String, PathBuf>,
+    app: PathBuf,
+}
+
 pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), EngineError> {
-    let build = context.work.join("build");
-    mkdir(&build)?;
-    for library in params.libraries {
-        place_origin(context, &build, library)?;
-    }
-    let (defconfig, wanted) = defconfig(context, params)?;
-    let recorder = download_recorder(&context.work)?;
+    let warm = Warm::open(
+        &context.cache.join(hive_store::WARM_DIR),
+        "unikraft",
+        params.name,
+        &warm_key(context, params)?,
+    )?;
+    let layout = lay_out(context, params, &warm)?;
+    let build = &layout.build;
+    let (defconfig, wanted) = defconfig(context, params, &layout.work)?;
+    let recorder = download_recorder(&layout.work)?;
 
     let make = |goal: Option<&str>| {
         let libraries: Vec<String> = params
             .libraries
             .iter()
-            .map(|l| context.sources[&l.source].display().to_string())
+            .map(|l| layout.sources[&l.source].display().to_string())
             .collect();
         let prefix_map = format!(
             "-ffile-prefix-map={}={MAPPED_BUILD_DIR}",
-            context.dir.display()
+            layout.root.display()
         );
         let mut command = context
             .command(context.program("make"))
             .arg("-C")
-            .arg(&context.sources[params.core])
-            .arg(format!("A={}", context.arg(params.app)))
+            .arg(&layout.sources[params.core])
+            .arg(format!("A={}", layout.app.display()))
             .arg(format!("O={}", build.display()))
             .arg(format!("C={}", build.join(".config").display()))
             .arg(format!("N={}", params.name))
@@ -80,7 +101,7 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
         if let Some(source) = params.skill_source {
             command = command.arg(format!(
                 "HIVE_SKILL_SRC={}",
-                context.sources[source].display()
+                layout.sources[source].display()
             ));
         }
         match goal {
@@ -89,13 +110,102 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
         }
     };
 
+    warm.building()?;
     context.run(&make(Some("defconfig")))?;
     check_config(context, &build.join(".config"), &wanted)?;
     let outcome = context.run(&make(None));
-    check_downloads(context, &recorder, &build)?;
+    check_downloads(context, &recorder, build)?;
     outcome?;
+    keep(context, params, &layout, &defconfig)?;
+    warm.built()
+}
 
-    keep(context, params, &build, &defconfig)
+/// What the warm folder is kept for: every input of the step but the app's own files.
+fn warm_key(context: &StepContext<'_>, params: &Params<'_>) -> Result<String, EngineError> {
+    let mut sources = BTreeMap::new();
+    for (name, input) in &context.step.sources {
+        if Some(name.as_str()) == params.skill_source {
+            continue;
+        }
+        let identity = match input {
+            SourceInput::Path { hash, .. } => hash.hex(),
+            SourceInput::Fetched { .. } => {
+                let tree = &context.sources[name];
+                hive_plan::hash::hash_tree(tree)
+                    .map_err(EngineError::io(tree))?
+                    .hex()
+            }
+        };
+        sources.insert(name.clone(), identity);
+    }
+    let key = hive_plan::Digest::of_canonical(&serde_json::json!({
+        "version": 1,
+        "name": params.name,
+        "arch": params.arch,
+        "cross_compile": params.cross_compile,
+        "fragment": params.fragment,
+        "core": params.core,
+        "libraries": params.libraries.iter().map(|l| serde_json::json!({
+            "name": l.name,
+            "source": l.source,
+            "origin": l.origin.as_ref().map(|o| [&o.source, &o.archive, &o.unpack]),
+        })).collect::<Vec<_>>(),
+        "sources": sources,
+        "programs": context.step.programs,
+        "toolchain": context.step.toolchain,
+    }));
+    Ok(key.hex()[..16].to_owned())
+}
+
+/// The warm folder's inputs: laid out when it is fresh, the app synced every time.
+fn lay_out(
+    context: &StepContext<'_>,
+    params: &Params<'_>,
+    warm: &Warm,
+) -> Result<Layout, EngineError> {
+    let root = warm.root.clone();
+    let work = root.join("work");
+    let build = work.join("build");
+    let mut sources = BTreeMap::new();
+    for name in context.sources.keys() {
+        sources.insert(name.clone(), root.join("src").join(name));
+    }
+    if warm.fresh {
+        mkdir(&build)?;
+        for (name, copy) in &context.sources {
+            if Some(name.as_str()) != params.skill_source {
+                copy_tree(copy, &sources[name], false).map_err(EngineError::io(copy))?;
+            }
+        }
+        for library in params.libraries {
+            place_origin(context, &build, library)?;
+        }
+        warm.laid_out()?;
+    }
+    if let Some(source) = params.skill_source {
+        let copy = &context.sources[source];
+        sync_tree(copy, &sources[source]).map_err(EngineError::io(copy))?;
+    }
+    let Arg::Output { step, path, .. } = params.app else {
+        return Err(EngineError::StepFailed {
+            step: context.step.name.clone(),
+            message: "the app of a Unikraft step is the output of its render step".into(),
+        });
+    };
+    let app_root = root.join("deps").join(step);
+    mkdir(&root.join("deps"))?;
+    sync_tree(&context.deps[step], &app_root).map_err(EngineError::io(&context.deps[step]))?;
+    Ok(Layout {
+        app: if path.is_empty() {
+            app_root
+        } else {
+            app_root.join(path)
+        },
+        root,
+        work,
+        build,
+        sources,
+    })
 }
 
 /// The step's output: the image, its symbols (for checks such as "no network code"), the
@@ -103,9 +213,10 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
 fn keep(
     context: &StepContext<'_>,
     params: &Params<'_>,
-    build: &Path,
+    layout: &Layout,
     defconfig: &Path,
 ) -> Result<(), EngineError> {
+    let build = &layout.build;
     let image = build.join(format!("{}_qemu-{}", params.name, params.arch));
     let image_file = hive_plan::Artefact::skill(SystemKind::Standins, params.name).file;
     let elf = context.out.join(image_file);
@@ -115,7 +226,7 @@ fn keep(
 
     let config = build.join(".config");
     let text = fs::read_to_string(&config).map_err(EngineError::io(&config))?;
-    let mapped = text.replace(&context.dir.display().to_string(), MAPPED_BUILD_DIR);
+    let mapped = text.replace(&layout.root.display().to_string(), MAPPED_BUILD_DIR);
     let config_out = context.out.join("unikraft.config");
     fs::write(&config_out, mapped).map_err(EngineError::io(&config_out))?;
 
@@ -151,10 +262,8 @@ fn place_origin(
     let dir = build.join(format!("lib{}", library.name));
     let unpacked = dir.join("origin").join(&origin.unpack);
     mkdir(&dir.join("origin"))?;
-    // The step's own copy of the source (made by `prepare`), moved where the fetch rule
-    // would unpack it: nothing else in the step reads it.
     let tree = &context.sources[&origin.source];
-    fs::rename(tree, &unpacked).map_err(EngineError::io(tree))?;
+    copy_tree(tree, &unpacked, false).map_err(EngineError::io(tree))?;
     let epoch = SystemTime::UNIX_EPOCH;
     for (stamp, seconds) in [
         (origin.archive.as_str(), 1000),
@@ -175,6 +284,7 @@ fn place_origin(
 fn defconfig(
     context: &StepContext<'_>,
     params: &Params<'_>,
+    work: &Path,
 ) -> Result<(PathBuf, Vec<Wanted>), EngineError> {
     let runtime = &context.sources[&params.libraries[0].source];
     let app = PathBuf::from(context.arg(params.app));
@@ -215,7 +325,7 @@ fn defconfig(
             text.push('\n');
         }
     }
-    let path = context.work.join("defconfig");
+    let path = work.join("defconfig");
     fs::write(&path, text).map_err(EngineError::io(&path))?;
     Ok((path, wanted))
 }
@@ -295,6 +405,10 @@ fn download_recorder(work: &Path) -> Result<PathBuf, EngineError> {
     fs::write(&path, script).map_err(EngineError::io(&path))?;
     fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
         .map_err(EngineError::io(&path))?;
+    // What an earlier build in this folder recorded is not this build's.
+    if record.exists() {
+        fs::remove_file(&record).map_err(EngineError::io(&record))?;
+    }
     Ok(path)
 }
 
