@@ -234,17 +234,21 @@ mod tests {
     fn c_headers_agree() {
         for (file, header) in HEADERS {
             for (name, tag) in [
-            ("PING", PING),
-            ("PONG", PONG),
-            ("READY", READY),
-            ("JOB", JOB),
-            ("DONE", DONE),
-            ("CRASH", CRASH),
+                ("PING", PING),
+                ("PONG", PONG),
+                ("READY", READY),
+                ("JOB", JOB),
+                ("DONE", DONE),
+                ("CRASH", CRASH),
                 ("ERROR", ERROR),
                 ("DELIVER", DELIVER),
             ] {
                 let name = alloc::format!("HIVE_MSG_{name}");
-                assert_eq!(defined(header, file, &name), usize::from(tag), "{name} in {file}");
+                assert_eq!(
+                    defined(header, file, &name),
+                    usize::from(tag),
+                    "{name} in {file}"
+                );
             }
         }
         let (file, channel) = HEADERS[1];
