@@ -1,7 +1,7 @@
 /* Text from a PDF without an object model: every stream of the file is found by its
  * `stream` ... `endstream` keywords; its dictionary says whether it is a content stream
- * (streams with a /Type, /Subtype or font lengths are images, fonts, cross-reference and
- * object streams: skipped) and how it is encoded (none or /FlateDecode; any other filter
+ * (streams with a /Type, /Subtype, font lengths or /DecodeParms are images, fonts,
+ * cross-reference and object streams: skipped) and how it is encoded (none or /FlateDecode; any other filter
  * is skipped). A content stream's text is the strings its text operators show (Tj, TJ, '
  * and ") between BT and ET, in stream order. What this does not do: fonts with their own
  * encodings (CID fonts show glyph numbers, not text), object streams, encryption. */

@@ -32,6 +32,9 @@ pub(crate) struct StepContext<'a> {
     pub(crate) cache: PathBuf,
     /// Source name → its copy under `src/`.
     pub(crate) sources: BTreeMap<String, PathBuf>,
+    /// Source name → the store entry it was fetched into (content-addressed: its identity),
+    /// for fetched sources.
+    pub(crate) fetched: BTreeMap<String, String>,
     /// Dependency name → its copy under `deps/`.
     pub(crate) deps: BTreeMap<String, PathBuf>,
 }
@@ -60,10 +63,16 @@ impl<'a> StepContext<'a> {
         }
         fs::write(&log, "").map_err(io_error(&log))?;
         let mut sources = BTreeMap::new();
+        let mut fetched = BTreeMap::new();
         for (name, input) in &step.sources {
             let from = match input {
                 hive_plan::SourceInput::Path { path, .. } => path.clone(),
-                hive_plan::SourceInput::Fetched { step } => dep_outputs[step].clone(),
+                hive_plan::SourceInput::Fetched { step } => {
+                    let entry = &dep_outputs[step];
+                    let entry_name = entry.file_name().unwrap_or_default();
+                    fetched.insert(name.clone(), entry_name.to_string_lossy().into_owned());
+                    entry.clone()
+                }
             };
             let to = dir.join("src").join(name);
             copy_tree(&from, &to, true).map_err(io_error(&from))?;
@@ -84,6 +93,7 @@ impl<'a> StepContext<'a> {
             log,
             cache,
             sources,
+            fetched,
             deps,
         })
     }

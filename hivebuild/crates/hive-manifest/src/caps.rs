@@ -92,6 +92,20 @@ impl Capability {
     }
 }
 
+/// Whether `caps` grant a channel to `peer`.
+pub fn has_channel(caps: &[Capability], peer: &str) -> bool {
+    caps.iter()
+        .any(|cap| matches!(cap, Capability::Channel { peer: p } if p == peer))
+}
+
+/// The `net:` ports `caps` grant, in the order written.
+pub fn net_ports(caps: &[Capability]) -> impl Iterator<Item = (Protocol, u16)> + '_ {
+    caps.iter().filter_map(|cap| match cap {
+        Capability::Net { protocol, port } => Some((*protocol, *port)),
+        _ => None,
+    })
+}
+
 impl fmt::Display for Capability {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -705,18 +705,15 @@ fn render_context(
         (SystemKind::Standins, Some(_)) => "unikraft",
         (SystemKind::Standins, None) => "standins",
     };
-    let ports: Vec<serde_json::Value> = skill
-        .caps
-        .iter()
-        .filter_map(|cap| match cap {
-            hive_manifest::caps::Capability::Net { protocol, port } => Some(json!({
+    let ports: Vec<serde_json::Value> = hive_manifest::caps::net_ports(&skill.caps)
+        .map(|(protocol, port)| {
+            json!({
                 "protocol": match protocol {
                     hive_manifest::caps::Protocol::Udp => "udp",
                     hive_manifest::caps::Protocol::Tcp => "tcp",
                 },
                 "port": port,
-            })),
-            _ => None,
+            })
         })
         .collect();
     json!({

@@ -33,7 +33,7 @@ pub struct Scenario {
 }
 
 /// What a scenario saw.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Outcome {
     pub failure: Option<String>,
     /// Milliseconds from each crash command to the skill's ready marker.
@@ -72,14 +72,7 @@ pub fn run(machine: &Machine, image: &Path, scenario: &Scenario) -> Result<Outco
         last_beat: None,
         first_crash: None,
         skill_ready: false,
-        outcome: Outcome {
-            failure: None,
-            restarts_ms: Vec::new(),
-            max_gap_ms: 0.0,
-            heartbeats: 0,
-            console: String::new(),
-            duration_ms: 0,
-        },
+        outcome: Outcome::default(),
     };
     let budget = scenario.boot_within
         + (scenario.restart_within * 2) * (scenario.crashes + 1)

@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 
-use hive_manifest::caps::{Capability, Protocol};
+use hive_manifest::caps::{self, Protocol};
 use hive_manifest::target::Arch;
 use hive_manifest::{Skill, Target};
 
@@ -73,14 +73,7 @@ pub fn unikraft_skill(
         });
     }
 
-    let ports: Vec<(Protocol, u16)> = skill
-        .caps
-        .iter()
-        .filter_map(|cap| match cap {
-            Capability::Net { protocol, port } => Some((*protocol, *port)),
-            _ => None,
-        })
-        .collect();
+    let ports: Vec<(Protocol, u16)> = caps::net_ports(&skill.caps).collect();
     if ports.is_empty() {
         return Ok(machine);
     }
@@ -127,10 +120,7 @@ const COM2: u16 = 0x2f8;
 /// Whether the skill holds `channel:brain` (then its runtime has the line; the plan says so
 /// to its build: `CONFIG_LIBHIVESKILL_BRAIN`).
 pub fn holds_brain_channel(skill: &Skill) -> bool {
-    skill
-        .caps
-        .iter()
-        .any(|cap| matches!(cap, Capability::Channel { peer } if peer == "brain"))
+    caps::has_channel(&skill.caps, "brain")
 }
 
 /// A loopback port nothing listens on now.

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use brain::protocol::Message;
-use hive_manifest::caps::{Capability, Protocol};
+use hive_manifest::caps::{self, Protocol};
 use hive_manifest::{Skill, Target};
 use regex::Regex;
 
@@ -48,16 +48,7 @@ impl Fault {
     /// How `skill` can be faulted: through the network when it listens there, else through
     /// its channel; `None` when it has neither.
     pub fn of(skill: &Skill) -> Option<Self> {
-        let udp = skill.caps.iter().any(|cap| {
-            matches!(
-                cap,
-                Capability::Net {
-                    protocol: Protocol::Udp,
-                    ..
-                }
-            )
-        });
-        if udp {
+        if caps::net_ports(&skill.caps).any(|(protocol, _)| protocol == Protocol::Udp) {
             Some(Self::Datagram)
         } else if holds_brain_channel(skill) {
             Some(Self::Channel)
@@ -100,26 +91,33 @@ pub fn run(
     scenario: &SkillScenario,
 ) -> Result<Outcome, QemuError> {
     let started = Instant::now();
-    let mut outcome = Outcome {
-        failure: None,
-        restarts_ms: Vec::new(),
-        max_gap_ms: 0.0,
-        heartbeats: 0,
-        console: String::new(),
-        duration_ms: 0,
-    };
+    let mut outcome = Outcome::default();
+    outcome.failure = rounds(boot, fault, scenario, &mut outcome)?;
+    outcome.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    Ok(outcome)
+}
+
+/// Boot, then fault and boot again `scenario.faults` times, checking the skill serves each
+/// time; what went wrong, if anything. Consoles and restart times go into `outcome`.
+fn rounds(
+    boot: &SkillBoot<'_>,
+    fault: Fault,
+    scenario: &SkillScenario,
+    outcome: &mut Outcome,
+) -> Result<Option<String>, QemuError> {
     // Each guest lives at most this long: its boot, serving checks, the fault.
     let lifetime = scenario.boot_within + scenario.restart_within * 2 + Duration::from_secs(10);
     let mut vm = boot.boot(lifetime)?;
-    let mut failure = if vm.wait_for(&scenario.ready, scenario.boot_within).is_some() {
-        None
-    } else {
-        Some(format!(
-            "no `{}` within {} ms of the first boot",
-            scenario.ready.as_str(),
-            scenario.boot_within.as_millis()
-        ))
-    };
+    let mut failure = vm
+        .wait_for(&scenario.ready, scenario.boot_within)
+        .is_none()
+        .then(|| {
+            format!(
+                "no `{}` within {} ms of the first boot",
+                scenario.ready.as_str(),
+                scenario.boot_within.as_millis()
+            )
+        });
     let mut round = 0;
     while failure.is_none() {
         if let Err(why) = serves(&mut vm, fault) {
@@ -138,12 +136,10 @@ pub fn run(
         let ended = vm.ended(scenario.restart_within)?;
         outcome.console.push_str(&ended.console);
         if ended.status.is_none() {
-            failure = Some(format!(
+            return Ok(Some(format!(
                 "fault {round}: the guest still ran {} ms after the fault",
                 scenario.restart_within.as_millis()
-            ));
-            vm = boot.boot(lifetime)?;
-            break;
+            )));
         }
         let _ = writeln!(outcome.console, "--- restarted after fault {round} ---");
         vm = boot.boot(lifetime)?;
@@ -161,9 +157,7 @@ pub fn run(
     }
     let last = vm.stop()?;
     outcome.console.push_str(&last.console);
-    outcome.failure = failure;
-    outcome.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    Ok(outcome)
+    Ok(failure)
 }
 
 /// The skill answers: a `net` skill a peer's hello, any other the Brain's ping.

@@ -124,18 +124,17 @@ impl SkillVm {
 
     /// Stop the guest now.
     pub fn stop(mut self) -> Result<Boot, QemuError> {
-        self.stop.store(true, Ordering::Relaxed);
         self.finish()
     }
 
+    /// Stop the guest if it still runs (the watcher sees the flag within 50 ms) and collect
+    /// how it ended.
     fn finish(&mut self) -> Result<Boot, QemuError> {
         self.stop.store(true, Ordering::Relaxed);
         let watcher = self.watcher.take().expect("finished once");
-        watcher.join().unwrap_or_else(|_| {
-            Err(QemuError::Channel(
-                "the console watcher panicked".to_owned(),
-            ))
-        })
+        watcher
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 }
 

@@ -100,11 +100,7 @@ pub fn channel_ids(manifest: &Manifest) -> ChannelIds {
 
 /// Whether the Brain and skill `name` share a channel (granted on both sides).
 fn brain_talks_to(manifest: &Manifest, name: &str) -> bool {
-    manifest
-        .brain
-        .caps
-        .iter()
-        .any(|c| matches!(c, Capability::Channel { peer } if peer == name))
+    hive_manifest::caps::has_channel(&manifest.brain.caps, name)
 }
 
 fn escape(text: &str) -> String {

@@ -64,7 +64,7 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
         &context.cache.join(hive_store::WARM_DIR),
         "unikraft",
         params.name,
-        &warm_key(context, params)?,
+        &warm_key(context, params),
     )?;
     let layout = lay_out(context, params, &warm)?;
     let build = &layout.build;
@@ -121,7 +121,7 @@ pub(crate) fn run(context: &StepContext<'_>, params: &Params<'_>) -> Result<(), 
 }
 
 /// What the warm folder is kept for: every input of the step but the app's own files.
-fn warm_key(context: &StepContext<'_>, params: &Params<'_>) -> Result<String, EngineError> {
+fn warm_key(context: &StepContext<'_>, params: &Params<'_>) -> String {
     let mut sources = BTreeMap::new();
     for (name, input) in &context.step.sources {
         if Some(name.as_str()) == params.skill_source {
@@ -129,12 +129,7 @@ fn warm_key(context: &StepContext<'_>, params: &Params<'_>) -> Result<String, En
         }
         let identity = match input {
             SourceInput::Path { hash, .. } => hash.hex(),
-            SourceInput::Fetched { .. } => {
-                let tree = &context.sources[name];
-                hive_plan::hash::hash_tree(tree)
-                    .map_err(EngineError::io(tree))?
-                    .hex()
-            }
+            SourceInput::Fetched { .. } => context.fetched[name].clone(),
         };
         sources.insert(name.clone(), identity);
     }
@@ -154,7 +149,7 @@ fn warm_key(context: &StepContext<'_>, params: &Params<'_>) -> Result<String, En
         "programs": context.step.programs,
         "toolchain": context.step.toolchain,
     }));
-    Ok(key.hex()[..16].to_owned())
+    key.hex()[..16].to_owned()
 }
 
 /// The warm folder's inputs: laid out when it is fresh, the app synced every time.

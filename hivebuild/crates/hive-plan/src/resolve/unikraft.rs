@@ -8,7 +8,7 @@
 //! fetch-SOURCE  fetch    for every git/archive source a step reads
 //! ```
 
-use hive_manifest::caps::Capability;
+use hive_manifest::caps;
 use hive_manifest::model::{SkillBuild, Unikraft};
 use hive_manifest::target::Arch;
 use hive_manifest::{Skill, Target};
@@ -57,11 +57,7 @@ fn unikraft_platform(target: &Target) -> Result<UnikraftPlatform, PlanError> {
 
 /// The runtime's lines a skill's capabilities choose: its channel to the Brain.
 fn runtime_fragment(skill: &Skill) -> &'static str {
-    let brain = skill
-        .caps
-        .iter()
-        .any(|cap| matches!(cap, Capability::Channel { peer } if peer == "brain"));
-    if brain {
+    if caps::has_channel(&skill.caps, "brain") {
         "# `channel:brain`: the runtime's serial line to the Brain.\nCONFIG_LIBHIVESKILL_BRAIN=y\n"
     } else {
         ""
@@ -70,10 +66,7 @@ fn runtime_fragment(skill: &Skill) -> &'static str {
 
 /// Whether a skill reaches the network: then it links the network stack.
 fn uses_network(skill: &Skill) -> bool {
-    skill
-        .caps
-        .iter()
-        .any(|cap| matches!(cap, Capability::Net { .. }))
+    caps::net_ports(&skill.caps).next().is_some()
 }
 
 impl Builder<'_> {

@@ -40,20 +40,7 @@ pub fn faults(
     manifest: &Manifest,
     system: &Path,
 ) -> Result<FaultsReport, SuiteError> {
-    let section = |section| SuiteError::NoSection {
-        manifest: manifest.file.clone(),
-        section,
-    };
-    let faults = manifest
-        .tests
-        .faults
-        .as_ref()
-        .ok_or_else(|| section("faults"))?;
-    let smoke = manifest
-        .tests
-        .smoke
-        .as_ref()
-        .ok_or_else(|| section("smoke"))?;
+    let (faults, smoke) = sections(manifest)?;
     let first = smoke.kernel.first().map(|m| m.pattern.as_str());
     let (machine, accel) = bench.machine(system, first)?;
     let boot_within =
@@ -122,20 +109,7 @@ pub fn skill_faults(
     manifest: &Manifest,
     boots: &[Boot],
 ) -> Result<FaultsReport, SuiteError> {
-    let section = |section| SuiteError::NoSection {
-        manifest: manifest.file.clone(),
-        section,
-    };
-    let faults = manifest
-        .tests
-        .faults
-        .as_ref()
-        .ok_or_else(|| section("faults"))?;
-    let smoke = manifest
-        .tests
-        .smoke
-        .as_ref()
-        .ok_or_else(|| section("smoke"))?;
+    let (faults, smoke) = sections(manifest)?;
     let mut scenarios = Vec::new();
     let mut machine_description = String::new();
     let mut accel = None;
@@ -205,17 +179,35 @@ pub fn skill_faults(
     })
 }
 
+/// The sections fault injection reads: `[tests.faults]`, and `[tests.smoke]` for the boot's
+/// markers.
+fn sections(
+    manifest: &Manifest,
+) -> Result<(&hive_manifest::model::Faults, &hive_manifest::model::Smoke), SuiteError> {
+    let missing = |section| SuiteError::NoSection {
+        manifest: manifest.file.clone(),
+        section,
+    };
+    let faults = manifest
+        .tests
+        .faults
+        .as_ref()
+        .ok_or_else(|| missing("faults"))?;
+    let smoke = manifest
+        .tests
+        .smoke
+        .as_ref()
+        .ok_or_else(|| missing("smoke"))?;
+    Ok((faults, smoke))
+}
+
 fn failed_scenario(name: String, why: String) -> Scenario {
     Scenario {
         name,
         passed: false,
         outcome: Outcome {
             failure: Some(why),
-            restarts_ms: Vec::new(),
-            max_gap_ms: 0.0,
-            heartbeats: 0,
-            console: String::new(),
-            duration_ms: 0,
+            ..Outcome::default()
         },
     }
 }
