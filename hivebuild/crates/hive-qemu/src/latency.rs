@@ -6,14 +6,13 @@
 //!
 //! Each QMP socket lives in its own temporary folder, so runs can go in parallel.
 
-use std::io::{BufRead as _, BufReader, Write as _};
-use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use regex::Regex;
 use serde::Serialize;
 
+use crate::qmp::{self, Qmp};
 use crate::{Flow, Guest, Machine, QemuError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -106,59 +105,10 @@ pub fn warm(
             message: format!("no scratch folder: {source}"),
         })?;
     let socket = scratch.path().join("qmp.sock");
-    let extra = [
-        "-S".to_owned(),
-        "-qmp".to_owned(),
-        format!("unix:{},server=on,wait=off", socket.display()),
-    ];
-    let guest = Guest::spawn(machine, image, &extra)?;
-    let qmp_error = |message: String| QemuError::Qmp { message };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let stream = loop {
-        match UnixStream::connect(&socket) {
-            Ok(stream) => break stream,
-            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
-            Err(error) => {
-                return Err(qmp_error(format!(
-                    "QEMU's QMP socket did not open: {error}"
-                )));
-            }
-        }
-    };
-    let mut reader = BufReader::new(stream.try_clone().map_err(|e| qmp_error(e.to_string()))?);
-    let mut writer = stream;
-    let mut line = String::new();
-    let mut read_reply = |line: &mut String| -> Result<(), QemuError> {
-        // Skip asynchronous events; stop at the greeting or a command's reply.
-        loop {
-            line.clear();
-            if reader
-                .read_line(line)
-                .map_err(|e| qmp_error(e.to_string()))?
-                == 0
-            {
-                return Err(qmp_error("QMP closed".into()));
-            }
-            if !line.contains("\"event\"") {
-                return Ok(());
-            }
-        }
-    };
-    read_reply(&mut line)?; // greeting
-    writer
-        .write_all(b"{\"execute\":\"qmp_capabilities\"}\n")
-        .map_err(|e| qmp_error(e.to_string()))?;
-    read_reply(&mut line)?;
-    if !line.contains("\"return\"") {
-        return Err(qmp_error(format!(
-            "qmp_capabilities failed: {}",
-            line.trim()
-        )));
-    }
+    let guest = Guest::spawn(machine, image, &qmp::paused_args(&socket))?;
+    let mut qmp = Qmp::connect(&socket, Duration::from_secs(10))?;
     let started = Instant::now();
-    writer
-        .write_all(b"{\"execute\":\"cont\"}\n")
-        .map_err(|e| qmp_error(e.to_string()))?;
+    qmp.send("cont")?;
     until_marker(guest, marker, started, timeout)
 }
 

@@ -12,6 +12,7 @@ pub mod floor;
 pub mod latency;
 pub mod peer;
 pub mod plot;
+pub mod qmp;
 pub mod report;
 pub mod skill;
 pub mod skillfaults;

@@ -1,6 +1,8 @@
 //! One Unikraft skill booted on its own, as whatever supervises it sees it: its console
 //! collected as it comes, its channel to the Brain (listened on here when it holds one), the
 //! host ports forwarded to its `net:` capabilities. The guest is stopped when this is dropped.
+//! It may start paused (QEMU loaded, no instruction run) and be resumed later: what a pool of
+//! ready skills holds.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,14 +14,17 @@ use hive_manifest::{Skill, Target};
 use regex::Regex;
 
 use crate::channel::{BrainChannel, ChannelEnd};
+use crate::qmp::{self, Qmp};
 use crate::skill::{Forward, holds_brain_channel, unikraft_skill};
 use crate::{Accel, Boot, Flow, Guest, Machine, QemuError};
 
 pub struct SkillVm {
     pub forwards: Vec<Forward>,
-    /// When QEMU was started.
+    /// When QEMU was started, or resumed if it started paused.
     pub started: Instant,
     channel: Option<BrainChannel>,
+    /// A guest started paused: its QMP connection (and the folder of its socket).
+    qmp: Option<(Qmp, tempfile::TempDir)>,
     console: Arc<Mutex<String>>,
     stop: Arc<AtomicBool>,
     watcher: Option<JoinHandle<Result<Boot, QemuError>>>,
@@ -36,20 +41,71 @@ impl SkillVm {
         image: &Path,
         deadline: Duration,
     ) -> Result<Self, QemuError> {
+        Self::spawn(machine, accel, target, skill, image, deadline, false)
+    }
+
+    /// Start `image` of `skill` paused: QEMU has loaded it and runs nothing until
+    /// [`SkillVm::resume`]. `deadline` counts from now.
+    pub fn paused(
+        machine: &Machine,
+        accel: Accel,
+        target: &Target,
+        skill: &Skill,
+        image: &Path,
+        deadline: Duration,
+    ) -> Result<Self, QemuError> {
+        Self::spawn(machine, accel, target, skill, image, deadline, true)
+    }
+
+    /// Resume a guest started paused; `started` is now.
+    pub fn resume(&mut self) -> Result<(), QemuError> {
+        let Some((qmp, _)) = self.qmp.as_mut() else {
+            return Ok(());
+        };
+        self.started = Instant::now();
+        qmp.execute("cont")
+    }
+
+    fn spawn(
+        machine: &Machine,
+        accel: Accel,
+        target: &Target,
+        skill: &Skill,
+        image: &Path,
+        deadline: Duration,
+        paused: bool,
+    ) -> Result<Self, QemuError> {
         let channel = if holds_brain_channel(skill) {
             Some(BrainChannel::listen().map_err(|error| QemuError::Channel(error.to_string()))?)
         } else {
             None
         };
         let end = channel.as_ref().map_or(ChannelEnd::Null, BrainChannel::end);
-        let extra = unikraft_skill(target, skill, &end)?;
+        let extra_machine = unikraft_skill(target, skill, &end)?;
         let mut machine = machine.clone();
-        machine.args.extend(extra.args);
+        machine.args.extend(extra_machine.args);
         if accel == Accel::Tcg {
-            machine.args.extend(extra.tcg_args);
+            machine.args.extend(extra_machine.tcg_args);
         }
+        let scratch = if paused {
+            Some(
+                tempfile::Builder::new()
+                    .prefix("hive-qmp-")
+                    .tempdir()
+                    .map_err(|e| QemuError::Qmp {
+                        message: format!("no folder for the QMP socket: {e}"),
+                    })?,
+            )
+        } else {
+            None
+        };
+        let socket = scratch.as_ref().map(|dir| dir.path().join("qmp.sock"));
+        let extra: Vec<String> = socket
+            .as_deref()
+            .map(|socket| qmp::paused_args(socket).into())
+            .unwrap_or_default();
         let started = Instant::now();
-        let guest = Guest::spawn(&machine, image, &[])?;
+        let guest = Guest::spawn(&machine, image, &extra)?;
         let console = Arc::new(Mutex::new(String::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let watcher = {
@@ -69,10 +125,17 @@ impl SkillVm {
                 })
             })
         };
+        let qmp = match (socket, scratch) {
+            (Some(socket), Some(scratch)) => {
+                Some((Qmp::connect(&socket, Duration::from_secs(10))?, scratch))
+            }
+            _ => None,
+        };
         Ok(Self {
-            forwards: extra.forwards,
+            forwards: extra_machine.forwards,
             started,
             channel,
+            qmp,
             console,
             stop,
             watcher: Some(watcher),

@@ -1,0 +1,98 @@
+//! QEMU's machine protocol (QMP) on a Unix socket, as much of it as a paused guest needs: the
+//! arguments that start one, the connection, and commands without arguments (`cont`,
+//! `stop`). Used by the warm boots of `test boot-latency` and by the police's pool of paused
+//! skills.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::QemuError;
+
+/// QEMU's arguments for a guest that waits, paused, for `cont` on a QMP socket at `socket`.
+pub fn paused_args(socket: &Path) -> [String; 3] {
+    [
+        "-S".to_owned(),
+        "-qmp".to_owned(),
+        format!("unix:{},server=on,wait=off", socket.display()),
+    ]
+}
+
+/// A QMP connection in command mode.
+pub struct Qmp {
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+}
+
+fn error(message: impl Into<String>) -> QemuError {
+    QemuError::Qmp {
+        message: message.into(),
+    }
+}
+
+impl Qmp {
+    /// Connect to the socket QEMU listens on (it appears shortly after QEMU starts: tried
+    /// until `timeout`), read the greeting and enter command mode.
+    pub fn connect(socket: &Path, timeout: Duration) -> Result<Self, QemuError> {
+        let deadline = Instant::now() + timeout;
+        let stream = loop {
+            match UnixStream::connect(socket) {
+                Ok(stream) => break stream,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(e) => return Err(error(format!("QEMU's QMP socket did not open: {e}"))),
+            }
+        };
+        stream
+            .set_read_timeout(Some(timeout))
+            .map_err(|e| error(e.to_string()))?;
+        let reader = BufReader::new(stream.try_clone().map_err(|e| error(e.to_string()))?);
+        let mut qmp = Self {
+            reader,
+            writer: stream,
+        };
+        qmp.reply()?; // the greeting
+        qmp.execute("qmp_capabilities")?;
+        Ok(qmp)
+    }
+
+    /// Run `command` and wait for its reply.
+    pub fn execute(&mut self, command: &str) -> Result<(), QemuError> {
+        self.send(command)?;
+        let reply = self.reply()?;
+        if reply.contains("\"return\"") {
+            Ok(())
+        } else {
+            Err(error(format!("`{command}` failed: {}", reply.trim())))
+        }
+    }
+
+    /// Send `command` and return at once: its effect is what the caller waits for (a warm
+    /// boot times `cont` to the guest's marker).
+    pub fn send(&mut self, command: &str) -> Result<(), QemuError> {
+        self.writer
+            .write_all(format!("{{\"execute\":\"{command}\"}}\n").as_bytes())
+            .map_err(|e| error(e.to_string()))
+    }
+
+    /// The next line that is not an asynchronous event: the greeting or a command's reply.
+    fn reply(&mut self) -> Result<String, QemuError> {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if self
+                .reader
+                .read_line(&mut line)
+                .map_err(|e| error(e.to_string()))?
+                == 0
+            {
+                return Err(error("QMP closed"));
+            }
+            if !line.contains("\"event\"") {
+                return Ok(line);
+            }
+        }
+    }
+}
