@@ -8,6 +8,10 @@
 //! each is a frame: its length as a little-endian `u32`, then the message; a frame holds at
 //! most [`FRAME_MAX`] message bytes. The C side of both: `hive_protocol.h` (seL4 protection
 //! domains) and `hive/channel.h` (the Unikraft skill runtime); tests here read both.
+//!
+//! On the hosted lane the Brain is a process that reaches its skills only through the police
+//! (`components/police-hosted`): [`Routed`] is what crosses between the two, in the same
+//! frames.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -139,15 +143,7 @@ pub enum FrameError {
 impl Message {
     /// The message as one frame: its length, then its bytes.
     pub fn frame(&self) -> Result<Vec<u8>, FrameError> {
-        let message = self.encode();
-        let length = u32::try_from(message.len())
-            .ok()
-            .filter(|_| message.len() <= FRAME_MAX)
-            .ok_or(FrameError::TooLong(message.len()))?;
-        let mut out = Vec::with_capacity(FRAME_HEADER + message.len());
-        out.extend_from_slice(&length.to_le_bytes());
-        out.extend_from_slice(&message);
-        Ok(out)
+        frame_bytes(self.encode())
     }
 }
 
@@ -171,6 +167,18 @@ impl Deframer {
     /// The next whole message, `None` until one is complete. After an error the stream is
     /// not trusted: the caller drops it.
     pub fn next_message(&mut self) -> Option<Result<Message, FrameError>> {
+        self.next_decoded(Message::decode)
+    }
+
+    /// The next whole message between the Brain and the police (hosted lane).
+    pub fn next_routed(&mut self) -> Option<Result<Routed, FrameError>> {
+        self.next_decoded(Routed::decode)
+    }
+
+    fn next_decoded<T>(
+        &mut self,
+        decode: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
+    ) -> Option<Result<T, FrameError>> {
         let header: [u8; FRAME_HEADER] = self.buffer.get(..FRAME_HEADER)?.try_into().ok()?;
         let length = u32::from_le_bytes(header);
         let size = usize::try_from(length).unwrap_or(usize::MAX);
@@ -178,9 +186,188 @@ impl Deframer {
             return Some(Err(FrameError::BadLength(length)));
         }
         let message = self.buffer.get(FRAME_HEADER..FRAME_HEADER + size)?;
-        let decoded = Message::decode(message).map_err(FrameError::Decode);
+        let decoded = decode(message).map_err(FrameError::Decode);
         self.buffer.drain(..FRAME_HEADER + size);
         Some(decoded)
+    }
+}
+
+/// Frame already encoded message bytes: their length, then the bytes.
+fn frame_bytes(message: Vec<u8>) -> Result<Vec<u8>, FrameError> {
+    let length = u32::try_from(message.len())
+        .ok()
+        .filter(|_| message.len() <= FRAME_MAX)
+        .ok_or(FrameError::TooLong(message.len()))?;
+    let mut out = Vec::with_capacity(FRAME_HEADER + message.len());
+    out.extend_from_slice(&length.to_le_bytes());
+    out.extend_from_slice(&message);
+    Ok(out)
+}
+
+/// What became of a skill, as the police tells the Brain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkillState {
+    /// Booted and ready to serve.
+    Running,
+    /// Ended by a fault (the police restarts it if its policy says so).
+    Faulted,
+    /// Stopped for good: its restart limit was reached, or its policy does not restart it.
+    Stopped,
+}
+
+/// Between the Brain and the police on the hosted lane, where the police alone owns the
+/// skills' virtual machines and the Brain reaches a skill only through it. Framed like
+/// [`Message`], on the one byte stream between the two processes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Routed {
+    /// Brain → police: give `message` to `skill` (a lazy skill is started first).
+    /// Police → Brain: `message` came from `skill`.
+    Skill { skill: String, message: Message },
+    /// Police → Brain: a message for `skill` was not passed on: why (the Brain holds no
+    /// channel to it, the skill is stopped, it did not answer).
+    Refused { skill: String, reason: String },
+    /// Police → Brain: `skill` is now in `state`.
+    Notice { skill: String, state: SkillState },
+    /// Police → Brain: a person's request (`id` names it in the answer).
+    Ask { id: u32, text: String },
+    /// Brain → police: the answer to `Ask` `id` (a JSON document: the plan, the skill called,
+    /// its timings, the reply).
+    Answer { id: u32, text: String },
+    /// Brain → police: the Brain is alive (a counter).
+    Beat(u64),
+}
+
+const SKILL: u8 = 0x20;
+const REFUSED: u8 = 0x21;
+const NOTICE: u8 = 0x22;
+const ASK: u8 = 0x23;
+const ANSWER: u8 = 0x24;
+const BEAT: u8 = 0x25;
+
+const STATES: [(SkillState, u8); 3] = [
+    (SkillState::Running, 1),
+    (SkillState::Faulted, 2),
+    (SkillState::Stopped, 3),
+];
+
+/// A skill's name on the wire: its length in one byte, then its bytes.
+fn push_name(out: &mut Vec<u8>, name: &str) {
+    let bytes = &name.as_bytes()[..name.len().min(usize::from(u8::MAX))];
+    out.push(u8::try_from(bytes.len()).unwrap_or(u8::MAX));
+    out.extend_from_slice(bytes);
+}
+
+fn split_name(bytes: &[u8]) -> Result<(String, &[u8]), DecodeError> {
+    let (&length, rest) = bytes.split_first().ok_or(DecodeError::Truncated)?;
+    let length = usize::from(length);
+    if rest.len() < length {
+        return Err(DecodeError::Truncated);
+    }
+    let (name, rest) = rest.split_at(length);
+    Ok((text(name)?, rest))
+}
+
+fn text(bytes: &[u8]) -> Result<String, DecodeError> {
+    core::str::from_utf8(bytes)
+        .map(String::from)
+        .map_err(|_| DecodeError::BadText)
+}
+
+fn split_u32(bytes: &[u8]) -> Result<(u32, &[u8]), DecodeError> {
+    let (number, rest) = bytes.split_at_checked(4).ok_or(DecodeError::Truncated)?;
+    let array: [u8; 4] = number.try_into().map_err(|_| DecodeError::Truncated)?;
+    Ok((u32::from_le_bytes(array), rest))
+}
+
+impl Routed {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        match self {
+            Self::Skill { skill, message } => {
+                out.push(SKILL);
+                push_name(&mut out, skill);
+                out.extend_from_slice(&message.encode());
+            }
+            Self::Refused { skill, reason } => {
+                out.push(REFUSED);
+                push_name(&mut out, skill);
+                out.extend_from_slice(reason.as_bytes());
+            }
+            Self::Notice { skill, state } => {
+                out.push(NOTICE);
+                push_name(&mut out, skill);
+                let code = STATES
+                    .iter()
+                    .find(|(s, _)| s == state)
+                    .map_or(0, |(_, c)| *c);
+                out.push(code);
+            }
+            Self::Ask { id, text } | Self::Answer { id, text } => {
+                out.push(if matches!(self, Self::Ask { .. }) {
+                    ASK
+                } else {
+                    ANSWER
+                });
+                out.extend_from_slice(&id.to_le_bytes());
+                out.extend_from_slice(text.as_bytes());
+            }
+            Self::Beat(n) => {
+                out.push(BEAT);
+                out.extend_from_slice(&n.to_le_bytes());
+            }
+        }
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let (&tag, rest) = bytes.split_first().ok_or(DecodeError::Empty)?;
+        match tag {
+            SKILL => {
+                let (skill, rest) = split_name(rest)?;
+                Ok(Self::Skill {
+                    skill,
+                    message: Message::decode(rest)?,
+                })
+            }
+            REFUSED => {
+                let (skill, rest) = split_name(rest)?;
+                Ok(Self::Refused {
+                    skill,
+                    reason: text(rest)?,
+                })
+            }
+            NOTICE => {
+                let (skill, rest) = split_name(rest)?;
+                let [code] = rest else {
+                    return Err(DecodeError::Truncated);
+                };
+                let state = STATES
+                    .iter()
+                    .find(|(_, c)| c == code)
+                    .map(|(s, _)| *s)
+                    .ok_or(DecodeError::UnknownTag(*code))?;
+                Ok(Self::Notice { skill, state })
+            }
+            ASK | ANSWER => {
+                let (id, rest) = split_u32(rest)?;
+                let text = text(rest)?;
+                Ok(if tag == ASK {
+                    Self::Ask { id, text }
+                } else {
+                    Self::Answer { id, text }
+                })
+            }
+            BEAT => {
+                let array: [u8; 8] = rest.try_into().map_err(|_| DecodeError::Truncated)?;
+                Ok(Self::Beat(u64::from_le_bytes(array)))
+            }
+            other => Err(DecodeError::UnknownTag(other)),
+        }
+    }
+
+    /// The message as one frame.
+    pub fn frame(&self) -> Result<Vec<u8>, FrameError> {
+        frame_bytes(self.encode())
     }
 }
 
@@ -301,6 +488,66 @@ mod tests {
             unknown.next_message(),
             Some(Err(FrameError::Decode(DecodeError::UnknownTag(99))))
         );
+    }
+
+    #[test]
+    fn routed_messages_round_trip_through_frames() {
+        let messages = [
+            Routed::Skill {
+                skill: String::from("pdf"),
+                message: Message::Job(vec![1, 2, 3]),
+            },
+            Routed::Skill {
+                skill: String::from("net"),
+                message: Message::Deliver(vec![]),
+            },
+            Routed::Refused {
+                skill: String::from("mail"),
+                reason: String::from("the Brain holds no channel to `mail`"),
+            },
+            Routed::Notice {
+                skill: String::from("net"),
+                state: SkillState::Faulted,
+            },
+            Routed::Ask {
+                id: 7,
+                text: String::from("extract the text of report.pdf"),
+            },
+            Routed::Answer {
+                id: u32::MAX,
+                text: String::from("{}"),
+            },
+            Routed::Beat(1 << 40),
+        ];
+        let mut deframer = Deframer::new();
+        for message in &messages {
+            deframer.push(&message.frame().unwrap());
+        }
+        for message in messages {
+            assert_eq!(deframer.next_routed(), Some(Ok(message)));
+        }
+        assert_eq!(deframer.next_routed(), None);
+    }
+
+    #[test]
+    fn routed_rejects_bad_input() {
+        assert_eq!(Routed::decode(&[SKILL]), Err(DecodeError::Truncated));
+        assert_eq!(
+            Routed::decode(&[SKILL, 5, b'p']),
+            Err(DecodeError::Truncated)
+        );
+        assert_eq!(
+            Routed::decode(&[SKILL, 1, 0xff, READY]),
+            Err(DecodeError::BadText)
+        );
+        assert_eq!(Routed::decode(&[SKILL, 1, b'p']), Err(DecodeError::Empty));
+        assert_eq!(
+            Routed::decode(&[NOTICE, 1, b'p', 9]),
+            Err(DecodeError::UnknownTag(9))
+        );
+        assert_eq!(Routed::decode(&[ASK, 1, 2]), Err(DecodeError::Truncated));
+        assert_eq!(Routed::decode(&[BEAT, 1]), Err(DecodeError::Truncated));
+        assert_eq!(Routed::decode(&[PING]), Err(DecodeError::UnknownTag(PING)));
     }
 
     #[test]
