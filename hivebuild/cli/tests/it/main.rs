@@ -6,6 +6,7 @@
 //! - `sources_`: lock, fetch, `--offline`, `--source` (need git);
 //! - `qemu_`: boots what was built (need qemu-system-x86 and qemu-system-arm);
 //! - `nix_`: NAR hashes against Nix's own `nix-hash` (need nix-bin);
+//! - `police_`: the hosted police owning real Unikraft skills (with the upstream sources);
 //! - `sel4_`: Microkit targets: plans and platform files; with the upstream sources given,
 //!   the real images, booted.
 //!
@@ -20,6 +21,7 @@ mod doctor;
 mod image;
 mod new;
 mod nix;
+mod police;
 mod qemu;
 mod sel4;
 mod sources;

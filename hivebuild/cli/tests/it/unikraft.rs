@@ -135,7 +135,7 @@ fn unikraft_manifest_errors_point_at_the_library() {
 }
 
 /// The local clones and the tools a real build and boot needs, or why the test did not run.
-fn real(test: &str) -> Option<Vec<(String, PathBuf)>> {
+pub(crate) fn real(test: &str) -> Option<Vec<(String, PathBuf)>> {
     let sources = upstream(test)?;
     let mut tools = BUILD_TOOLS.to_vec();
     tools.extend(["flex", "bison", "patch", "nm", "qemu-system-x86_64"]);
@@ -162,7 +162,11 @@ fn upstream(test: &str) -> Option<Vec<(String, PathBuf)>> {
     None
 }
 
-fn with_upstream(project: &Project, args: &[&str], sources: &[(String, PathBuf)]) -> String {
+pub(crate) fn with_upstream(
+    project: &Project,
+    args: &[&str],
+    sources: &[(String, PathBuf)],
+) -> String {
     let mut command = project.hivebuild(args);
     for (name, path) in sources {
         command.env(hive_plan::source_env_var(name), path);
@@ -179,7 +183,7 @@ fn symbols(output: &Path) -> Vec<String> {
         .collect()
 }
 
-fn store_output(project: &Project, step: &str) -> PathBuf {
+pub(crate) fn store_output(project: &Project, step: &str) -> PathBuf {
     std::fs::read_dir(&project.store)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -426,7 +430,7 @@ fn unikraft_real_net_skill_answers_peers_hands_messages_to_the_brain_drops_broke
 }
 
 /// A one-page PDF showing `content`, its content stream Flate-compressed when `flate`.
-fn pdf(content: &[u8], flate: bool) -> Vec<u8> {
+pub(crate) fn pdf(content: &[u8], flate: bool) -> Vec<u8> {
     use std::io::Write as _;
     let (data, filter) = if flate {
         let mut encoder =
