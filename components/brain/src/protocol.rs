@@ -250,11 +250,16 @@ const STATES: [(SkillState, u8); 3] = [
     (SkillState::Stopped, 3),
 ];
 
-/// A skill's name on the wire: its length in one byte, then its bytes.
+/// A skill's name on the wire: its length in one byte, then its bytes. Skill names are
+/// manifest identifiers (at most 63 bytes); a longer one is cut at 255 bytes, on a character
+/// boundary, and then names no skill.
 fn push_name(out: &mut Vec<u8>, name: &str) {
-    let bytes = &name.as_bytes()[..name.len().min(usize::from(u8::MAX))];
-    out.push(u8::try_from(bytes.len()).unwrap_or(u8::MAX));
-    out.extend_from_slice(bytes);
+    let mut end = name.len().min(usize::from(u8::MAX));
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    out.push(u8::try_from(end).unwrap_or(u8::MAX));
+    out.extend_from_slice(&name.as_bytes()[..end]);
 }
 
 fn split_name(bytes: &[u8]) -> Result<(String, &[u8]), DecodeError> {

@@ -13,4 +13,4 @@ pub mod police;
 pub mod policy;
 pub mod pool;
 
-pub use police::{Config, Event, Police, Refusal, SkillImage};
+pub use police::{Config, Event, Police, Refusal, SkillImage, StartError};

@@ -69,6 +69,20 @@ pub enum Event {
     Delivered { skill: String, payload: Vec<u8> },
 }
 
+/// Why a skill could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Qemu(#[from] QemuError),
+    #[error("`{skill}` was not ready within {within:?}{}", fault.as_ref().map_or_else(String::new, |f| format!(" ({f})")))]
+    NotReady {
+        skill: String,
+        within: Duration,
+        /// The console's fault line, if it printed one.
+        fault: Option<String>,
+    },
+}
+
 /// Why a request got no answer from its skill.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Refusal {
@@ -115,7 +129,7 @@ pub struct Police {
 
 impl Police {
     /// Fill each skill's pool and start the skills that are not lazy. Events go to `events`.
-    pub fn start(config: Config, events: Sender<Event>) -> Result<Self, QemuError> {
+    pub fn start(config: Config, events: Sender<Event>) -> Result<Self, StartError> {
         let grants = Grants::new(
             &config.brain_caps,
             config.skills.iter().map(|s| s.skill.name.clone()),
@@ -208,7 +222,7 @@ impl Police {
     }
 
     /// The running skill's request queue, starting it if it is idle; `None` once stopped.
-    fn running(&self, name: &str) -> Result<Option<Sender<Request>>, QemuError> {
+    fn running(&self, name: &str) -> Result<Option<Sender<Request>>, StartError> {
         let supervised = &self.skills[name];
         let mut slot = supervised.slot.lock().expect("slot");
         match &*slot {
@@ -264,7 +278,7 @@ fn start(
     supervised: &Supervised,
     fault_line: &Regex,
     within: Duration,
-) -> Result<(SkillVm, f64), QemuError> {
+) -> Result<(SkillVm, f64), StartError> {
     let mut vm = supervised.pool.take()?;
     let ready = if supervised.uses_channel {
         wait_ready_message(&mut vm, within)
@@ -273,25 +287,20 @@ fn start(
             .expect("an escaped name is a pattern");
         vm.wait_for(&marker, within).map(|_| ())
     };
-    if ready.is_some() {
-        let ms = vm.started.elapsed().as_secs_f64() * 1000.0;
-        supervised
-            .forwards
-            .lock()
-            .expect("forwards")
-            .clone_from(&vm.forwards);
-        return Ok((vm, ms));
+    if ready.is_none() {
+        return Err(StartError::NotReady {
+            skill: supervised.name.clone(),
+            within,
+            fault: vm.find(fault_line),
+        });
     }
-    let console = vm.console();
-    let fault = fault_line
-        .find(&console)
-        .map_or_else(String::new, |m| format!(" ({})", m.as_str()));
-    Err(QemuError::Qmp {
-        message: format!(
-            "`{}` was not ready within {within:?}{fault}",
-            supervised.name
-        ),
-    })
+    let ms = vm.started.elapsed().as_secs_f64() * 1000.0;
+    supervised
+        .forwards
+        .lock()
+        .expect("forwards")
+        .clone_from(&vm.forwards);
+    Ok((vm, ms))
 }
 
 /// Wait for the skill's `READY` on its channel.
@@ -319,12 +328,13 @@ fn supervise(
 ) {
     let name = &supervised.name;
     loop {
-        let Some((ending, why)) = serve(&mut vm, requests, events, name, fault_line) else {
+        let Some(why) = serve(&mut vm, requests, events, name, fault_line) else {
             return; // the police stopped: the VM goes with `vm`
         };
-        let boot = vm.ended(Duration::from_millis(200));
-        let ending = match (ending, boot.as_ref().map(|b| b.status)) {
-            (Ending::Clean, Ok(Some(0))) => Ending::Clean,
+        // Clean only when QEMU exited by itself with status 0 (a power-off); a guest the
+        // police stopped after a fault line, or one that crashed, is a fault.
+        let ending = match vm.ended(Duration::from_millis(200)) {
+            Ok(boot) if boot.status == Some(0) => Ending::Clean,
             _ => Ending::Fault,
         };
         if ending == Ending::Fault {
@@ -365,35 +375,34 @@ fn supervise(
     }
 }
 
-/// Serve requests until the guest ends: how, and why in words; `None` when the police stops.
+/// Serve requests until the guest ends or shows a fault line: why, in words (the console's
+/// fault line when it printed one); `None` when the police stops.
 fn serve(
     vm: &mut SkillVm,
     requests: &Receiver<Request>,
     events: &Sender<Event>,
     name: &str,
     fault_line: &Regex,
-) -> Option<(Ending, String)> {
+) -> Option<String> {
     let mut pending: Option<Sender<Result<Message, String>>> = None;
     let mut looked = Instant::now();
-    let answer_pending = |pending: &mut Option<Sender<Result<Message, String>>>, why: &str| {
+    let ended = |pending: &mut Option<Sender<Result<Message, String>>>, why: String| {
         if let Some(answer) = pending.take() {
-            let _ = answer.send(Err(why.to_owned()));
+            let _ = answer.send(Err(why.clone()));
         }
+        Some(why)
     };
     loop {
         if vm.has_ended() {
-            let why = fault_line
-                .find(&vm.console())
-                .map_or_else(|| "its guest ended".to_owned(), |m| m.as_str().to_owned());
-            answer_pending(&mut pending, &why);
-            return Some((Ending::Clean, why));
+            let why = vm
+                .find(fault_line)
+                .unwrap_or_else(|| "its guest ended".to_owned());
+            return ended(&mut pending, why);
         }
         if looked.elapsed() > Duration::from_millis(50) {
             looked = Instant::now();
-            if let Some(line) = fault_line.find(&vm.console()) {
-                let why = line.as_str().to_owned();
-                answer_pending(&mut pending, &why);
-                return Some((Ending::Fault, why));
+            if let Some(line) = vm.find(fault_line) {
+                return ended(&mut pending, line);
             }
         }
         if pending.is_none() {
@@ -438,12 +447,10 @@ fn serve(
                 while !vm.has_ended() && Instant::now() < deadline {
                     std::thread::sleep(Duration::from_millis(5));
                 }
-                let why = fault_line.find(&vm.console()).map_or_else(
-                    || format!("its channel failed: {error}"),
-                    |line| line.as_str().to_owned(),
-                );
-                answer_pending(&mut pending, &why);
-                return Some((Ending::Fault, why));
+                let why = vm
+                    .find(fault_line)
+                    .unwrap_or_else(|| format!("its channel failed: {error}"));
+                return ended(&mut pending, why);
             }
         }
     }

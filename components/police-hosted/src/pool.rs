@@ -37,8 +37,9 @@ impl Launch {
 
 struct Shelf {
     ready: Vec<SkillVm>,
-    /// The last start that failed, for the next `take`.
-    failed: Option<QemuError>,
+    /// The last start failed: the filler waits for the next `take` (which starts its own VM
+    /// and says why if that fails too).
+    failed: bool,
     closing: bool,
 }
 
@@ -56,7 +57,7 @@ impl Pool {
         let shelf = Arc::new((
             Mutex::new(Shelf {
                 ready: Vec::new(),
-                failed: None,
+                failed: false,
                 closing: false,
             }),
             Condvar::new(),
@@ -80,7 +81,7 @@ impl Pool {
         let pooled = {
             let mut guard = lock.lock().expect("pool");
             let vm = guard.ready.pop();
-            guard.failed = None;
+            guard.failed = false;
             wake.notify_all();
             vm
         };
@@ -92,17 +93,12 @@ impl Pool {
         Ok(vm)
     }
 
-    /// How many paused VMs wait now.
-    pub fn ready(&self) -> usize {
-        self.shelf.0.lock().expect("pool").ready.len()
-    }
-
     /// Wait up to `timeout` until `n` paused VMs wait.
     pub fn wait_ready(&self, n: usize, timeout: Duration) -> bool {
         let (lock, wake) = &*self.shelf;
         let guard = lock.lock().expect("pool");
         let (guard, _) = wake
-            .wait_timeout_while(guard, timeout, |s| s.ready.len() < n && s.failed.is_none())
+            .wait_timeout_while(guard, timeout, |s| s.ready.len() < n && !s.failed)
             .expect("pool");
         guard.ready.len() >= n
     }
@@ -116,9 +112,7 @@ fn fill(launch: &Launch, shelf: &(Mutex<Shelf>, Condvar), size: usize) {
         {
             let guard = lock.lock().expect("pool");
             let guard = wake
-                .wait_while(guard, |s| {
-                    !s.closing && (s.ready.len() >= size || s.failed.is_some())
-                })
+                .wait_while(guard, |s| !s.closing && (s.ready.len() >= size || s.failed))
                 .expect("pool");
             if guard.closing {
                 return;
@@ -129,7 +123,7 @@ fn fill(launch: &Launch, shelf: &(Mutex<Shelf>, Condvar), size: usize) {
         match started {
             Ok(vm) if !guard.closing => guard.ready.push(vm),
             Ok(_) => return,
-            Err(error) => guard.failed = Some(error),
+            Err(_) => guard.failed = true,
         }
         wake.notify_all();
     }

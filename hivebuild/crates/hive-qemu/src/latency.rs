@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use regex::Regex;
 use serde::Serialize;
 
-use crate::qmp::{self, Qmp};
+use crate::qmp;
 use crate::{Flow, Guest, Machine, QemuError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -98,15 +98,9 @@ pub fn warm(
     marker: &Regex,
     timeout: Duration,
 ) -> Result<Option<Duration>, QemuError> {
-    let scratch = tempfile::Builder::new()
-        .prefix("hive-qmp-")
-        .tempdir()
-        .map_err(|source| QemuError::Qmp {
-            message: format!("no scratch folder: {source}"),
-        })?;
-    let socket = scratch.path().join("qmp.sock");
-    let guest = Guest::spawn(machine, image, &qmp::paused_args(&socket))?;
-    let mut qmp = Qmp::connect(&socket, Duration::from_secs(10))?;
+    let socket = qmp::Socket::new()?;
+    let guest = Guest::spawn(machine, image, &socket.paused_args())?;
+    let mut qmp = socket.connect(Duration::from_secs(10))?;
     let started = Instant::now();
     qmp.send("cont")?;
     until_marker(guest, marker, started, timeout)

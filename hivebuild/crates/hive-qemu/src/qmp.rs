@@ -5,24 +5,50 @@
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::QemuError;
 
-/// QEMU's arguments for a guest that waits, paused, for `cont` on a QMP socket at `socket`.
-pub fn paused_args(socket: &Path) -> [String; 3] {
-    [
-        "-S".to_owned(),
-        "-qmp".to_owned(),
-        format!("unix:{},server=on,wait=off", socket.display()),
-    ]
+/// Where one guest's QMP socket goes: a folder of its own, so that guests can start in
+/// parallel.
+pub struct Socket {
+    /// Removed, with the socket, when this goes.
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Socket {
+    pub fn new() -> Result<Self, QemuError> {
+        let dir = tempfile::Builder::new()
+            .prefix("hive-qmp-")
+            .tempdir()
+            .map_err(|e| error(format!("no folder for the QMP socket: {e}")))?;
+        let path = dir.path().join("qmp.sock");
+        Ok(Self { _dir: dir, path })
+    }
+
+    /// QEMU's arguments for a guest that waits, paused, for `cont` on this socket.
+    pub fn paused_args(&self) -> [String; 3] {
+        [
+            "-S".to_owned(),
+            "-qmp".to_owned(),
+            format!("unix:{},server=on,wait=off", self.path.display()),
+        ]
+    }
+
+    /// Connect to QEMU on it (the socket appears shortly after QEMU starts: tried until
+    /// `timeout`), read the greeting and enter command mode.
+    pub fn connect(self, timeout: Duration) -> Result<Qmp, QemuError> {
+        Qmp::connect(self, timeout)
+    }
 }
 
 /// A QMP connection in command mode.
 pub struct Qmp {
     reader: BufReader<UnixStream>,
     writer: UnixStream,
+    _socket: Socket,
 }
 
 fn error(message: impl Into<String>) -> QemuError {
@@ -32,12 +58,10 @@ fn error(message: impl Into<String>) -> QemuError {
 }
 
 impl Qmp {
-    /// Connect to the socket QEMU listens on (it appears shortly after QEMU starts: tried
-    /// until `timeout`), read the greeting and enter command mode.
-    pub fn connect(socket: &Path, timeout: Duration) -> Result<Self, QemuError> {
+    fn connect(socket: Socket, timeout: Duration) -> Result<Self, QemuError> {
         let deadline = Instant::now() + timeout;
         let stream = loop {
-            match UnixStream::connect(socket) {
+            match UnixStream::connect(&socket.path) {
                 Ok(stream) => break stream,
                 Err(_) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(2));
@@ -52,6 +76,7 @@ impl Qmp {
         let mut qmp = Self {
             reader,
             writer: stream,
+            _socket: socket,
         };
         qmp.reply()?; // the greeting
         qmp.execute("qmp_capabilities")?;

@@ -23,8 +23,8 @@ pub struct SkillVm {
     /// When QEMU was started, or resumed if it started paused.
     pub started: Instant,
     channel: Option<BrainChannel>,
-    /// A guest started paused: its QMP connection (and the folder of its socket).
-    qmp: Option<(Qmp, tempfile::TempDir)>,
+    /// A guest started paused: its QMP connection.
+    qmp: Option<Qmp>,
     console: Arc<Mutex<String>>,
     stop: Arc<AtomicBool>,
     watcher: Option<JoinHandle<Result<Boot, QemuError>>>,
@@ -57,9 +57,9 @@ impl SkillVm {
         Self::spawn(machine, accel, target, skill, image, deadline, true)
     }
 
-    /// Resume a guest started paused; `started` is now.
+    /// Resume a guest started paused (`started` is now); one that was not is running already.
     pub fn resume(&mut self) -> Result<(), QemuError> {
-        let Some((qmp, _)) = self.qmp.as_mut() else {
+        let Some(qmp) = self.qmp.as_mut() else {
             return Ok(());
         };
         self.started = Instant::now();
@@ -87,22 +87,10 @@ impl SkillVm {
         if accel == Accel::Tcg {
             machine.args.extend(extra_machine.tcg_args);
         }
-        let scratch = if paused {
-            Some(
-                tempfile::Builder::new()
-                    .prefix("hive-qmp-")
-                    .tempdir()
-                    .map_err(|e| QemuError::Qmp {
-                        message: format!("no folder for the QMP socket: {e}"),
-                    })?,
-            )
-        } else {
-            None
-        };
-        let socket = scratch.as_ref().map(|dir| dir.path().join("qmp.sock"));
+        let socket = paused.then(qmp::Socket::new).transpose()?;
         let extra: Vec<String> = socket
-            .as_deref()
-            .map(|socket| qmp::paused_args(socket).into())
+            .as_ref()
+            .map(|socket| socket.paused_args().into())
             .unwrap_or_default();
         let started = Instant::now();
         let guest = Guest::spawn(&machine, image, &extra)?;
@@ -125,12 +113,9 @@ impl SkillVm {
                 })
             })
         };
-        let qmp = match (socket, scratch) {
-            (Some(socket), Some(scratch)) => {
-                Some((Qmp::connect(&socket, Duration::from_secs(10))?, scratch))
-            }
-            _ => None,
-        };
+        let qmp = socket
+            .map(|socket| socket.connect(Duration::from_secs(10)))
+            .transpose()?;
         Ok(Self {
             forwards: extra_machine.forwards,
             started,
@@ -145,6 +130,14 @@ impl SkillVm {
     /// The console so far.
     pub fn console(&self) -> String {
         self.console.lock().expect("console").clone()
+    }
+
+    /// The first text of the console so far that matches `pattern` (searched in place, not
+    /// copied: a supervisor looks often).
+    pub fn find(&self, pattern: &Regex) -> Option<String> {
+        pattern
+            .find(&self.console.lock().expect("console"))
+            .map(|m| m.as_str().to_owned())
     }
 
     /// Wait until the console matches `pattern`: the time since QEMU started, or `None` when

@@ -79,17 +79,7 @@ pub fn faults(
                 machine: &machine.description,
             });
             let outcome = crate::faults::run(&machine, system, &scenario)?;
-            bench.report(&Event::Finished {
-                suite: "faults",
-                case: &name,
-                passed: outcome.failure.is_none(),
-                detail: outcome.failure.as_deref().unwrap_or("ok"),
-            });
-            scenarios.push(Scenario {
-                name,
-                passed: outcome.failure.is_none(),
-                outcome,
-            });
+            scenarios.push(finished(bench, name, outcome));
         }
     }
     Ok(FaultsReport {
@@ -99,6 +89,22 @@ pub fn faults(
         accel,
         scenarios,
     })
+}
+
+/// Report how scenario `name` went, and keep it.
+fn finished(bench: &Bench<'_>, name: String, outcome: Outcome) -> Scenario {
+    let passed = outcome.failure.is_none();
+    bench.report(&Event::Finished {
+        suite: "faults",
+        case: &name,
+        passed,
+        detail: outcome.failure.as_deref().unwrap_or("ok"),
+    });
+    Scenario {
+        name,
+        passed,
+        outcome,
+    }
 }
 
 /// Fault each skill of `[tests.faults]` that boots on its own (`boots`: the skills' boots)
@@ -154,18 +160,8 @@ pub fn skill_faults(
             image: &boot.image,
         };
         let outcome = crate::skillfaults::run(&target, fault, &scenario)?;
-        bench.report(&Event::Finished {
-            suite: "faults",
-            case: &name,
-            passed: outcome.failure.is_none(),
-            detail: outcome.failure.as_deref().unwrap_or("ok"),
-        });
         accel.get_or_insert(choice);
-        scenarios.push(Scenario {
-            name,
-            passed: outcome.failure.is_none(),
-            outcome,
-        });
+        scenarios.push(finished(bench, name, outcome));
     }
     Ok(FaultsReport {
         hive: manifest.hive.name.clone(),
