@@ -318,6 +318,61 @@ pub struct Skill {
     pub boot_budget: Option<Duration>,
     /// seL4 scheduling priority (0–253).
     pub priority: u8,
+    /// What the Brain's planner knows of the skill; a skill without one is never chosen by
+    /// the planner (it may still deliver to the Brain).
+    pub interface: Option<Interface>,
+}
+
+/// `[skills.NAME.interface]`: a one-line description (the router embeds it) and the request's
+/// arguments (the LLM fills them under a grammar made from their kinds).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Interface {
+    pub description: String,
+    /// In name order.
+    pub request: Vec<Argument>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Argument {
+    pub name: String,
+    pub kind: ArgumentKind,
+}
+
+/// What an argument holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ArgumentKind {
+    /// Free text on one line.
+    Text,
+    /// A whole number.
+    Integer,
+    /// A path inside the Brain's `files` store; the job carries the file's bytes.
+    File,
+    /// One of the given words.
+    OneOf(Vec<String>),
+}
+
+impl ArgumentKind {
+    /// The manifest's spelling: `text`, `integer`, `file`, `one-of:a|b`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "text" => Some(Self::Text),
+            "integer" => Some(Self::Integer),
+            "file" => Some(Self::File),
+            _ => {
+                let words: Vec<String> = text
+                    .strip_prefix("one-of:")?
+                    .split('|')
+                    .map(str::to_owned)
+                    .collect();
+                let plain = |w: &String| {
+                    !w.is_empty()
+                        && w.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                };
+                words.iter().all(plain).then_some(Self::OneOf(words))
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -97,6 +97,16 @@ pub(crate) struct Skill {
     pub lazy: bool,
     pub boot_budget: Option<S<String>>,
     pub priority: Option<S<u32>>,
+    pub interface: Option<Interface>,
+}
+
+/// `[skills.NAME.interface]`: what the Brain's planner knows of a skill.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct Interface {
+    pub description: S<String>,
+    #[serde(default)]
+    pub request: BTreeMap<String, S<String>>,
 }
 
 #[derive(Deserialize)]

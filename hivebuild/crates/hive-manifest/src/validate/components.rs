@@ -9,8 +9,8 @@ use super::{Checker, Granted};
 use crate::Component;
 use crate::diagnostic::Diagnostic;
 use crate::model::{
-    Brain, DEFAULT_BRAIN_MEMORY, DEFAULT_RESTART_LIMIT, DEFAULT_SKILL_MEMORY, Restart, Skill,
-    SkillBuild, Update,
+    Argument, ArgumentKind, Brain, DEFAULT_BRAIN_MEMORY, DEFAULT_RESTART_LIMIT,
+    DEFAULT_SKILL_MEMORY, Interface, Restart, Skill, SkillBuild, Update,
 };
 use crate::raw::{self, S, section};
 use crate::units::parse_duration;
@@ -129,6 +129,10 @@ impl Checker<'_> {
         };
         let caps = self.capabilities(Component::Skill(name.clone()), &raw.caps, granted);
         let priority = self.priority(raw.priority.as_ref(), crate::model::DEFAULT_SKILL_PRIORITY);
+        let interface = match raw.interface {
+            None => Some(None),
+            Some(interface) => Some(Some(self.interface(&name, interface))),
+        };
         Some(Skill {
             name,
             build: build?,
@@ -141,7 +145,63 @@ impl Checker<'_> {
             lazy: raw.lazy,
             boot_budget: boot_budget?,
             priority: priority?,
+            interface: interface?,
         })
+    }
+
+    fn interface(&mut self, skill: &str, raw: raw::Interface) -> Interface {
+        let description = raw.description.get_ref().trim();
+        if description.is_empty() || description.contains('\n') {
+            self.error(
+                Diagnostic::new(
+                    format!("skill `{skill}` needs a one-line description"),
+                    raw.description.span(),
+                )
+                .label("empty or several lines")
+                .help("the planner's router compares a request with this line: say what the skill does, e.g. \"extract the text of a PDF document\""),
+            );
+        }
+        let mut request = Vec::new();
+        let mut files = 0;
+        for (name, kind) in raw.request {
+            let parsed = ArgumentKind::parse(kind.get_ref());
+            let Some(parsed) = parsed else {
+                self.error(
+                    Diagnostic::new(
+                        format!("unknown argument kind `{}`", kind.get_ref()),
+                        kind.span(),
+                    )
+                    .label(format!("the kind of `{name}`"))
+                    .help("use `text`, `integer`, `file` or `one-of:WORD|WORD`"),
+                );
+                continue;
+            };
+            if parsed == ArgumentKind::File {
+                files += 1;
+                if files > 1 {
+                    self.error(
+                        Diagnostic::new(
+                            format!("skill `{skill}` takes more than one file"),
+                            kind.span(),
+                        )
+                        .label("a second `file` argument")
+                        .help("a job carries one file's bytes: keep one `file` argument"),
+                    );
+                }
+            }
+            if !name.chars().all(|c| c.is_ascii_lowercase() || c == '_') || name.is_empty() {
+                self.error(
+                    Diagnostic::new(format!("bad argument name `{name}`"), kind.span())
+                        .label("argument declared here")
+                        .help("argument names are lower-case words joined by `_`"),
+                );
+            }
+            request.push(Argument { name, kind: parsed });
+        }
+        Interface {
+            description: description.to_owned(),
+            request,
+        }
     }
 
     pub(super) fn update(&mut self, raw: raw::Update) -> Update {
