@@ -8,6 +8,10 @@
 
 extern crate alloc;
 
+#[cfg(all(feature = "card", target_os = "linux"))]
+pub mod card;
+#[cfg(all(feature = "card", target_os = "linux"))]
+pub mod grammar;
 pub mod protocol;
 pub mod supervisor;
 
