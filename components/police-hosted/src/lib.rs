@@ -8,9 +8,11 @@
 //! happened is told as [`police::Event`]s. On seL4 the same job is the police protection
 //! domain's (`components/police`).
 
+pub mod brain;
 pub mod grants;
 pub mod police;
 pub mod policy;
 pub mod pool;
 
+pub use brain::{Brain, BrainConfig, BrainError, Network};
 pub use police::{Config, Event, Police, Refusal, SkillImage, StartError};

@@ -256,6 +256,18 @@ impl Police {
         Ok(Some(sender))
     }
 
+    /// Stop `skill`'s running VM and leave the skill idle, as if never asked for: its next
+    /// request starts it again from its pool (the spawn benchmark measures with this).
+    pub fn retire(&self, skill: &str) {
+        if let Some(supervised) = self.skills.get(skill) {
+            let mut slot = supervised.slot.lock().expect("slot");
+            if matches!(*slot, Slot::Running(_)) {
+                // Its thread sees its queue closed and drops the VM.
+                *slot = Slot::Idle;
+            }
+        }
+    }
+
     /// Where the host reaches `skill`'s `net:` ports now (they change when it restarts).
     pub fn forwards(&self, skill: &str) -> Vec<Forward> {
         self.skills

@@ -63,6 +63,12 @@ pub(crate) enum Command {
     Build(BuildArgs),
     /// Build a hive, then boot its kernel and skills in QEMU with the console attached
     Run(RunArgs),
+    /// Start the hosted hive (police, skills, a thinking Brain), ask its Brain one request,
+    /// print the answer
+    Ask(AskArgs),
+    /// Measure the running hosted hive: on-demand skill spawns, the Brain's LLM next to
+    /// llama.cpp, its router and its memory
+    Bench(BenchArgs),
     /// Boot the hive in QEMU and hold it to the manifest's `[tests]`
     #[command(subcommand)]
     Test(TestCommand),
@@ -419,6 +425,39 @@ pub(crate) struct RunArgs {
     /// Stop each guest after this many seconds
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     pub(crate) timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AskArgs {
+    #[command(flatten)]
+    pub(crate) target: TargetArgs,
+    /// What to ask, in words ("extract the text of samples/report.pdf")
+    pub(crate) request: String,
+    /// A folder for one of the Brain's stores, over its default (repeatable; `files` is the
+    /// current folder, others `$HIVE_STORES/NAME`)
+    #[arg(long = "brain-store", value_name = "NAME=PATH")]
+    pub(crate) stores: Vec<String>,
+    /// Threads for the Brain's LLM [default: every core]
+    #[arg(long, value_name = "N")]
+    pub(crate) threads: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchArgs {
+    #[command(flatten)]
+    pub(crate) target: TargetArgs,
+    /// Spawns measured at the police (the first five also go through the Brain)
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub(crate) runs: usize,
+    /// What the Brain is asked for each spawn it measures
+    #[arg(long, default_value = "extract the text of samples/report.pdf")]
+    pub(crate) request: String,
+    /// A folder for one of the Brain's stores, over its default (repeatable)
+    #[arg(long = "brain-store", value_name = "NAME=PATH")]
+    pub(crate) stores: Vec<String>,
+    /// Threads for the Brain's LLM [default: every core]
+    #[arg(long, value_name = "N")]
+    pub(crate) threads: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -37,6 +37,8 @@ fn run(settings: &Settings, command: Command) -> Result<(), Error> {
         Command::Caps(args) => c::caps::run(settings, &args),
         Command::Build(args) => c::build::run(settings, &args),
         Command::Run(args) => c::run::run(settings, &args),
+        Command::Ask(args) => c::ask::run(settings, &args),
+        Command::Bench(args) => c::bench::run(settings, &args),
         Command::Test(command) => c::test::run(settings, command),
         Command::Lock(args) => c::lock::run(settings, &args),
         Command::Image(args) => c::image::run(settings, &args),

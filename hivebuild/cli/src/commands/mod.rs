@@ -3,6 +3,8 @@
 //! `settings`; none imports another.
 
 pub(crate) mod apply;
+pub(crate) mod ask;
+pub(crate) mod bench;
 pub(crate) mod build;
 pub(crate) mod bundle;
 pub(crate) mod caps;
@@ -25,9 +27,26 @@ pub(crate) mod store;
 pub(crate) mod test;
 pub(crate) mod verify;
 
+use std::path::PathBuf;
+
 use hive_ops::signing::SignerSpec;
 
 use crate::cli::SignerArgs;
+
+/// `--store NAME=PATH` arguments (`ask`, `bench`).
+pub(crate) fn stores(args: &[String]) -> Result<Vec<(String, PathBuf)>, hive_ops::Error> {
+    args.iter()
+        .map(|store| {
+            store
+                .split_once('=')
+                .filter(|(name, path)| !name.is_empty() && !path.is_empty())
+                .map(|(name, path)| (name.to_owned(), PathBuf::from(path)))
+                .ok_or_else(|| {
+                    hive_ops::Error::usage(format!("`--brain-store {store}`: write NAME=PATH"))
+                })
+        })
+        .collect()
+}
 
 /// Who signs, as the command line names them.
 pub(crate) fn signers(args: &SignerArgs) -> SignerSpec {

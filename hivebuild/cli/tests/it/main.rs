@@ -7,12 +7,14 @@
 //! - `qemu_`: boots what was built (need qemu-system-x86 and qemu-system-arm);
 //! - `nix_`: NAR hashes against Nix's own `nix-hash` (need nix-bin);
 //! - `police_`: the hosted police owning real Unikraft skills (with the upstream sources);
+//! - `ask_`: the whole hosted hive answering a request (upstream sources and the models);
 //! - `sel4_`: Microkit targets: plans and platform files; with the upstream sources given,
 //!   the real images, booted.
 //!
 //! A test whose tools are missing says so and passes, unless `HIVEBUILD_REQUIRE_TOOLS=1`
 //! is set (CI sets it: there, every tool is installed and every test must run).
 
+mod ask;
 mod build;
 mod ci_templates;
 mod cli;

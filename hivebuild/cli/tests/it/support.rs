@@ -56,6 +56,7 @@ impl Project {
             "unikraft-templates",
             "manifests",
             "sel4-platform",
+            "samples",
         ] {
             copy_dir(&repo().join(folder), &dir.path().join(folder));
         }

@@ -128,6 +128,8 @@ pub enum Error {
     #[error("the hosted Brain could not run")]
     Brain(#[source] Box<hive_process::ProcessError>),
     #[error(transparent)]
+    Hive(#[from] crate::hive::HiveError),
+    #[error(transparent)]
     Key(#[from] hive_sign::KeyError),
     #[error(transparent)]
     Sign(#[from] hive_sign::SignError),
@@ -241,7 +243,9 @@ impl Error {
             Self::Engine(_) => code::BUILD_FAILED,
             Self::NotReproducible { .. } => code::NOT_REPRODUCIBLE,
             Self::NotBuilt { .. } => code::NOT_BUILT,
-            Self::Suite(S::Qemu(_)) | Self::NoPowerOff { .. } | Self::Brain(_) => code::BOOT_FAILED,
+            Self::Suite(S::Qemu(_)) | Self::NoPowerOff { .. } | Self::Brain(_) | Self::Hive(_) => {
+                code::BOOT_FAILED
+            }
             Self::Suite(_) | Self::NoImageKernel { .. } => code::TEST_FAILED,
             Self::Key(_) | Self::Sign(_) | Self::Release(hive_release::ReleaseError::Sign(_)) => {
                 code::KEY_FAILED
@@ -278,6 +282,7 @@ impl Error {
                 manifest.display()
             )),
             Self::Suite(e) => e.hint(),
+            Self::Hive(e) => e.hint(),
             Self::NoPowerOff { .. } => {
                 Some("raise `--timeout`, or look at the console output above".into())
             }

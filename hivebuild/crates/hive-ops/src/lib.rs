@@ -5,12 +5,15 @@
 //! ([`Outcome`]: text, JSON, verdict) or an [`Error`] that knows its hint and exit code.
 //! The CLI parses arguments, calls one operation and prints.
 
+pub mod ask;
+pub mod bench;
 pub mod build;
 pub mod bundle;
 pub mod context;
 pub mod doctor;
 pub mod env;
 pub mod error;
+pub mod hive;
 pub mod image;
 pub mod project;
 pub mod release;

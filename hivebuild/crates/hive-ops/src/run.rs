@@ -1,6 +1,7 @@
 //! `run`: build, then boot the system and every skill with its own image in QEMU one after
 //! the other, the console on `out` and the keyboard (stdin) on the guest's console; on a
-//! hosted target, run the Brain too.
+//! hosted target, run the Brain too. A hosted hive whose Brain has its mind runs whole after
+//! the system's boot: the police starts the skills, and a prompt (`hive> `) asks the Brain.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -32,10 +33,15 @@ pub fn run(
         kvm_cache: Some(&cache),
         reporter: cx.reporter,
     };
-    let keyboard = keyboard();
-    // Each image once: on seL4 the skills boot within the system's image.
+    let thinks = crate::hive::has_mind(&manifest) && target.rust.crate_type == CrateType::Bin;
+    let keyboard = keyboard(!thinks);
+    // Each image once: on seL4 the skills boot within the system's image. A thinking hive's
+    // skills are the police's to start.
     let boots = crate::test::built_boots(&manifest, &target, &built.plan, &built.report)?;
-    for boot in boots.iter().filter(|b| !b.in_system) {
+    for boot in boots
+        .iter()
+        .filter(|b| !(b.in_system || thinks && b.skill.is_some()))
+    {
         let (machine, choice) = bench.boot_machine(boot, None)?;
         note(&format!(
             "==> booting `{}` on {} ({}: {})",
@@ -96,6 +102,9 @@ pub fn run(
             booted.duration.as_millis()
         ));
     }
+    if thinks {
+        return prompt(cx, &manifest, &target, out, note);
+    }
     if target.rust.crate_type == CrateType::Bin
         && let Some(brain) = built.report.output(&Role::Brain).and_then(brain_binary)
     {
@@ -109,10 +118,43 @@ pub fn run(
     Ok(())
 }
 
+/// The whole hive, and a prompt: each line typed is a request to the Brain, until the input
+/// ends (or `exit`).
+fn prompt(
+    cx: &Context<'_>,
+    manifest: &hive_manifest::Manifest,
+    target: &hive_manifest::Target,
+    out: &mut dyn Write,
+    note: &dyn Fn(&str),
+) -> Result<()> {
+    use std::io::BufRead as _;
+    let hive = crate::hive::start(cx, manifest, target, &crate::hive::Options::default(), note)?;
+    note("==> the hive is up; ask its Brain (an empty line or `exit` ends)");
+    let mut lines = std::io::stdin().lock().lines();
+    loop {
+        let _ = out.write_all(b"hive> ").and_then(|()| out.flush());
+        let Some(Ok(line)) = lines.next() else {
+            let _ = out.write_all(b"\n");
+            break;
+        };
+        let line = line.trim();
+        if line.is_empty() || line == "exit" {
+            break;
+        }
+        let (answer, spawned) = hive.ask(line)?;
+        let _ = out.write_all(crate::hive::answer_text(&answer, &spawned).as_bytes());
+    }
+    Ok(())
+}
+
 /// What is typed while a guest runs goes to its console (`crash net` to the stand-in
-/// police, say), a line at a time, through whichever guest input is in the slot.
-fn keyboard() -> Arc<Mutex<Option<std::process::ChildStdin>>> {
+/// police, say), a line at a time, through whichever guest input is in the slot. Not when
+/// the prompt will read the keyboard (`listen` false).
+fn keyboard(listen: bool) -> Arc<Mutex<Option<std::process::ChildStdin>>> {
     let slot = Arc::new(Mutex::new(None::<std::process::ChildStdin>));
+    if !listen {
+        return slot;
+    }
     let target = slot.clone();
     std::thread::spawn(move || {
         use std::io::BufRead as _;
@@ -129,7 +171,7 @@ fn keyboard() -> Arc<Mutex<Option<std::process::ChildStdin>>> {
 }
 
 /// The Brain's binary in its output folder (`bin/<name>`), if there is exactly one.
-fn brain_binary(output: &Path) -> Option<PathBuf> {
+pub(crate) fn brain_binary(output: &Path) -> Option<PathBuf> {
     let mut binaries = std::fs::read_dir(output.join("bin"))
         .ok()?
         .flatten()

@@ -183,10 +183,16 @@ fn cargo_command(context: &StepContext<'_>) -> ProcessBuilder {
 
 /// `cargo` (the tool of role `cargo`, with `rustc`'s compiler) in the step's clean
 /// environment: its own `CARGO_HOME`, rustup's settings, and the build folder and
-/// `CARGO_HOME` remapped in every output. The Microkit SDK step uses it for both its
-/// toolchains.
+/// `CARGO_HOME` remapped in every output, Rust's and the C/C++ that build scripts compile
+/// (llama.cpp in the Brain's mind: its `__FILE__`s). The Microkit SDK step uses it for both
+/// its toolchains.
 pub(crate) fn cargo_with(context: &StepContext<'_>, cargo: &str, rustc: &str) -> ProcessBuilder {
     let settings = context.settings;
+    let c_flags = format!(
+        "-ffile-prefix-map={}={MAPPED_BUILD_DIR} -ffile-prefix-map={}=/cargo",
+        context.dir.display(),
+        settings.cargo_home.display()
+    );
     let mut command = context
         .command(context.program(cargo))
         .env("RUSTC", context.program(rustc))
@@ -199,7 +205,9 @@ pub(crate) fn cargo_with(context: &StepContext<'_>, cargo: &str, rustc: &str) ->
                 context.dir.display(),
                 settings.cargo_home.display()
             ),
-        );
+        )
+        .env("CFLAGS", &c_flags)
+        .env("CXXFLAGS", &c_flags);
     if let Some(home) = &settings.rustup_home {
         command = command.env("RUSTUP_HOME", home);
     }

@@ -1,0 +1,381 @@
+//! The hosted hive, running: the police with the built skills (paused VMs in its pools, lazy
+//! skills started when the Brain first asks) and the Brain as a process of its own, thinking
+//! with its models. `ask` and `run` (on a hosted target whose Brain has its `mind`) both
+//! start it here.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use brain::card::{self, Card, SkillCard};
+use hive_manifest::model::ArgumentKind;
+use hive_manifest::{Capability, Manifest, SystemKind, Target};
+use hive_plan::Role;
+use hive_police::{Brain, BrainConfig, Config, Event, Police, SkillImage};
+
+use crate::{Context, Error, Result};
+
+/// The Brain's feature that gives it its mind.
+pub const MIND: &str = "mind";
+
+#[derive(Debug, thiserror::Error)]
+pub enum HiveError {
+    #[error("target `{target}` does not run the hosted lane (its skills boot inside seL4)")]
+    NotHosted { target: String },
+    #[error("the Brain of hive `{hive}` is built without its mind")]
+    NoMind { hive: String },
+    #[error("the hosted Brain binary is missing from its build output `{}`", .0.display())]
+    NoBrainBinary(PathBuf),
+    #[error(transparent)]
+    Police(#[from] hive_police::StartError),
+    #[error(transparent)]
+    Brain(#[from] hive_police::BrainError),
+    #[error("the Brain's answer is not JSON: {0}")]
+    BadAnswer(String),
+    #[error("the Brain could not do it: {0}")]
+    Failed(String),
+}
+
+impl HiveError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::NotHosted { .. } => Some("use a hosted target: `--target x86_64`".into()),
+            Self::NoMind { .. } => Some(format!(
+                "add `features = [\"{MIND}\"]` to the manifest's `[brain]` section"
+            )),
+            Self::Brain(hive_police::BrainError::Exited { log, .. })
+                if log.contains("ci/install-models") =>
+            {
+                Some("install the models: `ci/install-models`".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Where the Brain's stores are and how it runs.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `--brain-store NAME=PATH`, over the defaults ([`store_folder`]).
+    pub stores: Vec<(String, PathBuf)>,
+    pub threads: Option<usize>,
+}
+
+/// The default folder of store `name`: `files` is the current folder (requests name files
+/// relative to where they are asked); every other store is `$HIVE_STORES/NAME`, by default
+/// `~/.local/share/hive/stores/NAME` (`ci/install-models` puts the models there).
+pub fn store_folder(name: &str) -> PathBuf {
+    if name == "files" {
+        return std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    }
+    let root = std::env::var_os("HIVE_STORES").map_or_else(
+        || {
+            std::env::var_os("XDG_DATA_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/share")))
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join("hive/stores")
+        },
+        PathBuf::from,
+    );
+    root.join(name)
+}
+
+pub struct Hive {
+    pub police: Arc<Police>,
+    pub brain: Arc<Brain>,
+    pub brain_binary: PathBuf,
+    /// The Brain's stores, by name.
+    pub stores: Vec<(String, PathBuf)>,
+    /// What the police did, in order (also told to the Brain as it happens).
+    pub events: mpsc::Receiver<Event>,
+    pub run_dir: tempfile::TempDir,
+}
+
+impl Hive {
+    /// Ask the Brain `request`: its answer document, and each skill the police started
+    /// meanwhile with its pool → ready time.
+    pub fn ask(&self, request: &str) -> Result<(serde_json::Value, Vec<(String, f64)>)> {
+        // What the police did before (eager skills starting) is not this request's.
+        while self.events.try_recv().is_ok() {}
+        let json = self
+            .brain
+            .ask(request, Duration::from_mins(5))
+            .map_err(HiveError::from)?;
+        let answer: serde_json::Value = serde_json::from_str(&json)
+            .map_err(|e| HiveError::BadAnswer(format!("{e}: {json}")))?;
+        // Each start of the skill that answered (an eager skill's first start may still be on
+        // its way from before the request).
+        let called = answer["skill"].as_str().map(str::to_owned);
+        let spawned = self
+            .events
+            .try_iter()
+            .filter_map(|event| match event {
+                Event::Ready { skill, ms, .. } if Some(&skill) == called.as_ref() => {
+                    Some((skill, ms))
+                }
+                _ => None,
+            })
+            .collect();
+        Ok((answer, spawned))
+    }
+}
+
+/// The hive card of `manifest`: what its Brain knows of it.
+pub fn card(manifest: &Manifest) -> Card {
+    let skills = manifest
+        .skills
+        .values()
+        .filter_map(|skill| {
+            let interface = skill.interface.as_ref()?;
+            Some(SkillCard {
+                name: skill.name.clone(),
+                description: interface.description.clone(),
+                request: interface
+                    .request
+                    .iter()
+                    .map(|a| card::Argument {
+                        name: a.name.clone(),
+                        kind: match &a.kind {
+                            ArgumentKind::Text => card::Kind::Text,
+                            ArgumentKind::Integer => card::Kind::Integer,
+                            ArgumentKind::File => card::Kind::File,
+                            ArgumentKind::OneOf(words) => card::Kind::OneOf(words.clone()),
+                        },
+                    })
+                    .collect(),
+            })
+        })
+        .collect();
+    Card {
+        version: card::CARD_VERSION,
+        hive: manifest.hive.name.clone(),
+        caps: manifest
+            .brain
+            .caps
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        skills,
+    }
+}
+
+/// Whether the manifest's Brain is built with its mind.
+pub fn has_mind(manifest: &Manifest) -> bool {
+    manifest.brain.features.iter().any(|f| f == MIND)
+}
+
+/// Build the hive and start it: the police with every Unikraft skill, then the Brain.
+pub fn start(
+    cx: &Context<'_>,
+    manifest: &Manifest,
+    target: &Target,
+    options: &Options,
+    note: &dyn Fn(&str),
+) -> Result<Hive> {
+    if target.system != SystemKind::Standins || target.qemu.is_none() {
+        return Err(HiveError::NotHosted {
+            target: target.name.clone(),
+        }
+        .into());
+    }
+    if !has_mind(manifest) {
+        return Err(HiveError::NoMind {
+            hive: manifest.hive.name.clone(),
+        }
+        .into());
+    }
+    let built = crate::build::build(cx, manifest, target)?;
+    let brain_output = built
+        .report
+        .output(&Role::Brain)
+        .expect("the plan builds the Brain");
+    let binary = crate::run::brain_binary(brain_output)
+        .ok_or_else(|| HiveError::NoBrainBinary(brain_output.to_owned()))?;
+    let (events_in, events) = mpsc::channel();
+    let (told_in, told) = mpsc::channel();
+    let police = Arc::new(police(manifest, target, &built, events_in, note)?);
+    let stores = brain_stores(manifest, options);
+    let run_dir = tempfile::Builder::new()
+        .prefix("hive-run-")
+        .tempdir()
+        .map_err(Error::io(
+            crate::Area::Test,
+            "create a folder in",
+            std::env::temp_dir(),
+        ))?;
+    note("==> starting the Brain (loading its models)");
+    let brain = Arc::new(
+        Brain::start(
+            &BrainConfig {
+                binary: binary.clone(),
+                card: card(manifest),
+                stores: stores.clone(),
+                run_dir: run_dir.path().to_owned(),
+                threads: options.threads,
+                ready_within: Duration::from_mins(2),
+                skill_timeout: Duration::from_mins(1),
+            },
+            Arc::clone(&police),
+        )
+        .map_err(HiveError::from)?,
+    );
+    if let hive_police::Network::Shared(why) = &brain.network {
+        note(&format!(
+            "==> warning: the Brain shares the host's network ({why})"
+        ));
+    }
+    // The police's events go to the Brain as notices, and on to the caller.
+    let notify = Arc::clone(&brain);
+    std::thread::spawn(move || {
+        for event in events {
+            notify.notice(&event);
+            if told_in.send(event).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(Hive {
+        police,
+        brain,
+        brain_binary: binary,
+        stores,
+        events: told,
+        run_dir,
+    })
+}
+
+/// The police with every Unikraft skill of the build, under the accelerator a probe boot of
+/// one of them allows (TCG where KVM cannot run Unikraft).
+fn police(
+    manifest: &Manifest,
+    target: &Target,
+    built: &crate::build::Built,
+    events: mpsc::Sender<Event>,
+    note: &dyn Fn(&str),
+) -> Result<Police> {
+    let skills: Vec<SkillImage> = manifest
+        .skills
+        .values()
+        .filter(|s| built.plan.is_unikraft_skill(&s.name))
+        .map(|skill| SkillImage {
+            skill: skill.clone(),
+            image: built
+                .report
+                .artefact(&built.plan.skill_image(&skill.name))
+                .expect("the plan builds every skill"),
+        })
+        .collect();
+    // Skills run under the accelerator a probe boot of one of them allows (TCG where KVM
+    // cannot run Unikraft).
+    let cache = crate::build::kvm_cache(&built.store);
+    let accel = skills.first().map_or(hive_qemu::Accel::Tcg, |first| {
+        let marker = format!("{}: ready", first.skill.name);
+        let choice = hive_qemu::choose_accel(target, &first.image, Some(&marker), Some(&cache));
+        note(&format!(
+            "==> skills run under {:?}: {}",
+            choice.accel, choice.reason
+        ));
+        choice.accel
+    });
+    let machine =
+        hive_qemu::machine_for(target, accel).map_err(hive_qemu::suite::SuiteError::from)?;
+    note(&format!(
+        "==> police: {} skill{} ({})",
+        skills.len(),
+        if skills.len() == 1 { "" } else { "s" },
+        skills
+            .iter()
+            .map(|s| format!(
+                "{}{}",
+                s.skill.name,
+                if s.skill.lazy { " (lazy)" } else { "" }
+            ))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    Ok(Police::start(
+        Config {
+            machine,
+            accel,
+            target: target.clone(),
+            brain_caps: manifest.brain.caps.clone(),
+            skills,
+            pool: 1,
+            fault_line: fault_line(manifest),
+            ready_within: Duration::from_secs(30),
+        },
+        events,
+    )
+    .map_err(HiveError::from)?)
+}
+
+/// A console line that says a skill faulted: the manifest's `[tests.smoke] fail` patterns
+/// (to the end of the line), else `CRIT:`.
+fn fault_line(manifest: &Manifest) -> regex::Regex {
+    let patterns: Vec<&str> = manifest
+        .tests
+        .smoke
+        .iter()
+        .flat_map(|s| s.fail.iter().map(|p| p.regex().as_str()))
+        .collect();
+    let pattern = if patterns.is_empty() {
+        "CRIT:.*".to_owned()
+    } else {
+        format!("(?:{}).*", patterns.join("|"))
+    };
+    regex::Regex::new(&pattern).expect("the manifest's fail patterns are patterns")
+}
+
+/// The folder of each store the Brain's capabilities name.
+fn brain_stores(manifest: &Manifest, options: &Options) -> Vec<(String, PathBuf)> {
+    manifest
+        .brain
+        .caps
+        .iter()
+        .filter_map(|cap| match cap {
+            Capability::Store { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .map(|name| {
+            let path = options
+                .stores
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or_else(|| store_folder(&name), |(_, p)| p.clone());
+            (name, path)
+        })
+        .collect()
+}
+
+/// An answer of the Brain for people: its reply, the skill's result, the skill called, the
+/// skills started for it and the timings.
+pub fn answer_text(answer: &serde_json::Value, spawned: &[(String, f64)]) -> String {
+    let mut text = String::new();
+    if let Some(reply) = answer["reply"].as_str() {
+        text.push_str(reply.trim());
+        text.push('\n');
+    }
+    if let Some(result) = answer["result"].as_str() {
+        let _ = writeln!(text, "\n{}", result.trim_end());
+    }
+    let skill = answer["skill"].as_str().unwrap_or("none");
+    let t = &answer["timings"];
+    let mut spawn = String::new();
+    for (skill, ms) in spawned {
+        let _ = write!(spawn, ", {skill} started in {ms:.1} ms");
+    }
+    let ms = |key: &str| t[key].as_f64().unwrap_or_default();
+    let _ = write!(
+        text,
+        "\nskill: {skill}{spawn}; route {:.1} ms, fill {:.0} ms, skill {:.1} ms, reply {:.0} ms, total {:.0} ms\n",
+        ms("route"),
+        ms("fill"),
+        ms("skill"),
+        ms("word"),
+        ms("total"),
+    );
+    text
+}
