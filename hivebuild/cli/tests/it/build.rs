@@ -316,7 +316,7 @@ fn build_brain_features_are_checked_and_enabled() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("step `brain` failed: package `brain` has no feature `telepathy`; its features are: `trace`"),
+        stderr.contains("step `brain` failed: package `brain` has no feature `telepathy`; its features are: `card`, `mind`, `trace`"),
         "{stderr}"
     );
 
