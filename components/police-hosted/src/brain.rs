@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -68,7 +68,6 @@ pub enum BrainError {
 struct Shared {
     answers: BTreeMap<u32, Sender<String>>,
     beats: u64,
-    last_beat: Option<Instant>,
 }
 
 pub struct Brain {
@@ -175,7 +174,6 @@ impl Brain {
         let shared = Arc::new(Mutex::new(Shared {
             answers: BTreeMap::new(),
             beats: 0,
-            last_beat: None,
         }));
         let reader = {
             let shared = Arc::clone(&shared);
@@ -187,7 +185,7 @@ impl Brain {
             child: Mutex::new(child),
             stdin,
             shared,
-            next_id: Mutex::new(1),
+            next_id: Mutex::new(0),
             log,
             network,
             threads: vec![reader],
@@ -218,15 +216,6 @@ impl Brain {
         self.shared.lock().expect("brain").beats
     }
 
-    /// How long since the last beat (`None`: none yet).
-    pub fn since_beat(&self) -> Option<Duration> {
-        self.shared
-            .lock()
-            .expect("brain")
-            .last_beat
-            .map(|at| at.elapsed())
-    }
-
     /// The Brain's exit status, once it has exited.
     pub fn exited(&self) -> Option<String> {
         match self.child.lock().expect("brain").try_wait() {
@@ -235,16 +224,11 @@ impl Brain {
         }
     }
 
-    /// Where the Brain's stderr goes.
-    pub fn log(&self) -> &Path {
-        &self.log
-    }
-
     /// Ask the Brain `text`; its answer (a JSON document), or why there is none.
     pub fn ask(&self, text: &str, within: Duration) -> Result<String, BrainError> {
         let id = {
             let mut next = self.next_id.lock().expect("ids");
-            *next += 1;
+            *next = next.wrapping_add(1);
             *next
         };
         let (answer, answered) = mpsc::channel();
@@ -261,7 +245,7 @@ impl Brain {
             },
         );
         let result = if sent {
-            wait(&answered, within)
+            answered.recv_timeout(within)
         } else {
             Err(RecvTimeoutError::Disconnected)
         };
@@ -314,10 +298,6 @@ impl Brain {
     }
 }
 
-fn wait(answered: &Receiver<String>, within: Duration) -> Result<String, RecvTimeoutError> {
-    answered.recv_timeout(within)
-}
-
 /// Read the Brain's frames until its stdout closes: beats are counted, answers handed to
 /// their askers, skill requests passed to the police (each in a thread of its own, so a slow
 /// skill holds up nothing else).
@@ -342,9 +322,7 @@ fn read(
             };
             match routed {
                 Routed::Beat(_) => {
-                    let mut shared = shared.lock().expect("brain");
-                    shared.beats += 1;
-                    shared.last_beat = Some(Instant::now());
+                    shared.lock().expect("brain").beats += 1;
                 }
                 Routed::Answer { id, text } => {
                     if let Some(answer) = shared.lock().expect("brain").answers.remove(&id) {

@@ -433,6 +433,13 @@ pub(crate) struct AskArgs {
     pub(crate) target: TargetArgs,
     /// What to ask, in words ("extract the text of samples/report.pdf")
     pub(crate) request: String,
+    #[command(flatten)]
+    pub(crate) brain: BrainArgs,
+}
+
+/// How the hosted Brain runs (`ask`, `bench`).
+#[derive(Debug, Args)]
+pub(crate) struct BrainArgs {
     /// A folder for one of the Brain's stores, over its default (repeatable; `files` is the
     /// current folder, others `$HIVE_STORES/NAME`)
     #[arg(long = "brain-store", value_name = "NAME=PATH")]
@@ -452,12 +459,8 @@ pub(crate) struct BenchArgs {
     /// What the Brain is asked for each spawn it measures
     #[arg(long, default_value = "extract the text of samples/report.pdf")]
     pub(crate) request: String,
-    /// A folder for one of the Brain's stores, over its default (repeatable)
-    #[arg(long = "brain-store", value_name = "NAME=PATH")]
-    pub(crate) stores: Vec<String>,
-    /// Threads for the Brain's LLM [default: every core]
-    #[arg(long, value_name = "N")]
-    pub(crate) threads: Option<usize>,
+    #[command(flatten)]
+    pub(crate) brain: BrainArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -27,23 +27,19 @@ fn embed_error(e: &dyn std::fmt::Display) -> MindError {
 impl Embedder {
     /// Load the embedder's files from the `models` store (each checked against its sha256).
     pub fn load(store: &Path) -> Result<Self, MindError> {
-        let [weights, tokenizer, config] = EMBEDDER.map(|file| file.checked(store));
-        let (weights, tokenizer, config) = (weights?, tokenizer?, config?);
-        let read = |path: &Path| {
-            std::fs::read(path).map_err(|e| MindError::Model {
-                path: path.to_owned(),
-                why: format!("cannot read it ({e})"),
-            })
-        };
+        let [weights, tokenizer, config] = EMBEDDER.map(|file| file.read(store));
+        let ((weights, weight_bytes), (tokenizer, tokenizer_bytes), (config, config_bytes)) =
+            (weights?, tokenizer?, config?);
         let config: Config =
-            serde_json::from_slice(&read(&config)?).map_err(|e| MindError::Model {
+            serde_json::from_slice(&config_bytes).map_err(|e| MindError::Model {
                 path: config.clone(),
                 why: format!("not a BERT configuration: {e}"),
             })?;
-        let mut tokenizer = Tokenizer::from_file(&tokenizer).map_err(|e| MindError::Model {
-            path: tokenizer.clone(),
-            why: format!("not a tokenizer: {e}"),
-        })?;
+        let mut tokenizer =
+            Tokenizer::from_bytes(&tokenizer_bytes).map_err(|e| MindError::Model {
+                path: tokenizer.clone(),
+                why: format!("not a tokenizer: {e}"),
+            })?;
         tokenizer
             .with_truncation(Some(tokenizers::TruncationParams {
                 max_length: 256,
@@ -51,11 +47,12 @@ impl Embedder {
             }))
             .map_err(|e| embed_error(&e))?;
         let device = Device::Cpu;
-        let vb = VarBuilder::from_buffered_safetensors(read(&weights)?, DType::F32, &device)
-            .map_err(|e| MindError::Model {
+        let vb = VarBuilder::from_buffered_safetensors(weight_bytes, DType::F32, &device).map_err(
+            |e| MindError::Model {
                 path: weights.clone(),
                 why: format!("not safetensors: {e}"),
-            })?;
+            },
+        )?;
         let model = BertModel::load(vb, &config).map_err(|e| MindError::Model {
             path: weights,
             why: format!("not all-MiniLM-L6-v2's weights: {e}"),

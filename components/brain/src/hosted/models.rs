@@ -42,38 +42,55 @@ pub struct Pinned {
 }
 
 impl Pinned {
-    /// The file's path in `store`, once its content is checked.
+    /// The file's path in `store`, once its content is checked (read in pieces: for a file
+    /// another library then loads itself, like the GGUF llama.cpp maps).
     pub fn checked(&self, store: &Path) -> Result<PathBuf, MindError> {
         let path = store.join(self.path);
-        let file = std::fs::File::open(&path).map_err(|e| MindError::Model {
-            path: path.clone(),
-            why: format!("cannot open it ({e}); run {FETCH}"),
-        })?;
+        let file = std::fs::File::open(&path).map_err(|e| self.unreadable(&path, &e))?;
         let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
         let mut hasher = Sha256::new();
         let mut buffer = vec![0; 1 << 20];
         loop {
-            let n = reader.read(&mut buffer).map_err(|e| MindError::Model {
-                path: path.clone(),
-                why: format!("cannot read it ({e})"),
-            })?;
+            let n = reader
+                .read(&mut buffer)
+                .map_err(|e| self.unreadable(&path, &e))?;
             if n == 0 {
                 break;
             }
             hasher.update(&buffer[..n]);
         }
-        let got = format!("{:x}", hasher.finalize());
-        if got != self.sha256 {
-            return Err(MindError::Model {
-                path,
-                why: format!(
-                    "its sha256 is {got}, not the pinned {}: the file is damaged or not the \
-                     expected model; run {FETCH} to replace it",
-                    self.sha256
-                ),
-            });
-        }
+        self.matches(&path, &hasher.finalize())?;
         Ok(path)
+    }
+
+    /// The file's bytes, once checked: read once, for a file the Brain parses itself.
+    pub fn read(&self, store: &Path) -> Result<(PathBuf, Vec<u8>), MindError> {
+        let path = store.join(self.path);
+        let bytes = std::fs::read(&path).map_err(|e| self.unreadable(&path, &e))?;
+        self.matches(&path, &Sha256::digest(&bytes))?;
+        Ok((path, bytes))
+    }
+
+    fn unreadable(&self, path: &Path, error: &std::io::Error) -> MindError {
+        MindError::Model {
+            path: path.to_owned(),
+            why: format!("cannot read it ({error}); run {FETCH}"),
+        }
+    }
+
+    fn matches(&self, path: &Path, digest: &[u8]) -> Result<(), MindError> {
+        let got: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        if got == self.sha256 {
+            return Ok(());
+        }
+        Err(MindError::Model {
+            path: path.to_owned(),
+            why: format!(
+                "its sha256 is {got}, not the pinned {}: the file is damaged or not the \
+                 expected model; run {FETCH} to replace it",
+                self.sha256
+            ),
+        })
     }
 }
 
@@ -94,6 +111,7 @@ mod tests {
         let altered = LLM.checked(&store).unwrap_err().to_string();
         assert!(altered.contains("not the pinned b179c952"), "{altered}");
         assert!(altered.contains("ci/install-models"), "{altered}");
+        assert_eq!(LLM.read(&store).unwrap_err().to_string(), altered);
         std::fs::remove_dir_all(store).unwrap();
     }
 

@@ -2,34 +2,24 @@
 //! (`hive_ops::bench`).
 
 use hive_ops::Error;
-use hive_ops::hive::Options;
 
 use crate::cli::BenchArgs;
 use crate::output::{CliReporter, show};
-use crate::settings::{Output, Settings};
+use crate::settings::Settings;
 
 pub(crate) fn run(settings: &Settings, args: &BenchArgs) -> Result<(), Error> {
     if args.runs == 0 {
         return Err(Error::usage("`--runs` must be at least 1"));
     }
     let reporter = CliReporter::new(settings);
-    let options = Options {
-        stores: super::stores(&args.stores)?,
-        threads: args.threads,
-    };
-    let quiet = matches!(settings.output, Output::Json | Output::Quiet);
     let benched = hive_ops::bench::bench(
         &settings.context(&reporter),
         &args.target.manifest,
         args.target.target.as_deref(),
         args.runs,
         &args.request,
-        &options,
-        &|line| {
-            if !quiet {
-                eprintln!("{line}");
-            }
-        },
+        &super::brain_options(&args.brain)?,
+        &super::notes(settings),
     )?;
     show(settings, &benched)
 }

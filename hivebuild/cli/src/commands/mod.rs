@@ -31,11 +31,17 @@ use std::path::PathBuf;
 
 use hive_ops::signing::SignerSpec;
 
-use crate::cli::SignerArgs;
+use hive_ops::hive::Options;
 
-/// `--store NAME=PATH` arguments (`ask`, `bench`).
-pub(crate) fn stores(args: &[String]) -> Result<Vec<(String, PathBuf)>, hive_ops::Error> {
-    args.iter()
+use crate::cli::{BrainArgs, SignerArgs};
+use crate::settings::{Output, Settings};
+
+/// How the hosted Brain runs, as `ask` and `bench` take it: each `--brain-store NAME=PATH`,
+/// and `--threads`.
+pub(crate) fn brain_options(args: &BrainArgs) -> Result<Options, hive_ops::Error> {
+    let stores = args
+        .stores
+        .iter()
         .map(|store| {
             store
                 .split_once('=')
@@ -45,7 +51,21 @@ pub(crate) fn stores(args: &[String]) -> Result<Vec<(String, PathBuf)>, hive_ops
                     hive_ops::Error::usage(format!("`--brain-store {store}`: write NAME=PATH"))
                 })
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok(Options {
+        stores,
+        threads: args.threads,
+    })
+}
+
+/// Where a running hive's progress lines go: stderr, unless `--json` or `-q`.
+pub(crate) fn notes(settings: &Settings) -> impl Fn(&str) + use<> {
+    let quiet = matches!(settings.output, Output::Json | Output::Quiet);
+    move |line: &str| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    }
 }
 
 /// Who signs, as the command line names them.
