@@ -143,6 +143,7 @@ pub(crate) struct RustSection {
     #[serde(default)]
     pub build_std: Vec<String>,
     pub crate_type: S<String>,
+    pub cpu: Option<S<String>>,
 }
 
 #[derive(Deserialize)]

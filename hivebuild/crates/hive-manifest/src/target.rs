@@ -76,6 +76,10 @@ pub struct RustTarget {
     /// Crates to build from source with `-Zbuild-std` when the toolchain has no prebuilt std.
     pub build_std: Vec<String>,
     pub crate_type: CrateType,
+    /// The CPU the code is built for (`-C target-cpu`, and `-march` for the C that build
+    /// scripts compile): a named level such as `x86-64-v3`, never `native` (the output would
+    /// depend on the build machine). `None`: the triple's baseline.
+    pub cpu: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -136,6 +140,7 @@ pub(crate) fn parse(file: &Path, text: &str, root: &Path) -> Result<Target, Box<
     let arch = parse_arch(&target, &mut diagnostics);
     let crate_type = parse_crate_type(&rust, &mut diagnostics);
     check_triple(arch, &rust, &mut diagnostics);
+    check_cpu(&rust, &mut diagnostics);
     let system = parse_system(&target, arch, &mut diagnostics);
     match (arch, crate_type, system, diagnostics.is_empty()) {
         (Some(arch), Some(crate_type), Some(system), true) => Ok(Target {
@@ -148,6 +153,7 @@ pub(crate) fn parse(file: &Path, text: &str, root: &Path) -> Result<Target, Box<
                 triple: rust.triple.into_inner(),
                 build_std: rust.build_std,
                 crate_type,
+                cpu: rust.cpu.map(S::into_inner),
             },
             c: CToolchain {
                 cross_prefix: c.cross_prefix,
@@ -252,6 +258,32 @@ fn check_triple(arch: Option<Arch>, rust: &raw::RustSection, diagnostics: &mut D
             )
             .label("wrong architecture")
             .help(format!("use a `{}-...` triple", arch.as_str())),
+        );
+    }
+}
+
+/// A CPU named so that every build machine builds the same code for it.
+fn check_cpu(rust: &raw::RustSection, diagnostics: &mut Diagnostics) {
+    let Some(cpu) = &rust.cpu else { return };
+    let name = cpu.get_ref();
+    let problem = if name == "native" {
+        Some(
+            "`native` builds for the machine that runs the build, so two machines build different code",
+        )
+    } else if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    {
+        Some("a CPU name is letters, digits, `-`, `_` and `.`")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        diagnostics.push(
+            Diagnostic::new(format!("cpu `{name}` cannot be used: {problem}"), cpu.span())
+                .label("not a reproducible CPU name")
+                .help("name a level (`x86-64-v3`, `x86-64-v2`) or a model (`cortex-a72`), or leave `cpu` out for the triple's baseline"),
         );
     }
 }

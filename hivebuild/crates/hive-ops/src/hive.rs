@@ -36,6 +36,12 @@ pub enum HiveError {
     BadAnswer(String),
     #[error("the Brain could not do it: {0}")]
     Failed(String),
+    #[error("this machine's CPU lacks {} , which target `{target}` builds its hosted Brain for (`cpu = \"{cpu}\"`)", .missing.join(", "))]
+    Cpu {
+        target: String,
+        cpu: String,
+        missing: Vec<&'static str>,
+    },
 }
 
 impl HiveError {
@@ -50,8 +56,78 @@ impl HiveError {
             {
                 Some("install the models: `ci/install-models`".into())
             }
+            Self::Cpu { target, .. } => Some(format!(
+                "lower or remove `cpu` in the `[rust]` section of target `{target}`'s file, then build again"
+            )),
             _ => None,
         }
+    }
+}
+
+/// The hosted Brain runs on this machine: it must have what the target builds the Brain for,
+/// or the Brain would die of an illegal instruction.
+pub fn check_cpu(target: &Target) -> std::result::Result<(), HiveError> {
+    let Some(cpu) = &target.rust.cpu else {
+        return Ok(());
+    };
+    let missing = missing_cpu_features(cpu);
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(HiveError::Cpu {
+            target: target.name.clone(),
+            cpu: cpu.clone(),
+            missing,
+        })
+    }
+}
+
+/// The features of an x86-64 psABI level (`x86-64-v2` … `v4`) this CPU lacks. Another name (a
+/// model such as `znver3`, or an aarch64 CPU) is not checked: nothing is reported missing.
+fn missing_cpu_features(cpu: &str) -> Vec<&'static str> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        let v2: [(&str, bool); 5] = [
+            ("sse4.2", has!("sse4.2")),
+            ("ssse3", has!("ssse3")),
+            ("popcnt", has!("popcnt")),
+            ("cmpxchg16b", has!("cmpxchg16b")),
+            ("sse3", has!("sse3")),
+        ];
+        let v3 = [
+            ("avx", has!("avx")),
+            ("avx2", has!("avx2")),
+            ("bmi1", has!("bmi1")),
+            ("bmi2", has!("bmi2")),
+            ("f16c", has!("f16c")),
+            ("fma", has!("fma")),
+            ("lzcnt", has!("lzcnt")),
+            ("movbe", has!("movbe")),
+        ];
+        let v4 = [
+            ("avx512f", has!("avx512f")),
+            ("avx512bw", has!("avx512bw")),
+            ("avx512cd", has!("avx512cd")),
+            ("avx512dq", has!("avx512dq")),
+            ("avx512vl", has!("avx512vl")),
+        ];
+        let needed: Vec<(&'static str, bool)> = match cpu {
+            "x86-64-v2" => v2.to_vec(),
+            "x86-64-v3" => [&v2[..], &v3[..]].concat(),
+            "x86-64-v4" => [&v2[..], &v3[..], &v4[..]].concat(),
+            _ => Vec::new(),
+        };
+        needed
+            .into_iter()
+            .filter(|(_, present)| !present)
+            .map(|(name, _)| name)
+            .collect()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = cpu;
+        Vec::new()
     }
 }
 
@@ -187,6 +263,7 @@ pub fn start(
         }
         .into());
     }
+    check_cpu(target)?;
     let built = crate::build::build(cx, manifest, target)?;
     let brain_output = built
         .report

@@ -25,6 +25,10 @@ pub fn run(
     note: &dyn Fn(&str),
 ) -> Result<()> {
     let (manifest, target) = crate::project::load(manifest, target)?;
+    if target.rust.crate_type == CrateType::Bin {
+        // The hosted Brain runs here: fail before building what could not run.
+        crate::hive::check_cpu(&target)?;
+    }
     let built = crate::build::build(cx, &manifest, &target)?;
     let cache = crate::build::kvm_cache(&built.store);
     let bench = Bench {

@@ -345,6 +345,7 @@ impl Builder<'_> {
                     .map(|t| t.build_std.clone())
                     .unwrap_or_default(),
                 features: self.manifest.brain.features.clone(),
+                cpu: target.rust.cpu.clone(),
             },
         );
         if let Some(toolchain) = &toolchain {

@@ -55,6 +55,9 @@ pub enum StepKind {
         build_std: Vec<String>,
         /// Cargo features to enable.
         features: Vec<String>,
+        /// `-C target-cpu` (the target's `[rust] cpu`); absent: the triple's baseline.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cpu: Option<String>,
     },
     /// `make GOAL VAR=value...` in a source folder.
     Make {

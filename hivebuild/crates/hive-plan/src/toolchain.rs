@@ -693,6 +693,7 @@ mod tests {
             triple: "aarch64-unknown-none".into(),
             build_std: vec!["core".into(), "alloc".into()],
             crate_type: hive_manifest::target::CrateType::Staticlib,
+            cpu: None,
         }
     }
 

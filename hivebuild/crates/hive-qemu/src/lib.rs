@@ -400,6 +400,7 @@ mod tests {
                 triple: String::new(),
                 build_std: Vec::new(),
                 crate_type: CrateType::Bin,
+                cpu: None,
             },
             c: CToolchain {
                 cross_prefix: String::new(),

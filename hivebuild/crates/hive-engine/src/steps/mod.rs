@@ -32,6 +32,7 @@ pub(crate) fn run(context: &StepContext<'_>) -> Result<(), EngineError> {
             crate_type,
             build_std,
             features,
+            cpu,
         } => cargo::run(
             context,
             &cargo::Params {
@@ -41,6 +42,7 @@ pub(crate) fn run(context: &StepContext<'_>) -> Result<(), EngineError> {
                 crate_type,
                 build_std,
                 features,
+                cpu: cpu.as_deref(),
             },
         ),
         StepKind::Make { source, goal, vars } => make::run(context, source, goal.as_deref(), vars),

@@ -251,11 +251,13 @@ impl Builder<'_> {
             triple: HOST_TRIPLE.into(),
             build_std: Vec::new(),
             crate_type: hive_manifest::target::CrateType::Bin,
+            cpu: None,
         };
         let run_time = RustTarget {
             triple: "aarch64-unknown-none".into(),
             build_std: vec!["core".into(), "alloc".into(), "compiler_builtins".into()],
             crate_type: hive_manifest::target::CrateType::Staticlib,
+            cpu: None,
         };
         let host_toolchain = self.rust_toolchain("microkit-sdk", &host);
         let run_time_toolchain = self.rust_toolchain("microkit-sdk", &run_time);
