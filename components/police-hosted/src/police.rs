@@ -339,51 +339,61 @@ fn supervise(
     ready_within: Duration,
 ) {
     let name = &supervised.name;
+    let stop = |why: String| {
+        *supervised.slot.lock().expect("slot") = Slot::Stopped(why.clone());
+        let _ = events.send(Event::Stopped {
+            skill: name.clone(),
+            why,
+        });
+    };
     loop {
-        let Some(why) = serve(&mut vm, requests, events, name, fault_line) else {
+        let Some(mut why) = serve(&mut vm, requests, events, name, fault_line) else {
             return; // the police stopped: the VM goes with `vm`
         };
         // Clean only when QEMU exited by itself with status 0 (a power-off); a guest the
         // police stopped after a fault line, or one that crashed, is a fault.
-        let ending = match vm.ended(Duration::from_millis(200)) {
+        let mut ending = match vm.ended(Duration::from_millis(200)) {
             Ok(boot) if boot.status == Some(0) => Ending::Clean,
             _ => Ending::Fault,
         };
-        if ending == Ending::Fault {
-            let _ = events.send(Event::Faulted {
-                skill: name.clone(),
-                why: why.clone(),
-            });
-        }
-        let decision = supervised.restarts.lock().expect("restarts").after(ending);
-        let stop = |why: String| {
-            *supervised.slot.lock().expect("slot") = Slot::Stopped(why.clone());
-            let _ = events.send(Event::Stopped {
-                skill: name.clone(),
-                why,
-            });
-        };
-        match decision {
-            Decision::Restart(n) => match start(supervised, fault_line, ready_within) {
-                Ok((next, ms)) => {
-                    let _ = events.send(Event::Ready {
-                        skill: name.clone(),
-                        ms,
-                        restart: n,
-                    });
-                    vm = next;
+        // Until a restart is ready or the policy says stop: a restart whose VM dies before
+        // it is ready (killed, or faulting at boot) is one more fault, not the end.
+        vm = loop {
+            if ending == Ending::Fault {
+                let _ = events.send(Event::Faulted {
+                    skill: name.clone(),
+                    why: why.clone(),
+                });
+            }
+            if !matches!(*supervised.slot.lock().expect("slot"), Slot::Running(_)) {
+                return; // stopped or retired meanwhile: no restart
+            }
+            let decision = supervised.restarts.lock().expect("restarts").after(ending);
+            match decision {
+                Decision::Restart(n) => match start(supervised, fault_line, ready_within) {
+                    Ok((next, ms)) => {
+                        let _ = events.send(Event::Ready {
+                            skill: name.clone(),
+                            ms,
+                            restart: n,
+                        });
+                        break next;
+                    }
+                    Err(error) => {
+                        why = format!("its restart failed: {error}");
+                        ending = Ending::Fault;
+                    }
+                },
+                Decision::Stop(StopReason::Policy) => {
+                    return stop(format!(
+                        "it ended ({why}) and its restart policy keeps it down"
+                    ));
                 }
-                Err(error) => return stop(format!("its restart failed: {error}")),
-            },
-            Decision::Stop(StopReason::Policy) => {
-                return stop(format!(
-                    "it ended ({why}) and its restart policy keeps it down"
-                ));
+                Decision::Stop(StopReason::Limit(limit)) => {
+                    return stop(format!("it faulted after {limit} restarts (restart-limit)"));
+                }
             }
-            Decision::Stop(StopReason::Limit(limit)) => {
-                return stop(format!("it faulted after {limit} restarts (restart-limit)"));
-            }
-        }
+        };
     }
 }
 

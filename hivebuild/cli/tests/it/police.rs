@@ -10,7 +10,7 @@ use hive_manifest::caps::Capability;
 use hive_police::{Config, Event, Police, Refusal, SkillImage};
 use hive_qemu::{Accel, peer};
 
-use crate::support::{Project, repo};
+use crate::support::Project;
 use crate::unikraft::{pdf, real, store_output, with_upstream};
 
 /// Events until `matches` says one is the awaited one (at most `wait`); all of them.
@@ -36,12 +36,41 @@ fn until(
     panic!("the awaited event did not come within {wait:?}; seen: {seen:?}");
 }
 
-fn qemu_processes_of(image: &std::path::Path) -> usize {
+/// The QEMUs running `image`.
+fn qemu_pids_of(image: &std::path::Path) -> Vec<u32> {
     let out = std::process::Command::new("pgrep")
         .args(["-f", &image.display().to_string()])
         .output()
         .unwrap();
-    String::from_utf8_lossy(&out.stdout).lines().count()
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| line.trim().parse().ok())
+        .collect()
+}
+
+/// The demo's skills built for `x86_64` in a project of their own, or `None` when the Unikraft
+/// sources are not given. The Brain is built without its mind: these tests need its skills
+/// only (and llama.cpp takes minutes to build).
+fn demo_skills(test: &str) -> Option<(Project, hive_manifest::Target, Vec<SkillImage>)> {
+    let sources = real(test)?;
+    let project = Project::new();
+    let manifest_path = project.root().join("manifests/demo.toml");
+    let demo_text = std::fs::read_to_string(&manifest_path).unwrap();
+    let mindless = demo_text.replace("features = [\"mind\"]\n", "");
+    assert_ne!(demo_text, mindless, "the demo's Brain has its mind");
+    std::fs::write(&manifest_path, mindless).unwrap();
+    let demo = ["manifests/demo.toml", "--target", "x86_64"];
+    with_upstream(&project, &[&["build"][..], &demo].concat(), &sources);
+    let manifest = hive_manifest::load_manifest(&manifest_path).unwrap();
+    let target = hive_manifest::load_target(&manifest, "x86_64").unwrap();
+    let images = ["net", "pdf"]
+        .into_iter()
+        .map(|name| SkillImage {
+            skill: manifest.skills[name].clone(),
+            image: store_output(&project, &format!("skill-{name}")).join("skill.elf"),
+        })
+        .collect();
+    Some((project, target, images))
 }
 
 #[test]
@@ -49,22 +78,9 @@ fn qemu_processes_of(image: &std::path::Path) -> usize {
 fn police_starts_skills_from_its_pool_refuses_ungranted_requests_and_restarts_faulted_skills() {
     let test =
         "police_starts_skills_from_its_pool_refuses_ungranted_requests_and_restarts_faulted_skills";
-    let Some(sources) = real(test) else {
+    let Some((_project, target, images)) = demo_skills(test) else {
         return;
     };
-    let project = Project::new();
-    let demo = ["manifests/demo.toml", "--target", "x86_64"];
-    with_upstream(&project, &[&["build"][..], &demo].concat(), &sources);
-    let root = repo();
-    let manifest = hive_manifest::load_manifest(&root.join("manifests/demo.toml")).unwrap();
-    let target = hive_manifest::load_target(&manifest, "x86_64").unwrap();
-    let images: Vec<SkillImage> = ["net", "pdf"]
-        .into_iter()
-        .map(|name| SkillImage {
-            skill: manifest.skills[name].clone(),
-            image: store_output(&project, &format!("skill-{name}")).join("skill.elf"),
-        })
-        .collect();
     let (events_in, events) = mpsc::channel();
     let police = Police::start(
         Config {
@@ -157,9 +173,8 @@ fn police_starts_skills_from_its_pool_refuses_ungranted_requests_and_restarts_fa
     );
     drop(police);
     for image in &images {
-        assert_eq!(
-            qemu_processes_of(&image.image),
-            0,
+        assert!(
+            qemu_pids_of(&image.image).is_empty(),
             "no QEMU outlives the police"
         );
     }
@@ -202,4 +217,138 @@ fn net_faults_until_stopped(police: &Police, events: &mpsc::Receiver<Event>) {
             );
         }
     }
+}
+
+/// A steady stream of requests while the skill's VMs (the running one and the paused ones of
+/// its pool) are killed with SIGKILL at random moments: every request is answered, by the
+/// skill or with an error saying why (none waits out its timeout), the skill keeps coming
+/// back, and no QEMU outlives the police.
+#[test]
+fn police_answers_every_request_while_its_skill_vms_are_killed_at_random() {
+    let test = "police_answers_every_request_while_its_skill_vms_are_killed_at_random";
+    let Some((_project, target, images)) = demo_skills(test) else {
+        return;
+    };
+    let mut pdf = images.into_iter().find(|i| i.skill.name == "pdf").unwrap();
+    // Restarted whatever the ending, as often as it takes: this test is about answers.
+    pdf.skill.restart = hive_manifest::model::Restart::Always;
+    pdf.skill.restart_limit = 1000;
+    let (events_in, events) = mpsc::channel();
+    let police = std::sync::Arc::new(
+        Police::start(
+            Config {
+                machine: hive_qemu::machine_for(&target, Accel::Tcg).unwrap(),
+                accel: Accel::Tcg,
+                target: target.clone(),
+                brain_caps: vec![Capability::Channel { peer: "pdf".into() }],
+                skills: vec![pdf.clone()],
+                pool: 2,
+                fault_line: regex::Regex::new("CRIT:.*").unwrap(),
+                ready_within: Duration::from_secs(20),
+            },
+            events_in,
+        )
+        .unwrap(),
+    );
+    assert!(police.pool_ready("pdf", 2, Duration::from_mins(1)));
+
+    let timeout = Duration::from_mins(1);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Two callers, like the Brain's request threads, each sending pings one after another.
+    let callers: Vec<_> = (0..2_u32)
+        .map(|caller| {
+            let police = std::sync::Arc::clone(&police);
+            let stop = std::sync::Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut answers = Vec::new();
+                let mut n = caller * 1_000_000;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    let sent = std::time::Instant::now();
+                    let answer = police.request("pdf", Message::Ping(n), timeout);
+                    answers.push((n, answer, sent.elapsed()));
+                }
+                answers
+            })
+        })
+        .collect();
+
+    let kills = kill_at_random(test, &pdf.image, 25);
+    // Let the skill come back, and see it answer once more.
+    std::thread::sleep(Duration::from_secs(2));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let answers: Vec<_> = callers
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    let last = police.request("pdf", Message::Ping(7), timeout);
+    assert_eq!(last, Ok(Message::Pong(7)), "pdf is back after the kills");
+
+    let (mut answered, mut refused) = (0, 0);
+    for (n, answer, took) in &answers {
+        match answer {
+            Ok(Message::Pong(m)) if m == n => answered += 1,
+            Err(Refusal::NoAnswer { why, .. }) if !why.starts_with("no answer within") => {
+                refused += 1;
+            }
+            other => panic!("request {n} ({took:?}): {other:?}"),
+        }
+        assert!(*took < timeout, "request {n} waited out its timeout");
+    }
+    let faults = std::iter::from_fn(|| events.try_recv().ok())
+        .filter(|e| matches!(e, Event::Faulted { skill, .. } if skill == "pdf"))
+        .count();
+    eprintln!(
+        "{test}: {} requests: {answered} answered, {refused} refused with a reason; {kills} kills, {faults} faults seen",
+        answers.len()
+    );
+    assert!(answered > 0 && refused > 0, "the kills met requests");
+    assert!(faults > 0);
+    assert!(police.stopped("pdf").is_none(), "pdf was never stopped");
+
+    drop(
+        std::sync::Arc::try_unwrap(police)
+            .ok()
+            .expect("the callers are done"),
+    );
+    assert!(
+        qemu_pids_of(&pdf.image).is_empty(),
+        "no QEMU outlives the police"
+    );
+}
+
+/// `kills` SIGKILLs, 50-400 ms apart, each at one of the QEMUs running `image` (running or
+/// pooled), from a seed printed so a failure can be replayed.
+fn kill_at_random(test: &str, image: &std::path::Path, kills: u32) -> u32 {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos()
+        | 1;
+    eprintln!("{test}: seed {seed}");
+    let mut random = seed;
+    let mut next = move |below: u32| {
+        random ^= random << 13;
+        random ^= random >> 17;
+        random ^= random << 5;
+        random % below
+    };
+    let mut done = 0;
+    while done < kills {
+        std::thread::sleep(Duration::from_millis(50 + u64::from(next(350))));
+        let pids = qemu_pids_of(image);
+        if pids.is_empty() {
+            continue;
+        }
+        let pid = pids[next(u32::try_from(pids.len()).unwrap()) as usize];
+        if std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+        {
+            done += 1;
+        }
+    }
+    done
 }
