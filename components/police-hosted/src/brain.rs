@@ -33,6 +33,9 @@ pub struct BrainConfig {
     pub ready_within: Duration,
     /// How long the police waits for a skill's answer on its behalf.
     pub skill_timeout: Duration,
+    /// A file to append every byte the Brain is sent to: what it received, for tests that
+    /// check nothing a stranger sent got through. `None`: none kept.
+    pub transcript: Option<PathBuf>,
 }
 
 /// Whether the Brain got a network namespace of its own.
@@ -70,9 +73,15 @@ struct Shared {
     beats: u64,
 }
 
+/// The Brain's stdin, and the transcript of what went in.
+struct ToBrain {
+    stdin: ChildStdin,
+    transcript: Option<std::fs::File>,
+}
+
 pub struct Brain {
     child: Mutex<Child>,
-    stdin: Arc<Mutex<ChildStdin>>,
+    stdin: Arc<Mutex<ToBrain>>,
     shared: Arc<Mutex<Shared>>,
     next_id: Mutex<u32>,
     log: PathBuf,
@@ -80,12 +89,18 @@ pub struct Brain {
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 
-fn write(stdin: &Mutex<ChildStdin>, routed: &Routed) -> bool {
+fn write(to: &Mutex<ToBrain>, routed: &Routed) -> bool {
     let Ok(frame) = routed.frame() else {
         return false;
     };
-    let mut stdin = stdin.lock().expect("brain stdin");
-    stdin.write_all(&frame).and_then(|()| stdin.flush()).is_ok()
+    let mut to = to.lock().expect("brain stdin");
+    if let Some(transcript) = to.transcript.as_mut() {
+        let _ = transcript.write_all(&frame);
+    }
+    to.stdin
+        .write_all(&frame)
+        .and_then(|()| to.stdin.flush())
+        .is_ok()
 }
 
 /// The last lines of the Brain's log (its stderr).
@@ -160,6 +175,17 @@ impl Brain {
         if let Some(threads) = config.threads {
             command.arg("--threads").arg(threads.to_string());
         }
+        let transcript = match &config.transcript {
+            None => None,
+            Some(path) => {
+                Some(
+                    std::fs::File::create(path).map_err(|source| BrainError::Write {
+                        path: path.clone(),
+                        source,
+                    })?,
+                )
+            }
+        };
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -169,7 +195,10 @@ impl Brain {
                 binary: config.binary.clone(),
                 source,
             })?;
-        let stdin = Arc::new(Mutex::new(child.stdin.take().expect("piped")));
+        let stdin = Arc::new(Mutex::new(ToBrain {
+            stdin: child.stdin.take().expect("piped"),
+            transcript,
+        }));
         let stdout = child.stdout.take().expect("piped");
         let shared = Arc::new(Mutex::new(Shared {
             answers: BTreeMap::new(),
@@ -304,7 +333,7 @@ impl Brain {
 fn read(
     mut stdout: std::process::ChildStdout,
     shared: &Mutex<Shared>,
-    stdin: &Arc<Mutex<ChildStdin>>,
+    stdin: &Arc<Mutex<ToBrain>>,
     police: &Arc<Police>,
     timeout: Duration,
 ) {

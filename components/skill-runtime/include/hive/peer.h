@@ -6,6 +6,16 @@
  *          4  length         payload bytes, big-endian u16, at most HIVE_PEER_MAX_PAYLOAD
  *          6  payload        exactly `length` bytes: the datagram ends there
  *
+ * A MESSAGE's payload is signed by the sending hive (ed25519, RFC 8032):
+ *
+ *   payload 0   key          the sender's public key, HIVE_PEER_KEY bytes
+ *          32   signature    HIVE_PEER_SIGNATURE bytes, by `key`, over: the datagram's
+ *                            header, then `key`, then `body`
+ *          96   body         the rest: what the Brain gets, after `key`
+ *
+ * A skill hands a MESSAGE to its Brain only when `key` is one of its manifest's `peers` and
+ * the signature holds; anything else is dropped and counted, and no byte of it goes on.
+ *
  * Replies: HELLO → the skill's name; PING → the same payload; MESSAGE → empty (the message
  * goes to the Brain); STATS → three big-endian u32: datagrams received, dropped, messages.
  * Rust's side of the same definition: hivebuild/crates/hive-qemu/src/peer.rs (a test reads
@@ -16,6 +26,8 @@
 #define HIVE_PEER_VERSION 1
 #define HIVE_PEER_HEADER 6
 #define HIVE_PEER_MAX_PAYLOAD 256
+#define HIVE_PEER_KEY 32
+#define HIVE_PEER_SIGNATURE 64
 
 #define HIVE_PEER_HELLO 0x01
 #define HIVE_PEER_PING 0x02

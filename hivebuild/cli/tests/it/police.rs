@@ -59,18 +59,32 @@ fn demo_skills(test: &str) -> Option<(Project, hive_manifest::Target, Vec<SkillI
     let mindless = demo_text.replace("features = [\"mind\"]\n", "");
     assert_ne!(demo_text, mindless, "the demo's Brain has its mind");
     std::fs::write(&manifest_path, mindless).unwrap();
+    let (_, target, images) = build_demo(&project, &sources);
+    Some((project, target, images))
+}
+
+/// Build the project's demo for `x86_64`: its manifest, the target, the skills' images.
+fn build_demo(
+    project: &Project,
+    sources: &[(String, std::path::PathBuf)],
+) -> (
+    hive_manifest::Manifest,
+    hive_manifest::Target,
+    Vec<SkillImage>,
+) {
     let demo = ["manifests/demo.toml", "--target", "x86_64"];
-    with_upstream(&project, &[&["build"][..], &demo].concat(), &sources);
-    let manifest = hive_manifest::load_manifest(&manifest_path).unwrap();
+    with_upstream(project, &[&["build"][..], &demo].concat(), sources);
+    let manifest =
+        hive_manifest::load_manifest(&project.root().join("manifests/demo.toml")).unwrap();
     let target = hive_manifest::load_target(&manifest, "x86_64").unwrap();
     let images = ["net", "pdf"]
         .into_iter()
         .map(|name| SkillImage {
             skill: manifest.skills[name].clone(),
-            image: store_output(&project, &format!("skill-{name}")).join("skill.elf"),
+            image: store_output(project, &format!("skill-{name}")).join("skill.elf"),
         })
         .collect();
-    Some((project, target, images))
+    (manifest, target, images)
 }
 
 #[test]
@@ -351,4 +365,185 @@ fn kill_at_random(test: &str, image: &std::path::Path, kills: u32) -> u32 {
         }
     }
     done
+}
+
+/// A hostile peer floods `net` (broken, oversize, unsigned, stranger-signed and forged
+/// datagrams, and the fault opcode every 700 ms) while the thinking Brain is asked to read a
+/// PDF: the police restarts `net` after each fault until its limit and then stops it, the
+/// Brain answers throughout and beats at 10 Hz or more (at least 20 beats inside the fault
+/// window), `pdf` is untouched, and of everything the Brain was sent, a friendly peer's signed
+/// message is there and no byte of the hostile ones.
+#[test]
+#[allow(clippy::too_many_lines)] // one attack, in order
+fn a_hostile_peer_cannot_reach_the_brain_which_answers_throughout() {
+    use std::sync::{Arc, Mutex};
+
+    let test = "a_hostile_peer_cannot_reach_the_brain_which_answers_throughout";
+    let Some(sources) = real(test) else {
+        return;
+    };
+    let Some(models) = crate::ask::models(test) else {
+        return;
+    };
+    let project = Project::new();
+    let (manifest, target, images) = build_demo(&project, &sources);
+    let (events_in, events) = mpsc::channel();
+    let police = Arc::new(
+        Police::start(
+            Config {
+                machine: hive_qemu::machine_for(&target, Accel::Tcg).unwrap(),
+                accel: Accel::Tcg,
+                target: target.clone(),
+                brain_caps: manifest.brain.caps.clone(),
+                skills: images,
+                pool: 1,
+                fault_line: regex::Regex::new("CRIT:.*").unwrap(),
+                ready_within: Duration::from_secs(20),
+            },
+            events_in,
+        )
+        .unwrap(),
+    );
+    let run = project.root().join("run");
+    let transcript = run.join("to-brain.bin");
+    let brain = Arc::new(
+        hive_police::Brain::start(
+            &hive_police::BrainConfig {
+                binary: store_output(&project, "brain").join("bin/brain"),
+                card: hive_ops::hive::card(&manifest),
+                stores: vec![
+                    ("models".into(), models),
+                    ("memory".into(), project.root().join("memory")),
+                    ("files".into(), crate::support::repo()),
+                ],
+                run_dir: run.clone(),
+                threads: None,
+                ready_within: Duration::from_mins(2),
+                skill_timeout: Duration::from_mins(1),
+                transcript: Some(transcript.clone()),
+            },
+            Arc::clone(&police),
+        )
+        .unwrap(),
+    );
+    // The police's events go to the Brain, as in a running hive, and are kept for the checks.
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    {
+        let (brain, seen) = (Arc::clone(&brain), Arc::clone(&seen));
+        std::thread::spawn(move || {
+            for event in events {
+                brain.notice(&event);
+                seen.lock().unwrap().push(event);
+            }
+        });
+    }
+
+    // A friendly peer first: its signed message reaches the Brain.
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let friendly = crate::unikraft::demo_peer_message(b"friendly hello");
+    let mut buffer = [0_u8; 512];
+    let answered = (0..30).any(|_| {
+        socket
+            .send_to(&friendly, police.forwards("net")[0].host)
+            .unwrap();
+        socket.recv(&mut buffer).is_ok()
+    });
+    assert!(answered, "net never answered the friendly peer");
+
+    // The Brain is asked while the attack runs.
+    let asking = {
+        let brain = Arc::clone(&brain);
+        std::thread::spawn(move || {
+            (0..2)
+                .map(|_| {
+                    brain.ask(
+                        "extract the text of samples/report.pdf",
+                        Duration::from_mins(5),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let marker = b"HOSTILE-7f3a";
+    let stranger = ed25519_dalek::SigningKey::from_bytes(&[5; 32]);
+    let mut forged = crate::unikraft::demo_peer_message(marker);
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    let mut oversize = peer::datagram(peer::MESSAGE, marker);
+    oversize[4..6].copy_from_slice(&u16::try_from(peer::MAX_PAYLOAD + 1).unwrap().to_be_bytes());
+    let hostile: Vec<Vec<u8>> = vec![
+        marker.to_vec(),
+        [&b"HV\x01\x03\x00\x0c"[..], &marker[..], b"trailing"].concat(),
+        peer::datagram(peer::MESSAGE, marker),
+        crate::unikraft::signed_message(&stranger, marker),
+        forged,
+        [&b"HV\x01\x2a\x00\x0c"[..], &marker[..]].concat(),
+    ];
+    let beats_before = brain.beats();
+    let window = std::time::Instant::now();
+    let mut sent = 0_u32;
+    let mut last_fault = std::time::Instant::now();
+    let mut faults_sent = 0_u32;
+    while police.stopped("net").is_none() && window.elapsed() < Duration::from_mins(2) {
+        let Some(forward) = police.forwards("net").first().copied() else {
+            continue;
+        };
+        for datagram in &hostile {
+            let _ = socket.send_to(datagram, forward.host);
+            sent += 1;
+        }
+        if last_fault.elapsed() > Duration::from_millis(700) {
+            // Alternately the fault opcode and a bounds check.
+            faults_sent += 1;
+            let fault = if faults_sent.is_multiple_of(2) {
+                peer::datagram(peer::FAULT, marker)
+            } else {
+                oversize.clone()
+            };
+            let _ = socket.send_to(&fault, forward.host);
+            last_fault = std::time::Instant::now();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let elapsed = window.elapsed();
+    let beats = brain.beats() - beats_before;
+    let answers = asking.join().unwrap();
+    let rate = f64::from(u32::try_from(beats).unwrap()) / elapsed.as_secs_f64();
+    eprintln!(
+        "{test}: {sent} hostile datagrams in {elapsed:?}; {beats} beats ({rate:.1} Hz); net: {:?}",
+        police.stopped("net")
+    );
+
+    let why = police.stopped("net").expect("net was stopped");
+    assert!(why.contains("3 restarts"), "{why}");
+    assert!(beats >= 20 && rate >= 10.0, "{beats} beats in {elapsed:?}");
+    for answer in &answers {
+        let answer = answer.as_ref().expect("the Brain answered");
+        assert!(answer.contains("Hive quarterly report"), "{answer}");
+    }
+    let events = seen.lock().unwrap().clone();
+    let net_faults = events
+        .iter()
+        .filter(|e| matches!(e, Event::Faulted { skill, .. } if skill == "net"))
+        .count();
+    assert_eq!(net_faults, 4, "{events:?}");
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::Faulted { skill, .. } | Event::Stopped { skill, .. } if skill == "pdf")),
+        "pdf is untouched: {events:?}"
+    );
+
+    drop(brain);
+    let received = std::fs::read(&transcript).unwrap();
+    let has = |needle: &[u8]| received.windows(needle.len()).any(|w| w == needle);
+    assert!(
+        has(&crate::unikraft::demo_peer_delivery(b"friendly hello")),
+        "the friendly message reached the Brain"
+    );
+    assert!(!has(marker), "a hostile datagram's bytes reached the Brain");
+    assert!(!has(b"HV\x01"), "a datagram's header reached the Brain");
 }

@@ -15,7 +15,7 @@ use hive_qemu::{Accel, peer};
 
 use crate::support::{BUILD_TOOLS, Project, have, ok, plan_json, repo, step};
 
-const SOURCES: [&str; 3] = ["unikraft", "lib-lwip", "fork-lwip"];
+const SOURCES: [&str; 4] = ["unikraft", "lib-lwip", "fork-lwip", "monocypher"];
 
 fn unikraft_tools(test: &str) -> bool {
     let mut tools = BUILD_TOOLS.to_vec();
@@ -49,7 +49,8 @@ fn unikraft_plan_links_lwip_only_into_skills_with_net_capabilities() {
         .iter()
         .map(|l| l["name"].as_str().unwrap())
         .collect();
-    assert_eq!(libraries, ["hiveskill", "lwip"]);
+    // `net` has `peers`: it links ed25519 too.
+    assert_eq!(libraries, ["hiveskill", "lwip", "monocypher"]);
     assert_eq!(
         net["kind"]["libraries"][1]["origin"],
         serde_json::json!({
@@ -155,9 +156,9 @@ fn upstream(test: &str) -> Option<Vec<(String, PathBuf)>> {
         return Some(found);
     }
     eprintln!(
-        "{test}: did not run: set HIVEBUILD_UNIKRAFT_SRC, HIVEBUILD_LIB_LWIP_SRC and \
-         HIVEBUILD_FORK_LWIP_SRC to local clones of unikraft, lib-lwip and fork-lwip at the \
-         commits hive.lock pins (docs/unikraft.md)"
+        "{test}: did not run: set HIVEBUILD_UNIKRAFT_SRC, HIVEBUILD_LIB_LWIP_SRC, \
+         HIVEBUILD_FORK_LWIP_SRC and HIVEBUILD_MONOCYPHER_SRC to local clones of unikraft, \
+         lib-lwip, fork-lwip and monocypher at the commits hive.lock pins (docs/unikraft.md)"
     );
     None
 }
@@ -216,6 +217,10 @@ fn unikraft_real_skills_build_reproducibly_link_only_what_they_use_and_boot() {
     let linked: Vec<&String> = pdf.iter().filter(|s| network(s)).collect();
     assert!(linked.is_empty(), "pdf links network code: {linked:?}");
     assert!(pdf.iter().any(|s| s == "skill_main"));
+    // `net` has `peers`: it checks their signatures; `pdf` has no such code.
+    let ed25519 = |s: &String| s == "crypto_ed25519_check";
+    assert!(net.iter().any(ed25519), "net cannot check signatures");
+    assert!(!pdf.iter().any(ed25519), "pdf links ed25519");
 
     // Only the app changes: make compiles the app alone (the warm folder in the store's
     // cache kept the rest), and the image is still the one a clean build gives (below).
@@ -275,6 +280,31 @@ fn boot_skill(target: &str, name: &str, image: &Path) -> SkillVm {
         vm.console()
     );
     vm
+}
+
+/// The secret key of the demo's test peer (`manifests/demo.toml`, `[skills.net] peers`).
+pub(crate) const DEMO_PEER_SECRET: &[u8; 32] = b"hive demo peer: never trust me!!";
+
+/// A MESSAGE signed by `key`.
+pub(crate) fn signed_message(key: &ed25519_dalek::SigningKey, body: &[u8]) -> Vec<u8> {
+    use ed25519_dalek::Signer as _;
+    peer::message(&key.verifying_key().to_bytes(), body, |bytes| {
+        key.sign(bytes).to_bytes()
+    })
+}
+
+/// A MESSAGE signed by the demo's test peer.
+pub(crate) fn demo_peer_message(body: &[u8]) -> Vec<u8> {
+    signed_message(
+        &ed25519_dalek::SigningKey::from_bytes(DEMO_PEER_SECRET),
+        body,
+    )
+}
+
+/// What the Brain gets of the demo peer's message: its key, then the body.
+pub(crate) fn demo_peer_delivery(body: &[u8]) -> Vec<u8> {
+    let key = ed25519_dalek::SigningKey::from_bytes(DEMO_PEER_SECRET).verifying_key();
+    [&key.to_bytes()[..], body].concat()
 }
 
 /// The `net` skill, with a UDP socket to its forwarded port.
@@ -361,14 +391,34 @@ fn unikraft_real_net_skill_answers_peers_hands_messages_to_the_brain_drops_broke
         ping,
         peer::datagram(peer::REPLY | peer::PING, b"are you there")
     );
-    // A peer's message reaches the Brain over the channel, as its payload only.
-    let message = net.ask_until_answered(&peer::datagram(peer::MESSAGE, b"hello brain"));
+    // A message signed by the demo's peer reaches the Brain over the channel: the sender's
+    // key and the body, nothing else of the datagram.
+    let message = net.ask_until_answered(&demo_peer_message(b"hello brain"));
     assert_eq!(message, peer::datagram(peer::REPLY | peer::MESSAGE, b""));
     assert_eq!(
         net.brain_receives(second),
-        Some(Message::Deliver(b"hello brain".to_vec()))
+        Some(Message::Deliver(demo_peer_delivery(b"hello brain")))
     );
     let before = net.stats();
+
+    // Messages that are not the peer's: dropped, counted, nothing for the Brain.
+    let stranger = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
+    let mut forged = demo_peer_message(b"hello brain");
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    let not_signed = [
+        peer::datagram(peer::MESSAGE, b"hello brain"),
+        signed_message(&stranger, b"let me in"),
+        forged,
+        peer::datagram(peer::MESSAGE, &[0; peer::KEY + peer::SIGNATURE - 1]),
+    ];
+    for datagram in &not_signed {
+        assert_eq!(net.ask(datagram), None, "{datagram:?} was answered");
+    }
+    let after = net.stats();
+    assert_eq!(after[1] - before[1], 4, "dropped: {before:?} -> {after:?}");
+    assert_eq!(net.brain_receives(Duration::from_millis(300)), None);
+    let before = after;
 
     // Broken: no answer, each counted, nothing for the Brain.
     let mut wrong_length = peer::datagram(peer::MESSAGE, b"abc");
@@ -628,11 +678,11 @@ fn unikraft_real_arm64_virt_skills_boot_answer_and_come_back_after_faults() {
         net.brain_receives(Duration::from_secs(5)),
         Some(Message::Ready)
     );
-    let message = net.ask_until_answered(&peer::datagram(peer::MESSAGE, b"from a peer"));
+    let message = net.ask_until_answered(&demo_peer_message(b"from a peer"));
     assert_eq!(message, peer::datagram(peer::REPLY | peer::MESSAGE, b""));
     assert_eq!(
         net.brain_receives(Duration::from_secs(5)),
-        Some(Message::Deliver(b"from a peer".to_vec()))
+        Some(Message::Deliver(demo_peer_delivery(b"from a peer")))
     );
     drop(net);
     pdf_skill_answers(

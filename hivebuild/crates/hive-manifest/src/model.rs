@@ -321,6 +321,9 @@ pub struct Skill {
     /// What the Brain's planner knows of the skill; a skill without one is never chosen by
     /// the planner (it may still deliver to the Brain).
     pub interface: Option<Interface>,
+    /// The ed25519 public keys of the hives whose signed messages this skill hands to the
+    /// Brain (a skill with a `net:` capability checks every message against them).
+    pub peers: Vec<[u8; 32]>,
 }
 
 /// `[skills.NAME.interface]`: a one-line description (the router embeds it) and the request's

@@ -98,6 +98,8 @@ pub(crate) struct Skill {
     pub boot_budget: Option<S<String>>,
     pub priority: Option<S<u32>>,
     pub interface: Option<Interface>,
+    #[serde(default)]
+    pub peers: Vec<S<String>>,
 }
 
 /// `[skills.NAME.interface]`: what the Brain's planner knows of a skill.

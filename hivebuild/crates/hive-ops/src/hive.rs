@@ -294,6 +294,7 @@ pub fn start(
                 threads: options.threads,
                 ready_within: Duration::from_mins(2),
                 skill_timeout: Duration::from_mins(1),
+                transcript: None,
             },
             Arc::clone(&police),
         )

@@ -732,6 +732,8 @@ fn render_context(
             "restart_limit": skill.restart_limit,
             "lazy": skill.lazy,
             "boot_budget_us": skill.boot_budget.map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
+            // Each key as its 32 bytes, for a C array.
+            "peers": skill.peers.iter().map(|key| key.to_vec()).collect::<Vec<_>>(),
         },
         "hive": { "name": manifest.hive.name, "version": manifest.hive.version.to_string() },
         "target": {

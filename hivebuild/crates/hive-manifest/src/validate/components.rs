@@ -133,6 +133,7 @@ impl Checker<'_> {
             None => Some(None),
             Some(interface) => Some(Some(self.interface(&name, interface))),
         };
+        let peers = self.peers(&name, &raw.peers, &caps);
         Some(Skill {
             name,
             build: build?,
@@ -146,7 +147,55 @@ impl Checker<'_> {
             boot_budget: boot_budget?,
             priority: priority?,
             interface: interface?,
+            peers,
         })
+    }
+
+    /// `peers`: ed25519 public keys, 64 hex digits each, of a skill on the network.
+    fn peers(
+        &mut self,
+        skill: &str,
+        raw: &[S<String>],
+        caps: &[crate::Capability],
+    ) -> Vec<[u8; 32]> {
+        let on_network = crate::caps::net_ports(caps).next().is_some();
+        let mut keys = Vec::new();
+        for key in raw {
+            if !on_network {
+                self.error(
+                    Diagnostic::new(
+                        format!("skill `{skill}` has peers but no `net:` capability"),
+                        key.span(),
+                    )
+                    .label("nothing reaches this skill from a peer")
+                    .help("grant it a port (`net:udp:4001`) or remove `peers`"),
+                );
+                return Vec::new();
+            }
+            let mut bytes = [0_u8; 32];
+            let text = key.get_ref();
+            let parsed = text.len() == 64
+                && bytes.iter_mut().enumerate().all(|(i, byte)| {
+                    u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
+                        .map(|b| *byte = b)
+                        .is_ok()
+                });
+            if !parsed {
+                self.error(
+                    Diagnostic::new(format!("bad peer key `{text}`"), key.span())
+                        .label("not an ed25519 public key")
+                        .help("write the peer hive's public key as 64 hex digits"),
+                );
+            } else if keys.contains(&bytes) {
+                self.error(
+                    Diagnostic::new(format!("peer key `{text}` is listed twice"), key.span())
+                        .label("listed before"),
+                );
+            } else {
+                keys.push(bytes);
+            }
+        }
+        keys
     }
 
     fn interface(&mut self, skill: &str, raw: raw::Interface) -> Interface {

@@ -26,6 +26,9 @@ const SKILL_SOURCE: &str = "skill-src";
 /// The library a skill with a `net:` capability links: the network stack.
 const NET_LIBRARY: &str = "lwip";
 
+/// The library a skill with `peers` links: ed25519, to check their messages' signatures.
+const PEER_LIBRARY: &str = "monocypher";
+
 /// How Unikraft names a target's architecture and platform: the configuration lines that
 /// choose them and the suffix of the image's name (`N_qemu-x86_64`).
 struct UnikraftPlatform {
@@ -93,19 +96,34 @@ impl Builder<'_> {
         let app = self.render_app(name, skill, &template)?;
 
         let mut libraries = vec![library(&unikraft.runtime, "hiveskill", None)];
-        if uses_network(skill) {
+        let needs = [
+            (
+                uses_network(skill),
+                NET_LIBRARY,
+                "it has a `net:` capability",
+            ),
+            (
+                !skill.peers.is_empty(),
+                PEER_LIBRARY,
+                "it checks its `peers`' signatures",
+            ),
+        ];
+        for (needed, wanted, why) in needs {
+            if !needed {
+                continue;
+            }
             let declared =
                 unikraft
                     .libraries
-                    .get(NET_LIBRARY)
+                    .get(wanted)
                     .ok_or_else(|| PlanError::MissingLibrary {
                         skill: name.to_owned(),
-                        library: NET_LIBRARY.to_owned(),
-                        why: "it has a `net:` capability".into(),
+                        library: wanted.to_owned(),
+                        why: why.into(),
                     })?;
             libraries.push(library(
                 &declared.source,
-                NET_LIBRARY,
+                wanted,
                 declared.origin.as_ref().map(|o| UnikraftOrigin {
                     source: o.source.clone(),
                     archive: o.archive.clone(),
