@@ -144,6 +144,7 @@ fn cli_plan_as_dot_and_json() {
             "fetch-unikraft",
             "fetch-lib-lwip",
             "fetch-fork-lwip",
+            "fetch-monocypher",
             "skill-net",
             "app-pdf",
             "skill-pdf",
