@@ -13,6 +13,8 @@ pub mod card;
 #[cfg(all(feature = "card", target_os = "linux"))]
 pub mod grammar;
 pub mod protocol;
+#[cfg(all(feature = "card", target_os = "linux"))]
+pub mod stores;
 pub mod supervisor;
 
 #[cfg(target_os = "none")]

@@ -302,6 +302,22 @@ impl Brain {
         }
     }
 
+    /// Tell the Brain each of the police's `events` as it comes, in a thread of its own, and
+    /// hand them on: what a running hive does with its police's events.
+    pub fn relay(self: &Arc<Self>, events: mpsc::Receiver<Event>) -> mpsc::Receiver<Event> {
+        let (on, relayed) = mpsc::channel();
+        let brain = Arc::clone(self);
+        std::thread::spawn(move || {
+            for event in events {
+                brain.notice(&event);
+                if on.send(event).is_err() {
+                    return;
+                }
+            }
+        });
+        relayed
+    }
+
     /// Tell the Brain what happened to a skill (the police's events, as they come).
     pub fn notice(&self, event: &Event) {
         let routed = match event {

@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use hive_manifest::{Skill, Target};
-use hive_qemu::skillvm::SkillVm;
+use hive_qemu::skillvm::{SkillBoot, SkillVm};
 use hive_qemu::{Accel, Machine, QemuError};
 
 /// Everything that starts one skill's VM.
@@ -24,14 +24,14 @@ pub struct Launch {
 impl Launch {
     /// A paused VM of the skill; it runs until the police stops it.
     pub fn paused(&self) -> Result<SkillVm, QemuError> {
-        SkillVm::paused(
-            &self.machine,
-            self.accel,
-            &self.target,
-            &self.skill,
-            &self.image,
-            Duration::MAX,
-        )
+        SkillBoot {
+            machine: &self.machine,
+            accel: self.accel,
+            target: &self.target,
+            skill: &self.skill,
+            image: &self.image,
+        }
+        .paused(Duration::MAX)
     }
 }
 

@@ -3,7 +3,7 @@
 //!
 //! `brain serve --card FILE --store NAME=PATH ...` is started by the police: Routed frames
 //! (`crate::protocol::Routed`) on stdin and stdout, words for people on stderr. It beats
-//! ten times a second (`Beat`), answers each `Ask` with a JSON `Answer`
+//! twenty times a second (`Beat`), answers each `Ask` with a JSON `Answer`
 //! ([`plan::Answer`]) and asks the police for skills with `Skill` messages.
 //! `brain bench --store models=PATH` measures the engine.
 
@@ -131,12 +131,13 @@ pub fn planner(args: &Args) -> Result<plan::Planner, MindError> {
     let models = args.required_store("models")?;
     let llm = llm::Llm::load(&models::LLM.checked(models)?, args.threads)?;
     let embedder = embed::Embedder::load(models)?;
-    let memory = match card.holds("store:memory:rw") {
-        true => memory::Memory::open(args.required_store("memory")?)?,
+    let memory = if card.holds("store:memory:rw") {
+        memory::Memory::open(args.required_store("memory")?)?
+    } else {
         // No memory store granted: it remembers for this run only.
-        false => memory::Memory::open(
+        memory::Memory::open(
             &std::env::temp_dir().join(format!("hive-brain-memory-{}", std::process::id())),
-        )?,
+        )?
     };
     if memory.dropped > 0 {
         eprintln!(

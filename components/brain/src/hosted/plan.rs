@@ -307,21 +307,8 @@ mod tests {
 
     /// The models store `ci/install-models` fills, or why the test does not run.
     pub(crate) fn models_store(test: &str) -> Option<PathBuf> {
-        // Where ci/install-models puts them (and hivebuild looks): $HIVE_STORES, else
-        // $XDG_DATA_HOME/hive/stores, else ~/.local/share/hive/stores.
-        let root = std::env::var_os("HIVE_STORES").map_or_else(
-            || {
-                std::env::var_os("XDG_DATA_HOME")
-                    .map(PathBuf::from)
-                    .or_else(|| {
-                        std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share"))
-                    })
-                    .unwrap_or_default()
-                    .join("hive/stores")
-            },
-            PathBuf::from,
-        );
-        let store = root.join("models");
+        // Where ci/install-models puts them, and hivebuild looks.
+        let store = brain::stores::default_folder("models");
         if store.join(models::LLM.path).is_file() {
             return Some(store);
         }

@@ -376,7 +376,7 @@ fn kill_at_random(test: &str, image: &std::path::Path, kills: u32) -> u32 {
 #[test]
 #[allow(clippy::too_many_lines)] // one attack, in order
 fn a_hostile_peer_cannot_reach_the_brain_which_answers_throughout() {
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
 
     let test = "a_hostile_peer_cannot_reach_the_brain_which_answers_throughout";
     let Some(sources) = real(test) else {
@@ -426,17 +426,8 @@ fn a_hostile_peer_cannot_reach_the_brain_which_answers_throughout() {
         )
         .unwrap(),
     );
-    // The police's events go to the Brain, as in a running hive, and are kept for the checks.
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    {
-        let (brain, seen) = (Arc::clone(&brain), Arc::clone(&seen));
-        std::thread::spawn(move || {
-            for event in events {
-                brain.notice(&event);
-                seen.lock().unwrap().push(event);
-            }
-        });
-    }
+    // The police's events go to the Brain, as in a running hive, and on to the checks.
+    let relayed = brain.relay(events);
 
     // A friendly peer first: its signed message reaches the Brain.
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -524,7 +515,7 @@ fn a_hostile_peer_cannot_reach_the_brain_which_answers_throughout() {
         let answer = answer.as_ref().expect("the Brain answered");
         assert!(answer.contains("Hive quarterly report"), "{answer}");
     }
-    let events = seen.lock().unwrap().clone();
+    let events: Vec<Event> = relayed.try_iter().collect();
     let net_faults = events
         .iter()
         .filter(|e| matches!(e, Event::Faulted { skill, .. } if skill == "net"))

@@ -264,14 +264,14 @@ fn boot_skill(target: &str, name: &str, image: &Path) -> SkillVm {
     let manifest = hive_manifest::load_manifest(&root.join("manifests/demo.toml")).unwrap();
     let target = hive_manifest::load_target(&manifest, target).unwrap();
     let machine = hive_qemu::machine_for(&target, Accel::Tcg).unwrap();
-    let vm = SkillVm::boot(
-        &machine,
-        Accel::Tcg,
-        &target,
-        &manifest.skills[name],
+    let vm = hive_qemu::skillvm::SkillBoot {
+        machine: &machine,
+        accel: Accel::Tcg,
+        target: &target,
+        skill: &manifest.skills[name],
         image,
-        Duration::from_mins(1),
-    )
+    }
+    .boot(Duration::from_mins(1))
     .unwrap();
     let ready = regex::Regex::new(&format!("{name}: ready")).unwrap();
     assert!(

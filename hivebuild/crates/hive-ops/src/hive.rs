@@ -4,7 +4,7 @@
 //! start it here.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -140,23 +140,14 @@ pub struct Options {
 }
 
 /// The default folder of store `name`: `files` is the current folder (requests name files
-/// relative to where they are asked); every other store is `$HIVE_STORES/NAME`, by default
-/// `~/.local/share/hive/stores/NAME` (`ci/install-models` puts the models there).
+/// relative to where they are asked); every other store's is [`brain::stores::default_folder`]
+/// (`$HIVE_STORES/NAME`, by default `~/.local/share/hive/stores/NAME`, where
+/// `ci/install-models` puts the models).
 pub fn store_folder(name: &str) -> PathBuf {
     if name == "files" {
         return std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     }
-    let root = std::env::var_os("HIVE_STORES").map_or_else(
-        || {
-            std::env::var_os("XDG_DATA_HOME")
-                .map(PathBuf::from)
-                .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/share")))
-                .unwrap_or_else(|| PathBuf::from("."))
-                .join("hive/stores")
-        },
-        PathBuf::from,
-    );
-    root.join(name)
+    brain::stores::default_folder(name)
 }
 
 pub struct Hive {
@@ -272,7 +263,6 @@ pub fn start(
     let binary = crate::run::brain_binary(brain_output)
         .ok_or_else(|| HiveError::NoBrainBinary(brain_output.to_owned()))?;
     let (events_in, events) = mpsc::channel();
-    let (told_in, told) = mpsc::channel();
     let police = Arc::new(police(manifest, target, &built, events_in, note)?);
     let stores = brain_stores(manifest, options);
     let run_dir = tempfile::Builder::new()
@@ -306,15 +296,7 @@ pub fn start(
         ));
     }
     // The police's events go to the Brain as notices, and on to the caller.
-    let notify = Arc::clone(&brain);
-    std::thread::spawn(move || {
-        for event in events {
-            notify.notice(&event);
-            if told_in.send(event).is_err() {
-                return;
-            }
-        }
-    });
+    let told = brain.relay(events);
     Ok(Hive {
         police,
         brain,
@@ -346,8 +328,6 @@ fn police(
                 .expect("the plan builds every skill"),
         })
         .collect();
-    // Skills run under the accelerator a probe boot of one of them allows (TCG where KVM
-    // cannot run Unikraft).
     let cache = crate::build::kvm_cache(&built.store);
     let accel = skills.first().map_or(hive_qemu::Accel::Tcg, |first| {
         let marker = format!("{}: ready", first.skill.name);

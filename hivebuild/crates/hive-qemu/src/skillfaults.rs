@@ -10,18 +10,17 @@
 
 use std::fmt::Write as _;
 use std::net::UdpSocket;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use brain::protocol::Message;
+use hive_manifest::Skill;
 use hive_manifest::caps::{self, Protocol};
-use hive_manifest::{Skill, Target};
 use regex::Regex;
 
 use crate::faults::Outcome;
 use crate::skill::holds_brain_channel;
 use crate::skillvm::SkillVm;
-use crate::{Accel, Machine, QemuError, peer};
+use crate::{QemuError, peer};
 
 /// One skill's scenario.
 #[derive(Clone, Debug)]
@@ -58,27 +57,7 @@ impl Fault {
     }
 }
 
-/// Where a skill VM is booted: machine, accelerator, target, the skill, its image.
-pub struct SkillBoot<'a> {
-    pub machine: &'a Machine,
-    pub accel: Accel,
-    pub target: &'a Target,
-    pub skill: &'a Skill,
-    pub image: &'a Path,
-}
-
-impl SkillBoot<'_> {
-    fn boot(&self, within: Duration) -> Result<SkillVm, QemuError> {
-        SkillVm::boot(
-            self.machine,
-            self.accel,
-            self.target,
-            self.skill,
-            self.image,
-            within,
-        )
-    }
-}
+pub use crate::skillvm::SkillBoot;
 
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0

@@ -30,33 +30,30 @@ pub struct SkillVm {
     watcher: Option<JoinHandle<Result<Boot, QemuError>>>,
 }
 
-impl SkillVm {
-    /// Boot `image` of `skill` on `machine` (the target's, under `accel`), for at most
-    /// `deadline`.
-    pub fn boot(
-        machine: &Machine,
-        accel: Accel,
-        target: &Target,
-        skill: &Skill,
-        image: &Path,
-        deadline: Duration,
-    ) -> Result<Self, QemuError> {
-        Self::spawn(machine, accel, target, skill, image, deadline, false)
+/// Where a skill VM is booted: machine (the target's, under `accel`), target, the skill, its
+/// image.
+pub struct SkillBoot<'a> {
+    pub machine: &'a Machine,
+    pub accel: Accel,
+    pub target: &'a Target,
+    pub skill: &'a Skill,
+    pub image: &'a Path,
+}
+
+impl SkillBoot<'_> {
+    /// Boot the skill, for at most `deadline`.
+    pub fn boot(&self, deadline: Duration) -> Result<SkillVm, QemuError> {
+        SkillVm::spawn(self, deadline, false)
     }
 
-    /// Start `image` of `skill` paused: QEMU has loaded it and runs nothing until
+    /// Start the skill paused: QEMU has loaded it and runs nothing until
     /// [`SkillVm::resume`]. `deadline` counts from now.
-    pub fn paused(
-        machine: &Machine,
-        accel: Accel,
-        target: &Target,
-        skill: &Skill,
-        image: &Path,
-        deadline: Duration,
-    ) -> Result<Self, QemuError> {
-        Self::spawn(machine, accel, target, skill, image, deadline, true)
+    pub fn paused(&self, deadline: Duration) -> Result<SkillVm, QemuError> {
+        SkillVm::spawn(self, deadline, true)
     }
+}
 
+impl SkillVm {
     /// Resume a guest started paused (`started` is now); one that was not is running already.
     pub fn resume(&mut self) -> Result<(), QemuError> {
         let Some(qmp) = self.qmp.as_mut() else {
@@ -66,15 +63,14 @@ impl SkillVm {
         qmp.execute("cont")
     }
 
-    fn spawn(
-        machine: &Machine,
-        accel: Accel,
-        target: &Target,
-        skill: &Skill,
-        image: &Path,
-        deadline: Duration,
-        paused: bool,
-    ) -> Result<Self, QemuError> {
+    fn spawn(boot: &SkillBoot<'_>, deadline: Duration, paused: bool) -> Result<Self, QemuError> {
+        let SkillBoot {
+            machine,
+            accel,
+            target,
+            skill,
+            image,
+        } = *boot;
         let channel = if holds_brain_channel(skill) {
             Some(BrainChannel::listen().map_err(|error| QemuError::Channel(error.to_string()))?)
         } else {
