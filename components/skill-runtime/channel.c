@@ -48,9 +48,14 @@ static void line_put(unsigned char byte)
 	outb(COM2 + RBR, byte);
 }
 
+static int line_pending(void)
+{
+	return inb(COM2 + LSR) & LSR_DATA;
+}
+
 static unsigned char line_get(void)
 {
-	while (!(inb(COM2 + LSR) & LSR_DATA))
+	while (!line_pending())
 		;
 	return inb(COM2 + RBR);
 }
@@ -84,9 +89,14 @@ static void line_put(unsigned char byte)
 	*reg(DR) = byte;
 }
 
+static int line_pending(void)
+{
+	return !(*reg(FR) & FR_RXFE);
+}
+
 static unsigned char line_get(void)
 {
-	while (*reg(FR) & FR_RXFE)
+	while (!line_pending())
 		;
 	return (unsigned char)*reg(DR);
 }
@@ -118,6 +128,12 @@ int hive_channel_send(unsigned char tag, const void *body, unsigned long length)
 	for (unsigned long i = 0; i < length; i++)
 		line_put(bytes[i]);
 	return 0;
+}
+
+int hive_channel_pending(void)
+{
+	line();
+	return line_pending();
 }
 
 long hive_channel_recv(unsigned char *message)

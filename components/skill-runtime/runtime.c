@@ -54,30 +54,41 @@ static void job(const unsigned char *bytes, unsigned long length)
 			  answered);
 }
 
+/* The Brain's next request. */
+static void serve_one(void)
+{
+	long length = hive_channel_recv(message);
+
+	if (length < 0)
+		UK_CRASH(SKILL_NAME ": the channel to the Brain lost its framing\n");
+	switch (message[0]) {
+	case HIVE_MSG_PING:
+		if (length == 5)
+			hive_channel_send(HIVE_MSG_PONG, message + 1, 4);
+		else
+			error(SKILL_NAME ": a ping carries 4 bytes");
+		break;
+	case HIVE_MSG_CRASH:
+		UK_CRASH(SKILL_NAME ": crashing on request\n");
+	case HIVE_MSG_JOB:
+		job(message + 1, (unsigned long)length - 1);
+		break;
+	default:
+		error(SKILL_NAME ": not a request this skill serves");
+	}
+}
+
+void hive_brain_poll(void)
+{
+	if (hive_channel_pending())
+		serve_one();
+}
+
 /* The Brain's requests, one at a time, until the skill stops. */
 static void serve_brain(void)
 {
-	for (;;) {
-		long length = hive_channel_recv(message);
-
-		if (length < 0)
-			UK_CRASH(SKILL_NAME ": the channel to the Brain lost its framing\n");
-		switch (message[0]) {
-		case HIVE_MSG_PING:
-			if (length == 5)
-				hive_channel_send(HIVE_MSG_PONG, message + 1, 4);
-			else
-				error(SKILL_NAME ": a ping carries 4 bytes");
-			break;
-		case HIVE_MSG_CRASH:
-			UK_CRASH(SKILL_NAME ": crashing on request\n");
-		case HIVE_MSG_JOB:
-			job(message + 1, (unsigned long)length - 1);
-			break;
-		default:
-			error(SKILL_NAME ": not a request this skill serves");
-		}
-	}
+	for (;;)
+		serve_one();
 }
 #endif
 

@@ -29,8 +29,9 @@ pub fn paths_in(request: &str) -> Vec<String> {
 }
 
 /// The GBNF of `skill`'s request object (its start rule is `root`). A `file` argument is one
-/// of `paths` (the request's own, [`paths_in`]) when there are any, else any relative path.
-pub fn request(skill: &SkillCard, paths: &[String]) -> String {
+/// of `paths` (the request's own, [`paths_in`]) when there are any, else any relative path; a
+/// `peer` argument is one of `peers` (names: the caller has checked there is one).
+pub fn request(skill: &SkillCard, paths: &[String], peers: &[String]) -> String {
     let mut root = String::from("root ::= \"{\" ");
     for (i, argument) in skill.request.iter().enumerate() {
         if i > 0 {
@@ -56,6 +57,11 @@ pub fn request(skill: &SkillCard, paths: &[String]) -> String {
         root.push_str(&alternatives(paths));
         root.push('\n');
     }
+    if !peers.is_empty() {
+        root.push_str("peer ::= ");
+        root.push_str(&alternatives(peers));
+        root.push('\n');
+    }
     root
 }
 
@@ -65,6 +71,7 @@ fn value_rule(kind: &Kind) -> String {
         Kind::Integer => "integer".into(),
         Kind::File => "path".into(),
         Kind::OneOf(words) => alternatives(words),
+        Kind::Peer => "peer".into(),
     }
 }
 
@@ -105,7 +112,7 @@ mod tests {
                 },
             ],
         };
-        let grammar = request(&skill, &[]);
+        let grammar = request(&skill, &[], &[]);
         let root = grammar.lines().next().unwrap();
         assert_eq!(
             root,
@@ -117,9 +124,36 @@ mod tests {
         );
         let paths = paths_in("extract the text of samples/report.pdf, then of (b.pdf).");
         assert_eq!(paths, ["samples/report.pdf", "b.pdf"]);
-        let grammar = request(&skill, &paths);
+        let grammar = request(&skill, &paths, &[]);
         assert!(
             grammar.contains(r#"path ::= ("\"samples/report.pdf\"" | "\"b.pdf\"")"#),
+            "{grammar}"
+        );
+    }
+
+    #[test]
+    fn a_peer_argument_is_one_of_the_peers_the_brain_may_send_to() {
+        let skill = SkillCard {
+            name: "net".into(),
+            description: "send a message to a peer hive".into(),
+            request: vec![
+                Argument {
+                    name: "peer".into(),
+                    kind: Kind::Peer,
+                },
+                Argument {
+                    name: "text".into(),
+                    kind: Kind::Text,
+                },
+            ],
+        };
+        let grammar = request(&skill, &[], &["alice".into(), "bob".into()]);
+        assert!(
+            grammar.starts_with(r#"root ::= "{" "\"peer\": " peer ", " "\"text\": " text "}""#),
+            "{grammar}"
+        );
+        assert!(
+            grammar.contains(r#"peer ::= ("\"alice\"" | "\"bob\"")"#),
             "{grammar}"
         );
     }

@@ -12,6 +12,7 @@ extern crate alloc;
 pub mod card;
 #[cfg(all(feature = "card", target_os = "linux"))]
 pub mod grammar;
+pub mod peer;
 pub mod protocol;
 #[cfg(all(feature = "card", target_os = "linux"))]
 pub mod stores;

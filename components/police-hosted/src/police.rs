@@ -9,6 +9,7 @@
 //! paused VM from the skill's pool and resumes it.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddrV4;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -48,6 +49,9 @@ pub struct Config {
     pub fault_line: Regex,
     /// How long a skill may take from resume to ready.
     pub ready_within: Duration,
+    /// Skills reached at a fixed host address (the hive's own `[peers]` entry): whichever VM
+    /// runs the skill, its first UDP port is forwarded from there too.
+    pub listen: BTreeMap<String, SocketAddrV4>,
 }
 
 /// What the police did, for its log and its callers.
@@ -116,6 +120,8 @@ struct Supervised {
     lazy: bool,
     /// The host ends of the running VM's `net:` ports.
     forwards: Mutex<Vec<Forward>>,
+    /// A fixed host address forwarded to its first UDP port, and that port.
+    listen: Option<(SocketAddrV4, u16)>,
 }
 
 pub struct Police {
@@ -136,12 +142,18 @@ impl Police {
         );
         let mut skills = BTreeMap::new();
         for SkillImage { skill, image } in config.skills {
+            let listen = config.listen.get(&skill.name).and_then(|address| {
+                let (_, port) = caps::net_ports(&skill.caps)
+                    .find(|(protocol, _)| *protocol == caps::Protocol::Udp)?;
+                Some((*address, port))
+            });
             let launch = Launch {
                 machine: config.machine.clone(),
                 accel: config.accel,
                 target: config.target.clone(),
                 skill: skill.clone(),
                 image,
+                listened: listen.map(|(_, port)| port),
             };
             let supervised = Arc::new(Supervised {
                 name: skill.name.clone(),
@@ -151,6 +163,7 @@ impl Police {
                 uses_channel: caps::has_channel(&skill.caps, "brain"),
                 lazy: skill.lazy,
                 forwards: Mutex::new(Vec::new()),
+                listen,
             });
             skills.insert(skill.name.clone(), supervised);
         }
@@ -292,6 +305,9 @@ fn start(
     within: Duration,
 ) -> Result<(SkillVm, f64), StartError> {
     let mut vm = supervised.pool.take()?;
+    if let Some((address, port)) = supervised.listen {
+        listen(&mut vm, address, port)?;
+    }
     let ready = if supervised.uses_channel {
         wait_ready_message(&mut vm, within)
     } else {
@@ -313,6 +329,19 @@ fn start(
         .expect("forwards")
         .clone_from(&vm.forwards);
     Ok((vm, ms))
+}
+
+/// Forward `address` to the VM's UDP `port`. The VM before it (faulted, killed) held the
+/// address until its QEMU exited: that takes a moment, so the address is tried for a while.
+fn listen(vm: &mut SkillVm, address: SocketAddrV4, port: u16) -> Result<(), QemuError> {
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        match vm.forward_udp(address, port) {
+            Ok(()) => return Ok(()),
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Err(error) => return Err(error),
+        }
+    }
 }
 
 /// Wait for the skill's `READY` on its channel.

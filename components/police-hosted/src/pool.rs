@@ -19,6 +19,9 @@ pub struct Launch {
     pub target: Target,
     pub skill: Skill,
     pub image: PathBuf,
+    /// The UDP port the police forwards from the hive's fixed address (no host port is
+    /// picked for it when the VM starts).
+    pub listened: Option<u16>,
 }
 
 impl Launch {
@@ -30,6 +33,7 @@ impl Launch {
             target: &self.target,
             skill: &self.skill,
             image: &self.image,
+            listened: self.listened,
         }
         .paused(Duration::MAX)
     }

@@ -425,6 +425,8 @@ pub(crate) struct RunArgs {
     /// Stop each guest after this many seconds
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     pub(crate) timeout: u64,
+    #[command(flatten)]
+    pub(crate) brain: BrainArgs,
 }
 
 #[derive(Debug, Args)]
@@ -437,7 +439,7 @@ pub(crate) struct AskArgs {
     pub(crate) brain: BrainArgs,
 }
 
-/// How the hosted Brain runs (`ask`, `bench`).
+/// How the hosted Brain runs (`run`, `ask`, `bench`).
 #[derive(Debug, Args)]
 pub(crate) struct BrainArgs {
     /// A folder for one of the Brain's stores, over its default (repeatable; `files` is the

@@ -9,6 +9,7 @@
 
 pub mod bench;
 pub mod embed;
+pub mod key;
 pub mod llm;
 pub mod memory;
 pub mod models;
@@ -34,6 +35,8 @@ pub enum MindError {
     Embed(String),
     #[error("memory `{path}`: {why}")]
     Memory { path: PathBuf, why: String },
+    #[error("the hive's key `{path}`: {why}")]
+    Key { path: PathBuf, why: String },
     #[error("hive card `{path}`: {why}")]
     Card { path: PathBuf, why: String },
     #[error("refused: {0}")]
@@ -150,7 +153,14 @@ pub fn planner(args: &Args) -> Result<plan::Planner, MindError> {
     } else {
         None
     };
-    plan::Planner::new(card, llm, embedder, memory, files)
+    let key = if card.holds("store:keys:ro") {
+        key::HiveKey::load(args.required_store("keys")?)?
+    } else {
+        None
+    };
+    let mut planner = plan::Planner::new(card, llm, embedder, memory, files)?;
+    planner.key = key;
+    Ok(planner)
 }
 
 type Out = Arc<Mutex<std::io::Stdout>>;
@@ -225,6 +235,13 @@ pub fn serve(args: &Args) -> Result<(), MindError> {
                 send(&out, &Routed::Answer { id, text: json });
             }
             Routed::Notice { skill, state } => eprintln!("brain: {skill} is {state:?}"),
+            Routed::Skill {
+                skill,
+                message: Message::Deliver(bytes),
+            } => match planner.answer_peer(&skill, &bytes, &mut police) {
+                Ok(said) => eprintln!("brain: {said}"),
+                Err(error) => eprintln!("brain: a delivery from {skill}: {error}"),
+            },
             Routed::Skill { skill, message } => {
                 eprintln!("brain: {skill} sent {} unasked", describe(&message));
             }
@@ -252,6 +269,37 @@ struct Police<'a> {
 }
 
 impl plan::Dispatch for Police<'_> {
+    fn answer(
+        &mut self,
+        skill: &str,
+        from: std::net::SocketAddrV4,
+        within: Duration,
+    ) -> Option<brain::peer::Delivery> {
+        let answers = |routed: &Routed| match routed {
+            Routed::Skill {
+                skill: by,
+                message: Message::Deliver(bytes),
+            } if by == skill => {
+                brain::peer::Delivery::decode(bytes).filter(|d| d.is_answer() && d.from == from)
+            }
+            _ => None,
+        };
+        if let Some(at) = self.queued.iter().position(|r| answers(r).is_some()) {
+            return self.queued.remove(at).as_ref().and_then(answers);
+        }
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.incoming.recv_timeout(left) {
+                Ok(routed) => match answers(&routed) {
+                    Some(delivery) => return Some(delivery),
+                    None => self.queued.push_back(routed),
+                },
+                Err(_) => return None,
+            }
+        }
+    }
+
     fn request(&mut self, skill: &str, message: Message) -> Result<Message, String> {
         send(
             self.out,

@@ -4,16 +4,19 @@
 //! job → the LLM words the reply. What was asked and answered goes into the memory, and the
 //! closest memories come back into the prompts.
 
+use std::net::SocketAddrV4;
 use std::path::{Component, Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use super::MindError;
 use super::embed::{Embedder, cosine};
+use super::key::HiveKey;
 use super::llm::Llm;
 use super::memory::Memory;
-use brain::card::{Card, Kind, SkillCard};
+use brain::card::{Card, Kind, PeerCard, SkillCard};
+use brain::peer;
 use brain::protocol::{FRAME_MAX, Message, Routed};
 
 /// Below this similarity no skill fits the request: the LLM answers by itself.
@@ -27,6 +30,15 @@ const RESULT_IN_PROMPT: usize = 600;
 /// How the planner reaches a skill: through the police (its answer, or why there is none).
 pub trait Dispatch {
     fn request(&mut self, skill: &str, message: Message) -> Result<Message, String>;
+
+    /// The answer `skill` delivers from the peer at `from` (to a MESSAGE it sent there), if
+    /// one comes within `within`.
+    fn answer(
+        &mut self,
+        skill: &str,
+        from: SocketAddrV4,
+        within: Duration,
+    ) -> Option<peer::Delivery>;
 }
 
 pub struct Planner {
@@ -36,6 +48,8 @@ pub struct Planner {
     pub memory: Memory,
     /// The `files` store, when the Brain holds `store:files:ro`.
     pub files: Option<PathBuf>,
+    /// The hive's own key (its `keys` store): it signs what goes to peers.
+    pub key: Option<HiveKey>,
     /// Each skill with an interface, and its description's embedding.
     routes: Vec<(SkillCard, Vec<f32>)>,
 }
@@ -93,6 +107,7 @@ impl Planner {
             embedder,
             memory,
             files,
+            key: None,
             routes,
         })
     }
@@ -175,11 +190,22 @@ impl Planner {
         let arguments = self.fill(&skill, request)?;
         answer.arguments = Some(arguments.clone());
         answer.timings.fill = ms(at);
-        let job = self.job(&skill, &arguments)?;
+        let (job, to) = self.job(&skill, &arguments)?;
         let at = Instant::now();
         let reply = dispatch.request(&name, Message::Job(job));
-        answer.timings.skill = ms(at);
         let result = match reply {
+            Ok(Message::Done(_)) if let Some(to) = to => {
+                let within = Duration::from_millis(peer::ANSWER_MS);
+                let delivered = dispatch.answer(&name, to, within);
+                answer.timings.skill = ms(at);
+                let delivered = delivered.ok_or_else(|| {
+                    MindError::Skill(
+                        name.clone(),
+                        format!("no answer from the peer at {to} within {within:?}"),
+                    )
+                })?;
+                self.peer_answer(&delivered)
+            }
             Ok(Message::Done(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
             Ok(Message::Error(why)) => return Err(MindError::Skill(name, why)),
             Ok(other) => {
@@ -190,6 +216,9 @@ impl Planner {
             }
             Err(why) => return Err(MindError::Skill(name, why)),
         };
+        if answer.timings.skill == 0.0 {
+            answer.timings.skill = ms(at);
+        }
         answer.result = Some(result.clone());
         let at = Instant::now();
         let excerpt: String = result.chars().take(RESULT_IN_PROMPT).collect();
@@ -203,10 +232,109 @@ impl Planner {
         self.remember(&query, request, answer)
     }
 
+    /// The peers this hive can send to: those with an address, but itself.
+    pub fn reachable_peers(&self) -> Vec<&PeerCard> {
+        let me = self.key.as_ref().map(HiveKey::public);
+        self.card
+            .peers
+            .iter()
+            .filter(|p| p.address.is_some())
+            .filter(|p| me.is_none() || brain::card::decode_key(&p.key) != me)
+            .collect()
+    }
+
+    /// A peer's answer in words: who said what.
+    fn peer_answer(&self, delivered: &peer::Delivery) -> String {
+        format!(
+            "{} answered: {}",
+            self.peer_name(&delivered.key),
+            String::from_utf8_lossy(&delivered.body)
+        )
+    }
+
+    /// A peer by its `[peers]` name, quoted, when it has one.
+    fn peer_name(&self, key: &[u8; peer::KEY]) -> String {
+        self.card
+            .peer_by_key(key)
+            .map_or_else(|| "an unnamed peer".to_owned(), |p| format!("`{}`", p.name))
+    }
+
+    /// Answer a peer's message that `skill` delivered (`bytes`: a [`peer::Delivery`]): the
+    /// LLM words a short answer, the hive's key signs it, `skill` sends it back. The message
+    /// is words to answer, never a request to plan: no other skill is asked for it. What
+    /// happened, in a few words (never the message's own bytes).
+    pub fn answer_peer(
+        &mut self,
+        skill: &str,
+        bytes: &[u8],
+        dispatch: &mut dyn Dispatch,
+    ) -> Result<String, MindError> {
+        let delivery = peer::Delivery::decode(bytes).ok_or_else(|| {
+            MindError::Job(format!(
+                "`{skill}` delivered {} bytes, not a peer's message",
+                bytes.len()
+            ))
+        })?;
+        let name = self.peer_name(&delivery.key);
+        if delivery.is_answer() {
+            return Ok(format!(
+                "an answer from {name} came after its asker stopped waiting; dropped"
+            ));
+        }
+        let Some(key) = &self.key else {
+            return Ok(format!(
+                "a message from {name} ({} bytes); this hive has no key to answer with",
+                delivery.body.len()
+            ));
+        };
+        let text = String::from_utf8_lossy(&delivery.body);
+        let prompt = self.llm.prompt(
+            "You are the Brain of a small agent system. Another hive sent you a message. \
+             Answer it in one short, friendly sentence.",
+            &format!("The hive {name} says: {text}"),
+        )?;
+        let words = self.llm.generate(&prompt, None, 40)?.text.trim().to_owned();
+        let body = cut(&words, peer::MAX_BODY);
+        let datagram = key.sign(peer::REPLY | peer::MESSAGE, body.as_bytes());
+        match dispatch.request(
+            skill,
+            Message::Job(peer::send_job(delivery.from, &datagram)),
+        ) {
+            Ok(Message::Done(_)) => Ok(format!(
+                "a message from {name} ({} bytes); answered ({} bytes)",
+                delivery.body.len(),
+                body.len()
+            )),
+            Ok(Message::Error(why)) | Err(why) => Err(MindError::Skill(skill.to_owned(), why)),
+            Ok(other) => Err(MindError::Skill(
+                skill.to_owned(),
+                format!("answered {other:?}, not `Done`"),
+            )),
+        }
+    }
+
     /// The skill's arguments, as the LLM fills them under the skill's grammar.
     fn fill(&self, skill: &SkillCard, request: &str) -> Result<serde_json::Value, MindError> {
         if skill.request.is_empty() {
             return Ok(serde_json::json!({}));
+        }
+        let peers: Vec<String> = self
+            .reachable_peers()
+            .into_iter()
+            .map(|p| p.name.clone())
+            .collect();
+        if sends_to_peers(skill) {
+            if self.key.is_none() {
+                return Err(MindError::NotGranted(
+                    "this hive has no key to sign with: `hivebuild key generate --out <keys store>/hive`"
+                        .into(),
+                ));
+            }
+            if peers.is_empty() {
+                return Err(MindError::Job(
+                    "the hive knows no peer with an address to send to (`[peers.NAME]`)".into(),
+                ));
+            }
         }
         let described: Vec<String> = skill
             .request
@@ -217,6 +345,7 @@ impl Planner {
                     Kind::Integer => "a whole number".to_owned(),
                     Kind::File => "a file path, as written in the request".to_owned(),
                     Kind::OneOf(words) => format!("one of {}", words.join(", ")),
+                    Kind::Peer => format!("the peer hive, one of {}", peers.join(", ")),
                 };
                 format!("- {}: {kind}", a.name)
             })
@@ -231,7 +360,7 @@ impl Planner {
                 described.join("\n")
             ),
         )?;
-        let grammar = brain::grammar::request(skill, &brain::grammar::paths_in(request));
+        let grammar = brain::grammar::request(skill, &brain::grammar::paths_in(request), &peers);
         let generated = self.llm.generate(&prompt, Some(&grammar), 96)?;
         serde_json::from_str(&generated.text).map_err(|e| {
             MindError::Llm(format!(
@@ -241,19 +370,28 @@ impl Planner {
         })
     }
 
-    /// The job for `skill`: the bytes of its `file` argument, or its arguments as JSON.
-    fn job(&self, skill: &SkillCard, arguments: &serde_json::Value) -> Result<Vec<u8>, MindError> {
+    /// The job for `skill`: the bytes of its `file` argument, a signed message to a peer (and
+    /// where it goes), or its arguments as JSON.
+    fn job(
+        &self,
+        skill: &SkillCard,
+        arguments: &serde_json::Value,
+    ) -> Result<(Vec<u8>, Option<SocketAddrV4>), MindError> {
         let channel = format!("channel:{}", skill.name);
         if !self.card.holds(&channel) {
             return Err(MindError::NotGranted(format!(
                 "the Brain holds no `{channel}`"
             )));
         }
-        let job = if let Some(file) = skill.request.iter().find(|a| a.kind == Kind::File) {
+        let (job, to) = if let Some(file) = skill.request.iter().find(|a| a.kind == Kind::File) {
             let path = arguments[&file.name].as_str().unwrap_or_default();
-            self.read_file(path)?
+            (self.read_file(path)?, None)
+        } else if sends_to_peers(skill) {
+            let (job, to) = self.message(skill, arguments)?;
+            (job, Some(to))
         } else {
-            serde_json::to_vec(arguments).expect("a JSON value serialises")
+            let json = serde_json::to_vec(arguments).expect("a JSON value serialises");
+            (json, None)
         };
         // A job travels to the police in one frame, with the skill's name.
         let empty = Routed::Skill {
@@ -267,7 +405,45 @@ impl Planner {
                 job.len()
             )));
         }
-        Ok(job)
+        Ok((job, to))
+    }
+
+    /// The job that sends a peer the request's message, signed by the hive's key: the
+    /// manifest's checks leave a `peer` argument and one `text` argument.
+    fn message(
+        &self,
+        skill: &SkillCard,
+        arguments: &serde_json::Value,
+    ) -> Result<(Vec<u8>, SocketAddrV4), MindError> {
+        let argument = |kind: &Kind| {
+            skill
+                .request
+                .iter()
+                .find(|a| a.kind == *kind)
+                .and_then(|a| arguments[&a.name].as_str())
+                .unwrap_or_default()
+        };
+        let name = argument(&Kind::Peer);
+        let text = argument(&Kind::Text);
+        let to = self
+            .reachable_peers()
+            .into_iter()
+            .find(|p| p.name == name)
+            .and_then(|p| p.address.as_ref()?.parse().ok())
+            .ok_or_else(|| MindError::Job(format!("no peer `{name}` to send to")))?;
+        if text.len() > peer::MAX_BODY {
+            return Err(MindError::Job(format!(
+                "the message is {} bytes; a peer message carries at most {}",
+                text.len(),
+                peer::MAX_BODY
+            )));
+        }
+        let key = self
+            .key
+            .as_ref()
+            .ok_or_else(|| MindError::NotGranted("this hive has no key to sign with".into()))?;
+        let job = peer::send_job(to, &key.sign(peer::MESSAGE, text.as_bytes()));
+        Ok((job, to))
     }
 
     /// A file of the `files` store, by a relative path that stays inside it.
@@ -297,6 +473,20 @@ impl Planner {
         self.memory
             .remember(query.to_vec(), &format!("- {request} ({skill}): {reply}"))
     }
+}
+
+/// Whether `skill`'s request names a peer: its job is a signed message to it.
+fn sends_to_peers(skill: &SkillCard) -> bool {
+    skill.request.iter().any(|a| a.kind == Kind::Peer)
+}
+
+/// `text`, cut to at most `bytes` bytes on a character boundary.
+fn cut(text: &str, bytes: usize) -> &str {
+    let mut end = text.len().min(bytes);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 #[cfg(test)]
@@ -337,6 +527,19 @@ mod tests {
                 "channel:pdf".into(),
                 "store:models:ro".into(),
                 "store:files:ro".into(),
+                "channel:net".into(),
+            ],
+            peers: vec![
+                PeerCard {
+                    name: "alice".into(),
+                    key: hex(&secret_key(ALICE).verifying_key().to_bytes()),
+                    address: Some("10.0.2.2:4101".into()),
+                },
+                PeerCard {
+                    name: "bob".into(),
+                    key: hex(&secret_key(BOB).verifying_key().to_bytes()),
+                    address: Some("10.0.2.2:4102".into()),
+                },
             ],
             skills: vec![
                 skill(
@@ -353,7 +556,7 @@ mod tests {
                     vec![
                         Argument {
                             name: "peer".into(),
-                            kind: Kind::Text,
+                            kind: Kind::Peer,
                         },
                         Argument {
                             name: "text".into(),
@@ -373,7 +576,30 @@ mod tests {
         }
     }
 
-    /// A police that answers `pdf` jobs with a fixed text, and counts what it was sent.
+    const ALICE: &[u8; 32] = b"test hive alice: a key for tests";
+    const BOB: &[u8; 32] = b"test hive bob: a key for tests!!";
+
+    fn secret_key(seed: &[u8; 32]) -> ed25519_dalek::SigningKey {
+        ed25519_dalek::SigningKey::from_bytes(seed)
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// `seed` as the hive's key, in a `keys` store under `scratch`.
+    fn hive_key(scratch: &Path, seed: &[u8; 32]) -> HiveKey {
+        use std::os::unix::fs::PermissionsExt as _;
+        let store = scratch.join("keys");
+        std::fs::create_dir_all(&store).unwrap();
+        let path = store.join(crate::hosted::key::FILE);
+        std::fs::write(&path, hex(seed)).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        HiveKey::load(&store).unwrap().unwrap()
+    }
+
+    /// A police that answers `pdf` jobs with a fixed text and `net` jobs with bob's signed
+    /// answer (as the net skill hands it on: key, body), and counts what it was sent.
     struct FakePolice {
         jobs: Vec<(String, Vec<u8>)>,
     }
@@ -384,8 +610,118 @@ mod tests {
                 return Err("only jobs".into());
             };
             self.jobs.push((skill.to_owned(), bytes));
+            if skill == "net" {
+                return Ok(Message::Done(Vec::new()));
+            }
             Ok(Message::Done(b"Hive quarterly report\n".to_vec()))
         }
+
+        fn answer(
+            &mut self,
+            skill: &str,
+            from: SocketAddrV4,
+            _within: Duration,
+        ) -> Option<peer::Delivery> {
+            (skill == "net").then(|| peer::Delivery {
+                from,
+                opcode: peer::REPLY | peer::MESSAGE,
+                key: secret_key(BOB).verifying_key().to_bytes(),
+                body: b"hello alice".to_vec(),
+            })
+        }
+    }
+
+    /// The datagram of a `net` job, checked: sent to `to`, signed by `by`; its opcode and body.
+    fn sent(job: &[u8], to: &str, by: &[u8; 32]) -> (u8, Vec<u8>) {
+        use ed25519_dalek::Verifier as _;
+        let to: std::net::SocketAddrV4 = to.parse().unwrap();
+        assert_eq!(&job[..peer::ENDPOINT], &peer::send_job(to, b"")[..]);
+        let datagram = &job[peer::ENDPOINT..];
+        let (header, rest) = datagram.split_at(peer::HEADER);
+        let (key, rest) = rest.split_at(peer::KEY);
+        let (signature, body) = rest.split_at(peer::SIGNATURE);
+        let public = secret_key(by).verifying_key();
+        assert_eq!(key, public.to_bytes());
+        let signature = ed25519_dalek::Signature::from_slice(signature).unwrap();
+        assert!(
+            public
+                .verify(&[header, key, body].concat(), &signature)
+                .is_ok()
+        );
+        (header[3], body.to_vec())
+    }
+
+    #[test]
+    fn the_brain_signs_what_it_sends_a_peer_and_answers_what_a_peer_delivers() {
+        let test = "the_brain_signs_what_it_sends_a_peer_and_answers_what_a_peer_delivers";
+        let Some(store) = models_store(test) else {
+            return;
+        };
+        let scratch = std::env::temp_dir().join(format!("brain-peers-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&scratch);
+        let llm = llm::Llm::load(&models::LLM.checked(&store).unwrap(), 2).unwrap();
+        let embedder = embed::Embedder::load(&store).unwrap();
+        let memory = memory::Memory::open(&scratch.join("memory")).unwrap();
+        let mut planner = Planner::new(card(), llm, embedder, memory, None).unwrap();
+        let mut police = FakePolice { jobs: Vec::new() };
+
+        // No key: nothing is sent.
+        let refused = planner.ask("send hello to the peer hive bob", &mut police);
+        assert_eq!(refused.skill.as_deref(), Some("net"), "{refused:#?}");
+        assert!(
+            refused.error.as_deref().unwrap().contains("no key"),
+            "{refused:#?}"
+        );
+        assert!(police.jobs.is_empty());
+
+        // Alice's key: the grammar leaves bob (alice is this hive), the message goes to bob's
+        // address signed by alice, and bob's answer comes back named.
+        planner.key = Some(hive_key(&scratch, ALICE));
+        assert_eq!(planner.reachable_peers().len(), 1);
+        let answer = planner.ask("send hello to the peer hive bob", &mut police);
+        assert_eq!(answer.error, None, "{answer:#?}");
+        let arguments = answer.arguments.clone().unwrap();
+        assert_eq!(arguments["peer"], "bob", "{answer:#?}");
+        let (opcode, body) = sent(&police.jobs[0].1, "10.0.2.2:4102", ALICE);
+        assert_eq!(opcode, peer::MESSAGE);
+        assert_eq!(body, arguments["text"].as_str().unwrap().as_bytes());
+        assert_eq!(
+            answer.result.as_deref(),
+            Some("`bob` answered: hello alice"),
+            "{answer:#?}"
+        );
+
+        // Bob's message, delivered: the answer is worded, signed by alice, sent where it
+        // came from, as a reply.
+        let from: std::net::SocketAddrV4 = "10.0.2.2:40000".parse().unwrap();
+        let delivery = peer::Delivery {
+            from,
+            opcode: peer::MESSAGE,
+            key: secret_key(BOB).verifying_key().to_bytes(),
+            body: b"how are you, alice?".to_vec(),
+        };
+        let said = planner
+            .answer_peer("net", &delivery.encode(), &mut police)
+            .unwrap();
+        assert!(
+            said.contains("from `bob`") && said.contains("answered"),
+            "{said}"
+        );
+        let (opcode, body) = sent(&police.jobs[1].1, "10.0.2.2:40000", ALICE);
+        assert_eq!(opcode, peer::REPLY | peer::MESSAGE);
+        assert!(!body.is_empty() && body.len() <= peer::MAX_BODY);
+        assert!(planner.answer_peer("net", b"short", &mut police).is_err());
+        // A late answer is not answered.
+        let late = peer::Delivery {
+            opcode: peer::REPLY | peer::MESSAGE,
+            ..delivery
+        };
+        let said = planner
+            .answer_peer("net", &late.encode(), &mut police)
+            .unwrap();
+        assert!(said.contains("dropped"), "{said}");
+        assert_eq!(police.jobs.len(), 2);
+        std::fs::remove_dir_all(scratch).unwrap();
     }
 
     #[test]

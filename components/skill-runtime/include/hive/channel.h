@@ -6,7 +6,9 @@
  *
  * The runtime owns the channel: it sends READY after skill_main(), answers PING, faults on
  * CRASH, and hands a JOB to the app's skill_job() (hive/skill.h), sending its DONE or
- * ERROR. Present only when the skill holds `channel:brain` (CONFIG_LIBHIVESKILL_BRAIN). */
+ * ERROR (a skill that serves on its own terms has the runtime look at the channel with
+ * hive_brain_poll()). Present only when the skill holds `channel:brain`
+ * (CONFIG_LIBHIVESKILL_BRAIN). */
 #ifndef HIVE_CHANNEL_H
 #define HIVE_CHANNEL_H
 
@@ -25,6 +27,9 @@
 /* Send one message: `tag`, then `length` bytes of `body`. Returns 0, or -1 when the
  * message does not fit a frame (nothing is sent). */
 int hive_channel_send(unsigned char tag, const void *body, unsigned long length);
+
+/* Whether a message has begun to arrive (its first byte waits on the line). */
+int hive_channel_pending(void);
 
 /* Wait for the next message and put it (tag and fields) into `message`, which holds
  * HIVE_FRAME_MAX bytes. Returns its length; or -1 for a frame that declares no bytes or

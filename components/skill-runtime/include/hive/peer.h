@@ -16,10 +16,23 @@
  * A skill hands a MESSAGE to its Brain only when `key` is one of its manifest's `peers` and
  * the signature holds; anything else is dropped and counted, and no byte of it goes on.
  *
- * Replies: HELLO → the skill's name; PING → the same payload; MESSAGE → empty (the message
- * goes to the Brain); STATS → three big-endian u32: datagrams received, dropped, messages.
- * Rust's side of the same definition: hivebuild/crates/hive-qemu/src/peer.rs (a test reads
- * this header and checks the two agree). */
+ * Replies: HELLO → the skill's name; PING → the same payload; STATS → three big-endian u32:
+ * datagrams received, dropped, messages. MESSAGE → the receiving hive's answer, a REPLY |
+ * MESSAGE laid out and signed like a MESSAGE (its own opcode in the signed header: a reply
+ * cannot pass for a message), which its Brain words; or empty from a skill with no Brain.
+ * A REPLY | MESSAGE is taken only from where the last MESSAGE sent went, once.
+ *
+ * Between the skill and its Brain (their channel, hive/channel.h), an endpoint is an IPv4
+ * address (4 bytes) and a big-endian port (2):
+ *   JOB (Brain → skill)      endpoint | datagram, signed by the Brain: a MESSAGE, or the
+ *                            answer to a delivered one; sent as it is, DONE (empty)
+ *   DELIVER (skill → Brain)  endpoint | opcode | key | body: a peer's checked MESSAGE (with
+ *                            where to answer it), or the signed answer to the MESSAGE sent
+ *                            last, from where it went (the Brain waits for it at most
+ *                            HIVE_PEER_ANSWER_MS: it keeps the time, not the skill)
+ *
+ * Rust's side of the same definition: components/brain/src/peer.rs (a test reads this header
+ * and checks the two agree). */
 #ifndef HIVE_PEER_H
 #define HIVE_PEER_H
 
@@ -28,6 +41,8 @@
 #define HIVE_PEER_MAX_PAYLOAD 256
 #define HIVE_PEER_KEY 32
 #define HIVE_PEER_SIGNATURE 64
+#define HIVE_PEER_ENDPOINT 6
+#define HIVE_PEER_ANSWER_MS 30000
 
 #define HIVE_PEER_HELLO 0x01
 #define HIVE_PEER_PING 0x02
@@ -41,7 +56,7 @@
 #define HIVE_PEER_SHORT 1    /* shorter than the header */
 #define HIVE_PEER_MAGIC 2    /* not 'H' 'V' */
 #define HIVE_PEER_BAD_VERSION 3
-#define HIVE_PEER_OPCODE 4   /* no such request */
+#define HIVE_PEER_OPCODE 4   /* no such request (of the replies, only MESSAGE's is taken) */
 #define HIVE_PEER_LENGTH 5   /* the datagram is not header + length bytes */
 #define HIVE_PEER_TOO_LONG 6 /* length is past HIVE_PEER_MAX_PAYLOAD: a bounds check */
 
@@ -74,6 +89,7 @@ static inline int hive_peer_parse(const unsigned char *in, int size, struct hive
 	case HIVE_PEER_MESSAGE:
 	case HIVE_PEER_STATS:
 	case HIVE_PEER_FAULT:
+	case HIVE_PEER_REPLY | HIVE_PEER_MESSAGE:
 		return HIVE_PEER_OK;
 	default:
 		return HIVE_PEER_OPCODE;

@@ -18,6 +18,7 @@ pub(crate) fn run(settings: &Settings, args: &RunArgs) -> Result<(), Error> {
         &args.target.manifest,
         args.target.target.as_deref(),
         Duration::from_secs(args.timeout),
+        &super::brain_options(&args.brain)?,
         &mut std::io::stdout(),
         &|line| {
             if !quiet {

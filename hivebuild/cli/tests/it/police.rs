@@ -11,7 +11,7 @@ use hive_police::{Config, Event, Police, Refusal, SkillImage};
 use hive_qemu::{Accel, peer};
 
 use crate::support::Project;
-use crate::unikraft::{pdf, real, store_output, with_upstream};
+use crate::unikraft::{DEMO_BOB_SECRET, DEMO_PEER_SECRET, pdf, real, store_output, with_upstream};
 
 /// Events until `matches` says one is the awaited one (at most `wait`); all of them.
 fn until(
@@ -64,14 +64,7 @@ fn demo_skills(test: &str) -> Option<(Project, hive_manifest::Target, Vec<SkillI
 }
 
 /// Build the project's demo for `x86_64`: its manifest, the target, the skills' images.
-fn build_demo(
-    project: &Project,
-    sources: &[(String, std::path::PathBuf)],
-) -> (
-    hive_manifest::Manifest,
-    hive_manifest::Target,
-    Vec<SkillImage>,
-) {
+fn build_demo(project: &Project, sources: &[(String, std::path::PathBuf)]) -> Demo {
     let demo = ["manifests/demo.toml", "--target", "x86_64"];
     with_upstream(project, &[&["build"][..], &demo].concat(), sources);
     let manifest =
@@ -107,6 +100,7 @@ fn police_starts_skills_from_its_pool_refuses_ungranted_requests_and_restarts_fa
             pool: 1,
             fault_line: regex::Regex::new("CRIT:.*").unwrap(),
             ready_within: Duration::from_secs(20),
+            listen: std::collections::BTreeMap::new(),
         },
         events_in,
     )
@@ -259,6 +253,7 @@ fn police_answers_every_request_while_its_skill_vms_are_killed_at_random() {
                 pool: 2,
                 fault_line: regex::Regex::new("CRIT:.*").unwrap(),
                 ready_within: Duration::from_secs(20),
+                listen: std::collections::BTreeMap::new(),
             },
             events_in,
         )
@@ -367,6 +362,186 @@ fn kill_at_random(test: &str, image: &std::path::Path, kills: u32) -> u32 {
     done
 }
 
+/// A built demo: its manifest, the target, the skills' images.
+type Demo = (
+    hive_manifest::Manifest,
+    hive_manifest::Target,
+    Vec<SkillImage>,
+);
+
+/// The demo built with its thinking Brain, and the models folder; `None` (and why, printed)
+/// without the Unikraft sources or the models.
+fn thinking_demo(test: &str) -> Option<(Project, Demo, std::path::PathBuf)> {
+    let sources = real(test)?;
+    let models = crate::ask::models(test)?;
+    let project = Project::new();
+    let built = build_demo(&project, &sources);
+    Some((project, built, models))
+}
+
+/// A running demo hive of the police and the thinking Brain, started as `hivebuild run` starts
+/// one: its Brain's `keys` store holds `secret`, so it is that `[peers]` entry and, when
+/// `at_its_address`, `net` listens at its address (else at a free port only).
+struct TestHive {
+    police: std::sync::Arc<Police>,
+    brain: std::sync::Arc<hive_police::Brain>,
+    /// The police's events, once the Brain has seen them.
+    events: mpsc::Receiver<Event>,
+    /// Every byte the Brain was sent.
+    transcript: std::path::PathBuf,
+}
+
+impl TestHive {
+    fn start(
+        project: &Project,
+        (manifest, target, images): &Demo,
+        models: &std::path::Path,
+        name: &str,
+        secret: &[u8; 32],
+        at_its_address: bool,
+    ) -> Self {
+        use std::sync::Arc;
+        let dir = project.root().join(name);
+        let stores = vec![
+            ("models".into(), models.to_owned()),
+            ("memory".into(), dir.join("memory")),
+            ("files".into(), crate::support::repo()),
+            ("keys".into(), crate::unikraft::keys_store(&dir, secret)),
+        ];
+        let me = hive_ops::hive::identity(manifest, &stores)
+            .unwrap()
+            .expect("the key is one of the demo's peers");
+        assert_eq!(me.name, name);
+        let (events_in, events) = mpsc::channel();
+        let police = Arc::new(
+            Police::start(
+                Config {
+                    machine: hive_qemu::machine_for(target, Accel::Tcg).unwrap(),
+                    accel: Accel::Tcg,
+                    target: target.clone(),
+                    brain_caps: manifest.brain.caps.clone(),
+                    skills: images.clone(),
+                    pool: 1,
+                    fault_line: regex::Regex::new("CRIT:.*").unwrap(),
+                    ready_within: Duration::from_secs(20),
+                    listen: if at_its_address {
+                        hive_ops::hive::listen(manifest, &me)
+                    } else {
+                        std::collections::BTreeMap::new()
+                    },
+                },
+                events_in,
+            )
+            .unwrap(),
+        );
+        let run = dir.join("run");
+        let transcript = run.join("to-brain.bin");
+        let brain = Arc::new(
+            hive_police::Brain::start(
+                &hive_police::BrainConfig {
+                    binary: store_output(project, "brain").join("bin/brain"),
+                    card: hive_ops::hive::card(manifest),
+                    stores,
+                    run_dir: run,
+                    threads: None,
+                    ready_within: Duration::from_mins(2),
+                    skill_timeout: Duration::from_mins(1),
+                    transcript: Some(transcript.clone()),
+                },
+                Arc::clone(&police),
+            )
+            .unwrap(),
+        );
+        // The police's events go to the Brain, as in a running hive, and on to the checks.
+        let events = brain.relay(events);
+        Self {
+            police,
+            brain,
+            events,
+            transcript,
+        }
+    }
+}
+
+/// Two hives of the demo on this machine, alice and bob (their keys in their Brains' `keys`
+/// stores), reach each other through their `net` skills only: alice's Brain is asked to send
+/// bob a message; its planner picks `net` and the peer, signs the message; bob's `net` checks it
+/// and hands it to bob's Brain, which words an answer, signs it and has its `net` send it back;
+/// alice's `net` checks that and alice's Brain says who answered what.
+#[test]
+fn two_hives_talk_through_their_net_skills_only() {
+    let test = "two_hives_talk_through_their_net_skills_only";
+    let Some((project, built, models)) = thinking_demo(test) else {
+        return;
+    };
+    let bob = TestHive::start(&project, &built, &models, "bob", DEMO_BOB_SECRET, true);
+    let alice = TestHive::start(&project, &built, &models, "alice", DEMO_PEER_SECRET, true);
+    for (hive, port) in [(&alice, 4101), (&bob, 4102)] {
+        assert!(
+            hive.police
+                .forwards("net")
+                .iter()
+                .any(|f| f.host == std::net::SocketAddr::from(([127, 0, 0, 1], port))),
+            "net listens on its peer address: {:?}",
+            hive.police.forwards("net")
+        );
+    }
+
+    let answer = alice
+        .brain
+        .ask(
+            "send a message to the peer hive bob saying hello from alice",
+            Duration::from_mins(5),
+        )
+        .expect("alice's Brain answered");
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    eprintln!("{test}: {answer:#}");
+    assert_eq!(answer["skill"], "net", "{answer:#}");
+    assert_eq!(answer["arguments"]["peer"], "bob", "{answer:#}");
+    assert_eq!(answer["error"], serde_json::Value::Null, "{answer:#}");
+    let result = answer["result"].as_str().unwrap();
+    let said = result
+        .strip_prefix("`bob` answered: ")
+        .unwrap_or_else(|| panic!("bob's signed answer: {result}"));
+    assert!(!said.trim().is_empty(), "{result}");
+
+    // Bob's Brain got alice's key and her message, nothing of a datagram; alice's got bob's
+    // answer (key and body) and no header either.
+    let message = answer["arguments"]["text"].as_str().unwrap();
+    let alice_key = ed25519_dalek::SigningKey::from_bytes(DEMO_PEER_SECRET)
+        .verifying_key()
+        .to_bytes();
+    let bob_key = ed25519_dalek::SigningKey::from_bytes(DEMO_BOB_SECRET)
+        .verifying_key()
+        .to_bytes();
+    let transcripts = [&alice, &bob].map(|hive| std::fs::read(&hive.transcript).unwrap());
+    let has = |received: &[u8], needle: &[u8]| received.windows(needle.len()).any(|w| w == needle);
+    assert!(has(
+        &transcripts[1],
+        &[&alice_key[..], message.as_bytes()].concat()
+    ));
+    assert!(has(
+        &transcripts[0],
+        &[&bob_key[..], said.as_bytes()].concat()
+    ));
+    for received in &transcripts {
+        assert!(
+            !has(received, b"HV\x01"),
+            "a datagram's header reached a Brain"
+        );
+    }
+    // Neither hive's pdf was asked for anything.
+    for hive in [&alice, &bob] {
+        let events: Vec<Event> = hive.events.try_iter().collect();
+        assert!(
+            !events
+                .iter()
+                .any(|e| matches!(e, Event::Ready { skill, .. } if skill == "pdf")),
+            "{events:?}"
+        );
+    }
+}
+
 /// A hostile peer floods `net` (broken, oversize, unsigned, stranger-signed and forged
 /// datagrams, and the fault opcode every 700 ms) while the thinking Brain is asked to read a
 /// PDF: the police restarts `net` after each fault until its limit and then stops it, the
@@ -379,70 +554,52 @@ fn a_hostile_peer_cannot_reach_the_brain_which_answers_throughout() {
     use std::sync::Arc;
 
     let test = "a_hostile_peer_cannot_reach_the_brain_which_answers_throughout";
-    let Some(sources) = real(test) else {
+    let Some((project, built, models)) = thinking_demo(test) else {
         return;
     };
-    let Some(models) = crate::ask::models(test) else {
-        return;
-    };
-    let project = Project::new();
-    let (manifest, target, images) = build_demo(&project, &sources);
-    let (events_in, events) = mpsc::channel();
-    let police = Arc::new(
-        Police::start(
-            Config {
-                machine: hive_qemu::machine_for(&target, Accel::Tcg).unwrap(),
-                accel: Accel::Tcg,
-                target: target.clone(),
-                brain_caps: manifest.brain.caps.clone(),
-                skills: images,
-                pool: 1,
-                fault_line: regex::Regex::new("CRIT:.*").unwrap(),
-                ready_within: Duration::from_secs(20),
-            },
-            events_in,
-        )
-        .unwrap(),
-    );
-    let run = project.root().join("run");
-    let transcript = run.join("to-brain.bin");
-    let brain = Arc::new(
-        hive_police::Brain::start(
-            &hive_police::BrainConfig {
-                binary: store_output(&project, "brain").join("bin/brain"),
-                card: hive_ops::hive::card(&manifest),
-                stores: vec![
-                    ("models".into(), models),
-                    ("memory".into(), project.root().join("memory")),
-                    ("files".into(), crate::support::repo()),
-                ],
-                run_dir: run.clone(),
-                threads: None,
-                ready_within: Duration::from_mins(2),
-                skill_timeout: Duration::from_mins(1),
-                transcript: Some(transcript.clone()),
-            },
-            Arc::clone(&police),
-        )
-        .unwrap(),
-    );
-    // The police's events go to the Brain, as in a running hive, and on to the checks.
-    let relayed = brain.relay(events);
+    let TestHive {
+        police,
+        brain,
+        events: relayed,
+        transcript,
+    } = TestHive::start(&project, &built, &models, "bob", DEMO_BOB_SECRET, false);
 
-    // A friendly peer first: its signed message reaches the Brain.
+    // A friendly peer first (once net answers at all: the first datagrams may meet ARP): its
+    // signed message reaches the Brain, whose answer (this hive is bob) comes back.
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     socket
         .set_read_timeout(Some(Duration::from_millis(300)))
         .unwrap();
-    let friendly = crate::unikraft::demo_peer_message(b"friendly hello");
+    let net_address = police.forwards("net")[0].host;
     let mut buffer = [0_u8; 512];
-    let answered = (0..30).any(|_| {
+    let up = (0..30).any(|_| {
         socket
-            .send_to(&friendly, police.forwards("net")[0].host)
+            .send_to(&peer::datagram(peer::HELLO, b""), net_address)
             .unwrap();
         socket.recv(&mut buffer).is_ok()
     });
-    assert!(answered, "net never answered the friendly peer");
+    assert!(up, "net never answered hello");
+    let friendly = crate::unikraft::demo_peer_message(b"friendly hello");
+    socket.send_to(&friendly, net_address).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_mins(1)))
+        .unwrap();
+    let n = socket
+        .recv(&mut buffer)
+        .expect("the Brain answered the friendly peer");
+    let bob = ed25519_dalek::SigningKey::from_bytes(DEMO_BOB_SECRET);
+    assert_eq!(buffer[3], peer::REPLY | peer::MESSAGE);
+    assert!(
+        n > peer::HEADER + peer::KEY + peer::SIGNATURE,
+        "an empty answer"
+    );
+    assert_eq!(
+        buffer[peer::HEADER..peer::HEADER + peer::KEY],
+        bob.verifying_key().to_bytes()
+    );
+    socket
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
 
     // The Brain is asked while the attack runs.
     let asking = {

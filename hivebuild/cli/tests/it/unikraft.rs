@@ -270,6 +270,7 @@ fn boot_skill(target: &str, name: &str, image: &Path) -> SkillVm {
         target: &target,
         skill: &manifest.skills[name],
         image,
+        listened: None,
     }
     .boot(Duration::from_mins(1))
     .unwrap();
@@ -282,13 +283,35 @@ fn boot_skill(target: &str, name: &str, image: &Path) -> SkillVm {
     vm
 }
 
-/// The secret key of the demo's test peer (`manifests/demo.toml`, `[skills.net] peers`).
+/// The secret key of the demo's test peer `alice` (`manifests/demo.toml`, `[peers.alice]`).
 pub(crate) const DEMO_PEER_SECRET: &[u8; 32] = b"hive demo peer: never trust me!!";
+/// The secret key of the demo's other test peer, `bob`.
+pub(crate) const DEMO_BOB_SECRET: &[u8; 32] = b"hive demo peer bob: never trust!";
 
 /// A MESSAGE signed by `key`.
 pub(crate) fn signed_message(key: &ed25519_dalek::SigningKey, body: &[u8]) -> Vec<u8> {
     use ed25519_dalek::Signer as _;
     peer::message(&key.verifying_key().to_bytes(), body, |bytes| {
+        key.sign(bytes).to_bytes()
+    })
+}
+
+/// A `keys` store under `dir` whose hive key is `secret` (as `hivebuild key generate` writes
+/// one: hex, mode 0600).
+pub(crate) fn keys_store(dir: &Path, secret: &[u8; 32]) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let store = dir.join("keys");
+    std::fs::create_dir_all(&store).unwrap();
+    let path = store.join(hive_ops::hive::HIVE_KEY);
+    std::fs::write(&path, hive_sign::hex(secret) + "\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    store
+}
+
+/// A signed datagram of `opcode` (a MESSAGE or an answer to one) by `key`.
+fn signed(key: &ed25519_dalek::SigningKey, opcode: u8, body: &[u8]) -> Vec<u8> {
+    use ed25519_dalek::Signer as _;
+    peer::signed(opcode, &key.verifying_key().to_bytes(), body, |bytes| {
         key.sign(bytes).to_bytes()
     })
 }
@@ -301,7 +324,8 @@ pub(crate) fn demo_peer_message(body: &[u8]) -> Vec<u8> {
     )
 }
 
-/// What the Brain gets of the demo peer's message: its key, then the body.
+/// What the Brain gets of the demo peer's message after where it came from (the endpoint):
+/// its key, then the body.
 pub(crate) fn demo_peer_delivery(body: &[u8]) -> Vec<u8> {
     let key = ed25519_dalek::SigningKey::from_bytes(DEMO_PEER_SECRET).verifying_key();
     [&key.to_bytes()[..], body].concat()
@@ -354,6 +378,76 @@ impl NetSkill {
         [word(0), word(1), word(2)]
     }
 
+    /// The Brain's side: send `message` over the skill's channel.
+    fn brain_sends(&mut self, message: &Message) {
+        self.vm
+            .channel()
+            .unwrap()
+            .send(message, Duration::from_secs(5))
+            .unwrap();
+    }
+
+    /// The next datagram the socket receives, if one comes.
+    fn receive(&self) -> Option<Vec<u8>> {
+        let mut buffer = [0u8; 2048];
+        let n = self.socket.recv(&mut buffer).ok()?;
+        Some(buffer[..n].to_vec())
+    }
+
+    /// A peer's message reaches the Brain (where it came from: this socket; its key and
+    /// body) and the Brain's answer reaches the peer; a message the Brain sends reaches this
+    /// socket, and the peer's signed answer (not a stranger's) comes back to the Brain.
+    fn converses(&mut self, wait: Duration) {
+        self.socket
+            .send(&demo_peer_message(b"hello brain"))
+            .unwrap();
+        let Some(Message::Deliver(bytes)) = self.brain_receives(wait) else {
+            panic!("no delivery; console:\n{}", self.vm.console());
+        };
+        let delivery = peer::Delivery::decode(&bytes).unwrap();
+        assert_eq!(delivery.opcode, peer::MESSAGE);
+        let alice = ed25519_dalek::SigningKey::from_bytes(DEMO_PEER_SECRET);
+        let bob = ed25519_dalek::SigningKey::from_bytes(DEMO_BOB_SECRET);
+        assert_eq!(delivery.key, alice.verifying_key().to_bytes());
+        assert_eq!(delivery.body, b"hello brain");
+        assert_eq!(delivery.from.ip(), &hive_qemu::skill::HOST_FROM_GUEST);
+        assert_eq!(
+            delivery.from.port(),
+            self.socket.local_addr().unwrap().port()
+        );
+        let answer = signed(&bob, peer::REPLY | peer::MESSAGE, b"hello alice");
+        self.brain_sends(&Message::Job(peer::send_job(delivery.from, &answer)));
+        assert_eq!(self.brain_receives(wait), Some(Message::Done(Vec::new())));
+        assert_eq!(self.receive(), Some(answer));
+
+        let message = signed(&bob, peer::MESSAGE, b"how are you?");
+        self.brain_sends(&Message::Job(peer::send_job(delivery.from, &message)));
+        assert_eq!(self.brain_receives(wait), Some(Message::Done(Vec::new())));
+        assert_eq!(self.receive(), Some(message));
+        let stranger = ed25519_dalek::SigningKey::from_bytes(&[3; 32]);
+        self.socket
+            .send(&signed(&stranger, peer::REPLY | peer::MESSAGE, b"me!"))
+            .unwrap();
+        self.socket
+            .send(&signed(&alice, peer::REPLY | peer::MESSAGE, b"fine"))
+            .unwrap();
+        let Some(Message::Deliver(bytes)) = self.brain_receives(wait) else {
+            panic!(
+                "alice's answer was not delivered; console:\n{}",
+                self.vm.console()
+            );
+        };
+        assert_eq!(
+            peer::Delivery::decode(&bytes),
+            Some(peer::Delivery {
+                from: delivery.from,
+                opcode: peer::REPLY | peer::MESSAGE,
+                key: alice.verifying_key().to_bytes(),
+                body: b"fine".to_vec(),
+            })
+        );
+    }
+
     /// What the Brain's end of the channel receives next, if anything within `wait`.
     fn brain_receives(&mut self, wait: Duration) -> Option<Message> {
         match self.vm.channel().unwrap().recv(wait) {
@@ -391,14 +485,10 @@ fn unikraft_real_net_skill_answers_peers_hands_messages_to_the_brain_drops_broke
         ping,
         peer::datagram(peer::REPLY | peer::PING, b"are you there")
     );
-    // A message signed by the demo's peer reaches the Brain over the channel: the sender's
-    // key and the body, nothing else of the datagram.
-    let message = net.ask_until_answered(&demo_peer_message(b"hello brain"));
-    assert_eq!(message, peer::datagram(peer::REPLY | peer::MESSAGE, b""));
-    assert_eq!(
-        net.brain_receives(second),
-        Some(Message::Deliver(demo_peer_delivery(b"hello brain")))
-    );
+    // A message signed by the demo's peer reaches the Brain over the channel (where from, the
+    // sender's key and the body, nothing else of the datagram), the Brain's answer goes back;
+    // and the other way round.
+    net.converses(Duration::from_secs(5));
     let before = net.stats();
 
     // Messages that are not the peer's: dropped, counted, nothing for the Brain.
@@ -415,8 +505,14 @@ fn unikraft_real_net_skill_answers_peers_hands_messages_to_the_brain_drops_broke
     for datagram in &not_signed {
         assert_eq!(net.ask(datagram), None, "{datagram:?} was answered");
     }
+    // An answer nobody waits for: dropped too.
+    let alice = ed25519_dalek::SigningKey::from_bytes(DEMO_PEER_SECRET);
+    assert_eq!(
+        net.ask(&signed(&alice, peer::REPLY | peer::MESSAGE, b"unasked")),
+        None
+    );
     let after = net.stats();
-    assert_eq!(after[1] - before[1], 4, "dropped: {before:?} -> {after:?}");
+    assert_eq!(after[1] - before[1], 5, "dropped: {before:?} -> {after:?}");
     assert_eq!(net.brain_receives(Duration::from_millis(300)), None);
     let before = after;
 
@@ -629,6 +725,7 @@ fn pdf_skill_answers(target: &str, image: &Path) {
             target: &target,
             skill: &manifest.skills["pdf"],
             image,
+            listened: None,
         },
         hive_qemu::skillfaults::Fault::Channel,
         &hive_qemu::skillfaults::SkillScenario {
@@ -678,12 +775,8 @@ fn unikraft_real_arm64_virt_skills_boot_answer_and_come_back_after_faults() {
         net.brain_receives(Duration::from_secs(5)),
         Some(Message::Ready)
     );
-    let message = net.ask_until_answered(&demo_peer_message(b"from a peer"));
-    assert_eq!(message, peer::datagram(peer::REPLY | peer::MESSAGE, b""));
-    assert_eq!(
-        net.brain_receives(Duration::from_secs(5)),
-        Some(Message::Deliver(demo_peer_delivery(b"from a peer")))
-    );
+    let _ = net.ask_until_answered(&peer::datagram(peer::HELLO, b""));
+    net.converses(Duration::from_secs(5));
     drop(net);
     pdf_skill_answers(
         "standins-virt-aarch64",

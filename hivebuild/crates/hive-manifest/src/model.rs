@@ -25,6 +25,8 @@ pub struct Manifest {
     pub skills: BTreeMap<String, Skill>,
     pub update: Option<Update>,
     pub sources: BTreeMap<String, Source>,
+    /// Other hives, by name (`[peers]`).
+    pub peers: BTreeMap<String, Peer>,
     /// What the QEMU tests expect (`[tests]`).
     pub tests: Tests,
 }
@@ -322,8 +324,20 @@ pub struct Skill {
     /// the planner (it may still deliver to the Brain).
     pub interface: Option<Interface>,
     /// The ed25519 public keys of the hives whose signed messages this skill hands to the
-    /// Brain (a skill with a `net:` capability checks every message against them).
+    /// Brain (a skill with a `net:` capability checks every message against them): its
+    /// `peers`, each a key or the name of a `[peers.NAME]`.
     pub peers: Vec<[u8; 32]>,
+}
+
+/// `[peers.NAME]`: a hive this one may talk to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Peer {
+    pub name: String,
+    /// Its ed25519 public key: it signs what it sends.
+    pub key: [u8; 32],
+    /// Where its network skill listens (IPv4: the peer protocol's sends carry IPv4). A peer
+    /// without one can send to this hive, not be sent to.
+    pub address: Option<std::net::SocketAddrV4>,
 }
 
 /// `[skills.NAME.interface]`: a one-line description (the router embeds it) and the request's
@@ -352,13 +366,17 @@ pub enum ArgumentKind {
     File,
     /// One of the given words.
     OneOf(Vec<String>),
+    /// One of the hive's `[peers]` with an address: the job carries a message to it, signed
+    /// by the Brain with the hive's key (the request's `text` argument is the message).
+    Peer,
 }
 
 impl ArgumentKind {
-    /// The manifest's spelling: `text`, `integer`, `file`, `one-of:a|b`.
+    /// The manifest's spelling: `text`, `integer`, `file`, `peer`, `one-of:a|b`.
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "text" => Some(Self::Text),
+            "peer" => Some(Self::Peer),
             "integer" => Some(Self::Integer),
             "file" => Some(Self::File),
             _ => {

@@ -102,6 +102,14 @@ pub(crate) struct Skill {
     pub peers: Vec<S<String>>,
 }
 
+/// `[peers.NAME]`: another hive, by its ed25519 public key and where it listens.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct Peer {
+    pub key: S<String>,
+    pub address: Option<S<String>>,
+}
+
 /// `[skills.NAME.interface]`: what the Brain's planner knows of a skill.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]

@@ -3,7 +3,9 @@
 //! with its models. `ask` and `run` (on a hosted target whose Brain has its `mind`) both
 //! start it here.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::net::SocketAddrV4;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -42,6 +44,8 @@ pub enum HiveError {
         cpu: String,
         missing: Vec<&'static str>,
     },
+    #[error("the hive's key: {0}")]
+    Key(String),
 }
 
 impl HiveError {
@@ -210,6 +214,7 @@ pub fn card(manifest: &Manifest) -> Card {
                             ArgumentKind::Integer => card::Kind::Integer,
                             ArgumentKind::File => card::Kind::File,
                             ArgumentKind::OneOf(words) => card::Kind::OneOf(words.clone()),
+                            ArgumentKind::Peer => card::Kind::Peer,
                         },
                     })
                     .collect(),
@@ -226,6 +231,17 @@ pub fn card(manifest: &Manifest) -> Card {
             .map(ToString::to_string)
             .collect(),
         skills,
+        peers: manifest
+            .peers
+            .values()
+            .map(|peer| card::PeerCard {
+                name: peer.name.clone(),
+                key: hex::encode(peer.key),
+                address: peer
+                    .address
+                    .map(|a| hive_qemu::skill::reached_from_guest(a).to_string()),
+            })
+            .collect(),
     }
 }
 
@@ -263,8 +279,23 @@ pub fn start(
     let binary = crate::run::brain_binary(brain_output)
         .ok_or_else(|| HiveError::NoBrainBinary(brain_output.to_owned()))?;
     let (events_in, events) = mpsc::channel();
-    let police = Arc::new(police(manifest, target, &built, events_in, note)?);
     let stores = brain_stores(manifest, options);
+    let listen = match identity(manifest, &stores)? {
+        Some(me) => {
+            let listen = listen(manifest, &me);
+            let mut said = format!(
+                "==> this hive is `{0}` (its key is `[peers.{0}]`'s)",
+                me.name
+            );
+            for (skill, address) in &listen {
+                let _ = write!(said, "; {skill} listens on udp {address}");
+            }
+            note(&said);
+            listen
+        }
+        None => BTreeMap::new(),
+    };
+    let police = Arc::new(police(manifest, target, &built, events_in, listen, note)?);
     let run_dir = tempfile::Builder::new()
         .prefix("hive-run-")
         .tempdir()
@@ -314,6 +345,7 @@ fn police(
     target: &Target,
     built: &crate::build::Built,
     events: mpsc::Sender<Event>,
+    listen: BTreeMap<String, SocketAddrV4>,
     note: &dyn Fn(&str),
 ) -> Result<Police> {
     let skills: Vec<SkillImage> = manifest
@@ -364,6 +396,7 @@ fn police(
             pool: 1,
             fault_line: fault_line(manifest),
             ready_within: Duration::from_secs(30),
+            listen,
         },
         events,
     )
@@ -388,6 +421,49 @@ fn fault_line(manifest: &Manifest) -> regex::Regex {
 }
 
 /// The folder of each store the Brain's capabilities name.
+/// The file in the Brain's `keys` store that holds the hive's own ed25519 key (64 hex digits,
+/// readable by its owner only: `hivebuild key generate --out <keys store>/hive`).
+pub const HIVE_KEY: &str = "hive.key";
+
+/// Which of the manifest's `[peers]` this hive is: the one whose key is the hive's own (in its
+/// Brain's `keys` store). `None` when the Brain holds no keys store or it has no key yet.
+pub fn identity(
+    manifest: &Manifest,
+    stores: &[(String, PathBuf)],
+) -> Result<Option<hive_manifest::model::Peer>> {
+    let Some((_, keys)) = stores.iter().find(|(name, _)| name == "keys") else {
+        return Ok(None);
+    };
+    let path = keys.join(HIVE_KEY);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let key = hive_sign::PrivateKey::load(&path).map_err(|e| HiveError::Key(e.to_string()))?;
+    let public = key.public().bytes();
+    Ok(manifest.peers.values().find(|p| p.key == public).cloned())
+}
+
+/// Where this hive's network skills listen: each skill with `peers` and a UDP port, at `me`'s
+/// address.
+pub fn listen(
+    manifest: &Manifest,
+    me: &hive_manifest::model::Peer,
+) -> BTreeMap<String, SocketAddrV4> {
+    let Some(address) = me.address else {
+        return BTreeMap::new();
+    };
+    manifest
+        .skills
+        .values()
+        .filter(|s| !s.peers.is_empty())
+        .filter(|s| {
+            hive_manifest::caps::net_ports(&s.caps)
+                .any(|(protocol, _)| protocol == hive_manifest::caps::Protocol::Udp)
+        })
+        .map(|s| (s.name.clone(), address))
+        .collect()
+}
+
 fn brain_stores(manifest: &Manifest, options: &Options) -> Vec<(String, PathBuf)> {
     manifest
         .brain

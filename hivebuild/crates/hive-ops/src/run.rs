@@ -16,11 +16,13 @@ use hive_qemu::suite::{Bench, SuiteError};
 use crate::{Context, Error, Result};
 
 /// Boot the hive. `note` gets a line per boot ("booting …", "… powered off after N ms").
+/// A thinking hive's Brain runs with `options`.
 pub fn run(
     cx: &Context<'_>,
     manifest: &Path,
     target: Option<&str>,
     timeout: Duration,
+    options: &crate::hive::Options,
     out: &mut dyn Write,
     note: &dyn Fn(&str),
 ) -> Result<()> {
@@ -107,7 +109,7 @@ pub fn run(
         ));
     }
     if thinks {
-        return prompt(cx, &manifest, &target, out, note);
+        return prompt(cx, &manifest, &target, options, out, note);
     }
     if target.rust.crate_type == CrateType::Bin
         && let Some(brain) = built.report.output(&Role::Brain).and_then(brain_binary)
@@ -128,11 +130,12 @@ fn prompt(
     cx: &Context<'_>,
     manifest: &hive_manifest::Manifest,
     target: &hive_manifest::Target,
+    options: &crate::hive::Options,
     out: &mut dyn Write,
     note: &dyn Fn(&str),
 ) -> Result<()> {
     use std::io::BufRead as _;
-    let hive = crate::hive::start(cx, manifest, target, &crate::hive::Options::default(), note)?;
+    let hive = crate::hive::start(cx, manifest, target, options, note)?;
     note("==> the hive is up; ask its Brain (an empty line or `exit` ends)");
     let mut lines = std::io::stdin().lock().lines();
     loop {

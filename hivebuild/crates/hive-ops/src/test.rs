@@ -136,6 +136,7 @@ pub fn built_boots(
                         target,
                         &manifest.skills[name],
                         &hive_qemu::channel::ChannelEnd::Null,
+                        None,
                     )
                     .map_err(hive_qemu::suite::SuiteError::from)?;
                     boot.extra = machine.args;

@@ -94,6 +94,25 @@ impl Qmp {
         }
     }
 
+    /// Run a monitor command line (QMP's `human-monitor-command`): what it printed, which is
+    /// where the monitor's commands say they failed.
+    pub fn human(&mut self, command_line: &str) -> Result<String, QemuError> {
+        let request = serde_json::json!({
+            "execute": "human-monitor-command",
+            "arguments": { "command-line": command_line },
+        });
+        self.writer
+            .write_all(format!("{request}\n").as_bytes())
+            .map_err(|e| error(e.to_string()))?;
+        let reply = self.reply()?;
+        let parsed: serde_json::Value =
+            serde_json::from_str(&reply).map_err(|e| error(format!("`{command_line}`: {e}")))?;
+        match parsed.get("return").and_then(serde_json::Value::as_str) {
+            Some(printed) => Ok(printed.trim().to_owned()),
+            None => Err(error(format!("`{command_line}` failed: {}", reply.trim()))),
+        }
+    }
+
     /// Send `command` and return at once: its effect is what the caller waits for (a warm
     /// boot times `cont` to the guest's marker).
     pub fn send(&mut self, command: &str) -> Result<(), QemuError> {

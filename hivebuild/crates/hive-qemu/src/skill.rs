@@ -10,7 +10,7 @@
 //! A skill that holds `channel:brain` gets a second serial line for it (`channel.rs`).
 
 use std::fmt::Write as _;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, UdpSocket};
 
 use hive_manifest::caps::{self, Protocol};
 use hive_manifest::target::Arch;
@@ -26,6 +26,19 @@ const MICROVM_VIRTIO_NET: &str = "virtio_mmio.device=512@0xfeb02e00:39";
 
 /// The guest's address under QEMU's user networking (its default 10.0.2.0/24).
 pub const GUEST_ADDRESS: &str = "10.0.2.15";
+
+/// Where the host is from inside a guest under QEMU's user networking (its gateway).
+pub const HOST_FROM_GUEST: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 2);
+
+/// `address` as a skill's network reaches it: the host's loopback addresses are QEMU user
+/// networking's gateway from inside the guest; any other address is reached as it is.
+pub fn reached_from_guest(address: SocketAddrV4) -> SocketAddrV4 {
+    if address.ip().is_loopback() {
+        SocketAddrV4::new(HOST_FROM_GUEST, address.port())
+    } else {
+        address
+    }
+}
 
 /// A skill's boot, besides its machine.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -46,11 +59,15 @@ pub struct Forward {
 }
 
 /// The QEMU arguments of a Unikraft skill's boot on `target`, its channel to the Brain (if
-/// it holds one) going to `channel`. Host ports are free loopback ports picked now.
+/// it holds one) going to `channel`. Host ports are free loopback ports picked now, but for
+/// the UDP port `listened`, which its supervisor forwards from a fixed address once the guest
+/// runs (one host socket per guest port: the guest's datagrams leave from it, so a peer sees
+/// the address it sends to).
 pub fn unikraft_skill(
     target: &Target,
     skill: &Skill,
     channel: &ChannelEnd,
+    listened: Option<u16>,
 ) -> Result<SkillMachine, QemuError> {
     let mut machine = SkillMachine {
         tcg_args: ["-icount", "shift=10,sleep=on"].map(str::to_owned).into(),
@@ -84,6 +101,9 @@ pub fn unikraft_skill(
     machine.args.extend(["-cpu".to_owned(), "max".to_owned()]);
     let mut netdev = "user,id=net0".to_owned();
     for (protocol, guest_port) in ports {
+        if protocol == Protocol::Udp && Some(guest_port) == listened {
+            continue;
+        }
         let host = free_port(protocol).map_err(QemuError::NoPort)?;
         let name = match protocol {
             Protocol::Udp => "udp",
@@ -110,7 +130,7 @@ pub fn unikraft_skill(
         Arch::X86_64 => command_line.push(MICROVM_VIRTIO_NET.to_owned()),
         Arch::Aarch64 => command_line.push(skill.name.clone()),
     }
-    command_line.push(format!("netdev.ip={GUEST_ADDRESS}/24:10.0.2.2"));
+    command_line.push(format!("netdev.ip={GUEST_ADDRESS}/24:{HOST_FROM_GUEST}"));
     command_line.push("--".to_owned());
     machine
         .args

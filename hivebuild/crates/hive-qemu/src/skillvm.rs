@@ -4,6 +4,7 @@
 //! It may start paused (QEMU loaded, no instruction run) and be resumed later: what a pool of
 //! ready skills holds.
 
+use std::net::{SocketAddr, SocketAddrV4};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -38,6 +39,9 @@ pub struct SkillBoot<'a> {
     pub target: &'a Target,
     pub skill: &'a Skill,
     pub image: &'a Path,
+    /// A UDP port the supervisor forwards itself once the guest runs
+    /// ([`SkillVm::forward_udp`]): no host port is picked for it at start.
+    pub listened: Option<u16>,
 }
 
 impl SkillBoot<'_> {
@@ -63,6 +67,30 @@ impl SkillVm {
         qmp.execute("cont")
     }
 
+    /// Forward the host's `host` to the guest's UDP `guest_port` as well (a stable address:
+    /// the host ports picked at start change with every VM). Only for a guest started paused
+    /// (it has the monitor); the port must be free, so a caller whose previous VM held it
+    /// retries while that QEMU exits.
+    pub fn forward_udp(&mut self, host: SocketAddrV4, guest_port: u16) -> Result<(), QemuError> {
+        let qmp = self.qmp.as_mut().ok_or_else(|| QemuError::Qmp {
+            message: "a guest not started paused has no monitor to add a forward".into(),
+        })?;
+        let printed = qmp.human(&format!("hostfwd_add net0 udp:{host}-:{guest_port}"))?;
+        if !printed.is_empty() {
+            return Err(QemuError::Qmp {
+                message: format!(
+                    "forwarding udp {host} to the guest's port {guest_port}: {printed}"
+                ),
+            });
+        }
+        self.forwards.push(Forward {
+            protocol: hive_manifest::caps::Protocol::Udp,
+            host: SocketAddr::V4(host),
+            guest_port,
+        });
+        Ok(())
+    }
+
     fn spawn(boot: &SkillBoot<'_>, deadline: Duration, paused: bool) -> Result<Self, QemuError> {
         let SkillBoot {
             machine,
@@ -70,6 +98,7 @@ impl SkillVm {
             target,
             skill,
             image,
+            listened,
         } = *boot;
         let channel = if holds_brain_channel(skill) {
             Some(BrainChannel::listen().map_err(|error| QemuError::Channel(error.to_string()))?)
@@ -77,7 +106,7 @@ impl SkillVm {
             None
         };
         let end = channel.as_ref().map_or(ChannelEnd::Null, BrainChannel::end);
-        let extra_machine = unikraft_skill(target, skill, &end)?;
+        let extra_machine = unikraft_skill(target, skill, &end, listened)?;
         let mut machine = machine.clone();
         machine.args.extend(extra_machine.args);
         if accel == Accel::Tcg {

@@ -10,7 +10,7 @@ use crate::Component;
 use crate::diagnostic::Diagnostic;
 use crate::model::{
     Argument, ArgumentKind, Brain, DEFAULT_BRAIN_MEMORY, DEFAULT_RESTART_LIMIT,
-    DEFAULT_SKILL_MEMORY, Interface, Restart, Skill, SkillBuild, Update,
+    DEFAULT_SKILL_MEMORY, Interface, Peer, Restart, Skill, SkillBuild, Update,
 };
 use crate::raw::{self, S, section};
 use crate::units::parse_duration;
@@ -60,6 +60,7 @@ impl Checker<'_> {
         name: String,
         (raw, span): (raw::Skill, Range<usize>),
         granted: &mut Vec<Granted>,
+        known_peers: &BTreeMap<String, Peer>,
     ) -> Option<Skill> {
         let build = match (&raw.template, &raw.path) {
             (Some(template), None) => {
@@ -129,11 +130,11 @@ impl Checker<'_> {
         };
         let caps = self.capabilities(Component::Skill(name.clone()), &raw.caps, granted);
         let priority = self.priority(raw.priority.as_ref(), crate::model::DEFAULT_SKILL_PRIORITY);
+        let peers = self.peers(&name, &raw.peers, &caps, known_peers);
         let interface = match raw.interface {
             None => Some(None),
-            Some(interface) => Some(Some(self.interface(&name, interface))),
+            Some(interface) => Some(Some(self.interface(&name, interface, !peers.is_empty()))),
         };
-        let peers = self.peers(&name, &raw.peers, &caps);
         Some(Skill {
             name,
             build: build?,
@@ -151,54 +152,128 @@ impl Checker<'_> {
         })
     }
 
-    /// `peers`: ed25519 public keys, 64 hex digits each, of a skill on the network.
+    /// `[peers.NAME]`: other hives, each by its key and, if it can be sent to, its address.
+    pub(super) fn peers_section(&mut self, item: Option<&Item>) -> BTreeMap<String, Peer> {
+        let mut peers: BTreeMap<String, Peer> = BTreeMap::new();
+        for (name, item) in self.named_tables(item, "peers") {
+            let Some(raw) =
+                section::<raw::Peer>(item, &format!("peers.{name}"), &mut self.diagnostics)
+            else {
+                continue;
+            };
+            let address = raw.address.as_ref().and_then(|text| {
+                let parsed = text.get_ref().parse::<std::net::SocketAddrV4>();
+                match parsed {
+                    Ok(address) if address.port() != 0 => Some(address),
+                    _ => {
+                        self.error(
+                            Diagnostic::new(
+                                format!("bad peer address `{}`", text.get_ref()),
+                                text.span(),
+                            )
+                            .label("not an IPv4 address and port")
+                            .help("write where the peer's network skill listens, e.g. `127.0.0.1:4101`"),
+                        );
+                        None
+                    }
+                }
+            });
+            let Some(key) = self.peer_key(&raw.key) else {
+                continue;
+            };
+            if let Some(other) = peers.values().find(|p| p.key == key) {
+                self.error(
+                    Diagnostic::new(
+                        format!("peers `{}` and `{name}` have the same key", other.name),
+                        raw.key.span(),
+                    )
+                    .label("the same key as before")
+                    .help("each peer hive has a key of its own"),
+                );
+                continue;
+            }
+            peers.insert(name.clone(), Peer { name, key, address });
+        }
+        peers
+    }
+
+    /// An ed25519 public key: 64 hex digits.
+    fn peer_key(&mut self, key: &S<String>) -> Option<[u8; 32]> {
+        let mut bytes = [0_u8; 32];
+        let text = key.get_ref();
+        let parsed = text.len() == 64
+            && bytes.iter_mut().enumerate().all(|(i, byte)| {
+                u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
+                    .map(|b| *byte = b)
+                    .is_ok()
+            });
+        if parsed {
+            Some(bytes)
+        } else {
+            self.error(
+                Diagnostic::new(format!("bad peer key `{text}`"), key.span())
+                    .label("not an ed25519 public key")
+                    .help("write the peer hive's public key as 64 hex digits"),
+            );
+            None
+        }
+    }
+
+    /// A skill's `peers`: keys (64 hex digits) or names of `[peers.NAME]`, of a skill on the
+    /// network.
     fn peers(
         &mut self,
         skill: &str,
         raw: &[S<String>],
         caps: &[crate::Capability],
+        known: &BTreeMap<String, Peer>,
     ) -> Vec<[u8; 32]> {
         let on_network = crate::caps::net_ports(caps).next().is_some();
         let mut keys = Vec::new();
-        for key in raw {
+        for entry in raw {
             if !on_network {
                 self.error(
                     Diagnostic::new(
                         format!("skill `{skill}` has peers but no `net:` capability"),
-                        key.span(),
+                        entry.span(),
                     )
                     .label("nothing reaches this skill from a peer")
                     .help("grant it a port (`net:udp:4001`) or remove `peers`"),
                 );
                 return Vec::new();
             }
-            let mut bytes = [0_u8; 32];
-            let text = key.get_ref();
-            let parsed = text.len() == 64
-                && bytes.iter_mut().enumerate().all(|(i, byte)| {
-                    u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
-                        .map(|b| *byte = b)
-                        .is_ok()
-                });
-            if !parsed {
+            let text = entry.get_ref();
+            let key = if let Some(peer) = known.get(text) {
+                peer.key
+            } else if text.len() == 64 || !crate::is_identifier(text) {
+                let Some(key) = self.peer_key(entry) else {
+                    continue;
+                };
+                key
+            } else {
                 self.error(
-                    Diagnostic::new(format!("bad peer key `{text}`"), key.span())
-                        .label("not an ed25519 public key")
-                        .help("write the peer hive's public key as 64 hex digits"),
+                    Diagnostic::new(format!("no peer `{text}`"), entry.span())
+                        .label("not a `[peers]` entry")
+                        .help(format!(
+                            "add `[peers.{text}]` with its `key` (and `address`), or write the key itself"
+                        )),
                 );
-            } else if keys.contains(&bytes) {
+                continue;
+            };
+            if keys.contains(&key) {
                 self.error(
-                    Diagnostic::new(format!("peer key `{text}` is listed twice"), key.span())
+                    Diagnostic::new(format!("peer `{text}` is listed twice"), entry.span())
                         .label("listed before"),
                 );
             } else {
-                keys.push(bytes);
+                keys.push(key);
             }
         }
         keys
     }
 
-    fn interface(&mut self, skill: &str, raw: raw::Interface) -> Interface {
+    /// `sends`: the skill has `peers` (a `peer` argument names one of them).
+    fn interface(&mut self, skill: &str, raw: raw::Interface, sends: bool) -> Interface {
         let description = raw.description.get_ref().trim();
         if description.is_empty() || description.contains('\n') {
             self.error(
@@ -212,6 +287,7 @@ impl Checker<'_> {
         }
         let mut request = Vec::new();
         let mut files = 0;
+        let mut peer_span = None;
         for (name, kind) in raw.request {
             let parsed = ArgumentKind::parse(kind.get_ref());
             let Some(parsed) = parsed else {
@@ -221,7 +297,7 @@ impl Checker<'_> {
                         kind.span(),
                     )
                     .label(format!("the kind of `{name}`"))
-                    .help("use `text`, `integer`, `file` or `one-of:WORD|WORD`"),
+                    .help("use `text`, `integer`, `file`, `peer` or `one-of:WORD|WORD`"),
                 );
                 continue;
             };
@@ -245,7 +321,32 @@ impl Checker<'_> {
                         .help("argument names are lower-case words joined by `_`"),
                 );
             }
+            if parsed == ArgumentKind::Peer {
+                peer_span = Some(kind.span());
+            }
             request.push(Argument { name, kind: parsed });
+        }
+        if let Some(span) = peer_span {
+            let messages = request
+                .iter()
+                .filter(|a| a.kind == ArgumentKind::Text)
+                .count();
+            if !sends {
+                self.error(
+                    Diagnostic::new(format!("skill `{skill}` takes a peer but has no `peers`"), span)
+                        .label("a `peer` argument")
+                        .help("list the hives it may reach in its `peers` (names of `[peers.NAME]` with an `address`)"),
+                );
+            } else if request.len() != 2 || messages != 1 {
+                self.error(
+                    Diagnostic::new(
+                        format!("skill `{skill}`'s request takes a peer and one message"),
+                        span,
+                    )
+                    .label("a `peer` argument")
+                    .help("a request with a `peer` has exactly one other argument, of kind `text`: the message the Brain signs and sends"),
+                );
+            }
         }
         Interface {
             description: description.to_owned(),

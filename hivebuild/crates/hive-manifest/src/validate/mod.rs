@@ -24,7 +24,7 @@ use crate::units::{Size, parse_duration};
 use crate::{Component, is_identifier, parse_document};
 
 const SECTIONS: &str =
-    "`hive`, `kernel`, `platform`, `brain`, `skills`, `update`, `sources`, `tests`";
+    "`hive`, `kernel`, `platform`, `brain`, `skills`, `peers`, `update`, `sources`, `tests`";
 const RESERVED_NAMES: [&str; 3] = ["brain", "police", "kernel"];
 
 /// Parse and validate manifest text. `layers` say where the files and folders the manifest
@@ -72,7 +72,8 @@ impl Checker<'_> {
         let top = document.as_table();
         for (key, _) in top {
             if ![
-                "hive", "kernel", "platform", "brain", "skills", "update", "sources", "tests",
+                "hive", "kernel", "platform", "brain", "skills", "peers", "update", "sources",
+                "tests",
             ]
             .contains(&key)
             {
@@ -119,11 +120,12 @@ impl Checker<'_> {
             );
         }
 
+        let peers = self.peers_section(top.get("peers"));
         let mut granted = Vec::new();
         let brain = raw_brain.and_then(|b| self.brain(&b, &mut granted));
         let mut skills = BTreeMap::new();
         for (name, raw_skill) in raw_skills {
-            if let Some(skill) = self.skill(name.clone(), raw_skill, &mut granted) {
+            if let Some(skill) = self.skill(name.clone(), raw_skill, &mut granted, &peers) {
                 skills.insert(name, skill);
             }
         }
@@ -149,6 +151,7 @@ impl Checker<'_> {
             skills,
             update,
             sources,
+            peers,
             tests: tests?,
         })
     }

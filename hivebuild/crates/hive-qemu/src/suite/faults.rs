@@ -158,6 +158,7 @@ pub fn skill_faults(
             target: bench.target,
             skill: declared,
             image: &boot.image,
+            listened: None,
         };
         let outcome = crate::skillfaults::run(&target, fault, &scenario)?;
         accel.get_or_insert(choice);
