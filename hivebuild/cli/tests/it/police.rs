@@ -496,6 +496,13 @@ fn two_hives_talk_through_their_net_skills_only() {
         .expect("alice's Brain answered");
     let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
     eprintln!("{test}: {answer:#}");
+    for name in ["alice", "bob"] {
+        let log = project.root().join(name).join("run/brain.log");
+        eprintln!(
+            "{test}: {name}'s Brain:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    }
     assert_eq!(answer["skill"], "net", "{answer:#}");
     assert_eq!(answer["arguments"]["peer"], "bob", "{answer:#}");
     assert_eq!(answer["error"], serde_json::Value::Null, "{answer:#}");
