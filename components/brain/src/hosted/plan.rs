@@ -192,20 +192,13 @@ impl Planner {
         answer.timings.fill = ms(at);
         let (job, to) = self.job(&skill, &arguments)?;
         let at = Instant::now();
-        let reply = dispatch.request(&name, Message::Job(job));
+        let reply = match (dispatch.request(&name, Message::Job(job)), to) {
+            // A message to a peer is done when the peer's answer is back.
+            (Ok(Message::Done(_)), Some(to)) => self.wait_for_peer(dispatch, &name, to),
+            (reply, _) => reply,
+        };
+        answer.timings.skill = ms(at);
         let result = match reply {
-            Ok(Message::Done(_)) if let Some(to) = to => {
-                let within = Duration::from_millis(peer::ANSWER_MS);
-                let delivered = dispatch.answer(&name, to, within);
-                answer.timings.skill = ms(at);
-                let delivered = delivered.ok_or_else(|| {
-                    MindError::Skill(
-                        name.clone(),
-                        format!("no answer from the peer at {to} within {within:?}"),
-                    )
-                })?;
-                self.peer_answer(&delivered)
-            }
             Ok(Message::Done(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
             Ok(Message::Error(why)) => return Err(MindError::Skill(name, why)),
             Ok(other) => {
@@ -216,9 +209,6 @@ impl Planner {
             }
             Err(why) => return Err(MindError::Skill(name, why)),
         };
-        if answer.timings.skill == 0.0 {
-            answer.timings.skill = ms(at);
-        }
         answer.result = Some(result.clone());
         let at = Instant::now();
         let excerpt: String = result.chars().take(RESULT_IN_PROMPT).collect();
@@ -243,13 +233,24 @@ impl Planner {
             .collect()
     }
 
-    /// A peer's answer in words: who said what.
-    fn peer_answer(&self, delivered: &peer::Delivery) -> String {
-        format!(
+    /// The answer of the peer at `to` that `skill` delivers, in words (who said what) as the
+    /// skill's `Done`; or why there is none.
+    fn wait_for_peer(
+        &self,
+        dispatch: &mut dyn Dispatch,
+        skill: &str,
+        to: SocketAddrV4,
+    ) -> Result<Message, String> {
+        let within = Duration::from_millis(peer::ANSWER_MS);
+        let delivered = dispatch
+            .answer(skill, to, within)
+            .ok_or_else(|| format!("no answer from the peer at {to} within {within:?}"))?;
+        let said = format!(
             "{} answered: {}",
             self.peer_name(&delivered.key),
             String::from_utf8_lossy(&delivered.body)
-        )
+        );
+        Ok(Message::Done(said.into_bytes()))
     }
 
     /// A peer by its `[peers]` name, quoted, when it has one.

@@ -18,9 +18,8 @@ void skill_serve(void);
 int skill_job(const unsigned char *job, unsigned long length, unsigned char *answer,
 	      unsigned long capacity, unsigned long *answer_length);
 
-/* With `channel:brain` only. */
-/* For a skill that serves on its own terms (skill_serve() loops): serve the Brain's next
- * message if one has begun to arrive, and return at once if none has. */
+/* With `channel:brain` only. For a skill that serves on its own terms (skill_serve() loops):
+ * serve the Brain's next message if one has begun to arrive, and return at once if none has. */
 void hive_brain_poll(void);
 
 #endif

@@ -236,7 +236,7 @@ pub fn card(manifest: &Manifest) -> Card {
             .values()
             .map(|peer| card::PeerCard {
                 name: peer.name.clone(),
-                key: hex::encode(peer.key),
+                key: hive_sign::hex(&peer.key),
                 address: peer
                     .address
                     .map(|a| hive_qemu::skill::reached_from_guest(a).to_string()),
@@ -420,7 +420,6 @@ fn fault_line(manifest: &Manifest) -> regex::Regex {
     regex::Regex::new(&pattern).expect("the manifest's fail patterns are patterns")
 }
 
-/// The folder of each store the Brain's capabilities name.
 /// The file in the Brain's `keys` store that holds the hive's own ed25519 key (64 hex digits,
 /// readable by its owner only: `hivebuild key generate --out <keys store>/hive`).
 pub const HIVE_KEY: &str = "hive.key";
@@ -464,6 +463,7 @@ pub fn listen(
         .collect()
 }
 
+/// The folder of each store the Brain's capabilities name.
 fn brain_stores(manifest: &Manifest, options: &Options) -> Vec<(String, PathBuf)> {
     manifest
         .brain
