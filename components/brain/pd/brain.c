@@ -5,7 +5,12 @@
  * context has a small budget per period (hivebuild writes budget/period into the system
  * description), and seL4_Yield gives up the rest of the budget, so the loop below runs once
  * per period. Between beats it drains the notifications from its channels without blocking:
- * a skill that faults, restarts or is stopped changes nothing here but a message. */
+ * a skill that faults, restarts or is stopped changes nothing here but a message.
+ *
+ * A request for a skill (today: `ask <skill>` typed on the console, which the police passes
+ * on as news) goes through the Rust core's supervisor: a lazy skill nobody started yet is
+ * started by the police at the Brain's protected call, and the request (a ping, the one
+ * thing every skill answers) is sent once the skill says it is ready. */
 #include <microkit.h>
 
 #include "console.h"
@@ -13,10 +18,18 @@
 
 /* From the Brain's Rust core (components/brain/src/bare.rs). */
 unsigned long long hive_brain_tick(void);
+void hive_brain_start(unsigned long long channels);
 unsigned int hive_brain_message(unsigned int channel, const volatile unsigned char *bytes,
                                 unsigned int length);
+unsigned int hive_brain_news(unsigned long long word);
+unsigned int hive_brain_want(unsigned int channel);
+_Bool hive_brain_started(unsigned int channel, unsigned long long answer);
+_Bool hive_brain_take_waiting(unsigned int channel);
+_Bool hive_brain_idle(unsigned int channel);
 
 #define PING_EVERY 10
+/* The number a request's ping carries: no heartbeat ping carries it. */
+#define REQUEST 0xfffffffful
 
 /* Skills that answered since the last round of pings. */
 static unsigned answering;
@@ -34,10 +47,78 @@ static int is_skill(microkit_channel channel)
     return channel != HIVE_CH_POLICE && channel < 62 && (microkit_notifications >> channel) & 1;
 }
 
+static void say(microkit_channel channel, const char *what)
+{
+    console_puts("brain: channel ");
+    console_put_u64(channel);
+    console_puts(what);
+}
+
+static void send_ping(microkit_channel channel, unsigned long number)
+{
+    struct hive_slot *slot = &mailbox(channel)->to_skill;
+    slot->bytes[0] = HIVE_MSG_PING;
+    for (unsigned i = 0; i < 4; i++) {
+        slot->bytes[1 + i] = (unsigned char)(number >> (8 * i));
+    }
+    slot->length = 5;
+    microkit_notify(channel);
+}
+
+/* A request for the skill on `channel`, as the supervisor decides. */
+static void request(microkit_channel channel)
+{
+    switch (hive_brain_want(channel)) {
+    case 1: {
+        say(channel, ": asking the police to start it\n");
+        microkit_mr_set(0, channel);
+        microkit_msginfo reply = microkit_ppcall(HIVE_CH_POLICE,
+                                                 microkit_msginfo_new(HIVE_POLICE_START, 1));
+        seL4_Word answer = microkit_msginfo_get_label(reply);
+        if (!hive_brain_started(channel, answer)) {
+            say(channel, answer == HIVE_POLICE_STOPPED ? ": stopped; request dropped\n"
+                                                      : ": refused; request dropped\n");
+        }
+        return;
+    }
+    case 2:
+        say(channel, ": request waits until it is ready\n");
+        return;
+    case 3:
+        send_ping(channel, REQUEST);
+        return;
+    default:
+        say(channel, ": no such skill; request dropped\n");
+    }
+}
+
+/* The police has news (hive_protocol.h: NEWS). */
+static void news(void)
+{
+    microkit_msginfo reply = microkit_ppcall(HIVE_CH_POLICE,
+                                             microkit_msginfo_new(HIVE_POLICE_NEWS, 0));
+    seL4_Word count = microkit_msginfo_get_label(reply);
+    seL4_Word words[HIVE_NEWS_MAX];
+    for (seL4_Word i = 0; i < count && i < HIVE_NEWS_MAX; i++) {
+        words[i] = microkit_mr_get(i);
+    }
+    for (seL4_Word i = 0; i < count && i < HIVE_NEWS_MAX; i++) {
+        unsigned int asked = hive_brain_news(words[i]);
+        if (asked != 0) {
+            say(asked, ": asked for\n");
+            request(asked);
+        } else {
+            say(words[i] & 0xff, (words[i] >> 8) == HIVE_NEWS_STOPPED
+                                     ? ": the police stopped it; carrying on\n"
+                                     : ": the police reports a fault; carrying on\n");
+        }
+    }
+}
+
 static void receive(microkit_channel channel)
 {
     if (channel == HIVE_CH_POLICE) {
-        console_puts("brain: the police reports a skill fault; carrying on\n");
+        news();
         return;
     }
     struct hive_slot *slot = &mailbox(channel)->to_brain;
@@ -46,34 +127,37 @@ static void receive(microkit_channel channel)
         return;
     }
     unsigned int tag = hive_brain_message(channel, slot->bytes, length);
+    int answered = tag == HIVE_MSG_PONG && length == 5 && slot->bytes[1] == 0xff &&
+                   slot->bytes[2] == 0xff && slot->bytes[3] == 0xff && slot->bytes[4] == 0xff;
     slot->length = 0;
-    if (tag == HIVE_MSG_PONG) {
-        answering++;
+    if (answered) {
+        say(channel, ": answered the request\n");
         return;
     }
-    console_puts("brain: channel ");
-    console_put_u64(channel);
-    console_puts(tag == HIVE_MSG_READY ? ": skill ready\n" : ": unexpected message\n");
+    if (tag == HIVE_MSG_PONG) {
+        answering++;
+    } else {
+        say(channel, tag == HIVE_MSG_READY ? ": skill ready\n" : ": unexpected message\n");
+    }
+    /* Either says the skill is up (one mailbox slot: a pong may have taken Ready's place). */
+    if ((tag == HIVE_MSG_READY || tag == HIVE_MSG_PONG) && hive_brain_take_waiting(channel)) {
+        send_ping(channel, REQUEST);
+    }
 }
 
 static void ping(unsigned long long beat)
 {
     for (microkit_channel channel = 1; channel < 62; channel++) {
-        if (!is_skill(channel)) {
-            continue;
+        /* A lazy skill nobody started would find stale pings when it starts. */
+        if (is_skill(channel) && !hive_brain_idle(channel)) {
+            send_ping(channel, (unsigned long)beat);
         }
-        struct hive_slot *slot = &mailbox(channel)->to_skill;
-        slot->bytes[0] = HIVE_MSG_PING;
-        for (unsigned i = 0; i < 4; i++) {
-            slot->bytes[1 + i] = (unsigned char)(beat >> (8 * i));
-        }
-        slot->length = 5;
-        microkit_notify(channel);
     }
 }
 
 void init(void)
 {
+    hive_brain_start(microkit_notifications & ~1ULL);
     console_puts("brain: ready\n");
     for (;;) {
         unsigned long long beat = hive_brain_tick();

@@ -5,6 +5,11 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::police::{Answer, News};
+use crate::protocol::Message;
+use crate::supervisor::Want;
+use crate::{Event, Supervisor};
+
 const HEAP_SIZE: usize = 256 * 1024;
 
 struct Arena {
@@ -64,13 +69,43 @@ pub extern "C" fn hive_brain_tick() -> u64 {
     BEATS.fetch_add(1, Ordering::Relaxed) + 1
 }
 
-/// Entry point for the protection domain: decode a message a skill left in its mailbox.
-/// Returns the message's tag, or 0 when it does not decode.
+/// The Brain's knowledge of its skills, by channel id (the protection domain knows its skills
+/// by channel only). A protection domain is one thread: nothing else touches it.
+struct Skills(UnsafeCell<Option<Supervisor>>);
+
+// SAFETY: the protection domain that links this library runs one thread.
+unsafe impl Sync for Skills {}
+
+static SKILLS: Skills = Skills(UnsafeCell::new(None));
+
+fn skills() -> &'static mut Supervisor {
+    // SAFETY: one thread, and no caller keeps the reference across another entry point.
+    let slot = unsafe { &mut *SKILLS.0.get() };
+    slot.get_or_insert_with(Supervisor::default)
+}
+
+fn name(channel: u32) -> alloc::string::String {
+    alloc::format!("{channel}")
+}
+
+/// Entry point for the protection domain: the skills are the channels set in `channels`
+/// (bit n: channel n; 0 is the police's).
+#[unsafe(no_mangle)]
+pub extern "C" fn hive_brain_start(channels: u64) {
+    let names: alloc::vec::Vec<_> = (1..64)
+        .filter(|n| channels >> n & 1 == 1)
+        .map(name)
+        .collect();
+    *skills() = Supervisor::new(names.iter().map(alloc::string::String::as_str));
+}
+
+/// Entry point for the protection domain: decode a message a skill left in its mailbox,
+/// and learn from it. Returns the message's tag, or 0 when it does not decode.
 ///
 /// # Safety
 /// `bytes` must point at `length` readable bytes (the mailbox page of `channel`).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn hive_brain_message(_channel: u32, bytes: *const u8, length: u32) -> u32 {
+pub unsafe extern "C" fn hive_brain_message(channel: u32, bytes: *const u8, length: u32) -> u32 {
     let mut copy = [0u8; 64];
     let length = (length as usize).min(copy.len());
     for (i, slot) in copy.iter_mut().enumerate().take(length) {
@@ -78,8 +113,66 @@ pub unsafe extern "C" fn hive_brain_message(_channel: u32, bytes: *const u8, len
         // page concurrently, hence the volatile reads.
         *slot = unsafe { bytes.add(i).read_volatile() };
     }
-    match crate::protocol::Message::decode(&copy[..length]) {
-        Ok(message) => u32::from(message.tag()),
+    match Message::decode(&copy[..length]) {
+        Ok(message) => {
+            let tag = u32::from(message.tag());
+            skills().handle(Event::Message {
+                from: name(channel),
+                message,
+            });
+            tag
+        }
         Err(_) => 0,
     }
+}
+
+/// Entry point for the protection domain: the police's news item `word`
+/// ([`crate::police::News::word`]). Returns the channel of a request to act on
+/// ([`hive_brain_want`]), or 0.
+#[unsafe(no_mangle)]
+pub extern "C" fn hive_brain_news(word: u64) -> u32 {
+    match News::from_word(word) {
+        Some(News::Faulted { channel } | News::Stopped { channel }) => {
+            skills().handle(Event::Fault {
+                skill: name(channel.into()),
+            });
+            0
+        }
+        Some(News::Asked { channel }) => channel.into(),
+        None => 0,
+    }
+}
+
+/// Entry point for the protection domain: a request for the skill on `channel`. Returns
+/// 1: ask the police to start it; 2: wait for it to be ready; 3: send now; 0: no such skill.
+#[unsafe(no_mangle)]
+pub extern "C" fn hive_brain_want(channel: u32) -> u32 {
+    match skills().want(&name(channel)) {
+        Want::Unknown => 0,
+        Want::Start => 1,
+        Want::Wait => 2,
+        Want::Send => 3,
+    }
+}
+
+/// Entry point for the protection domain: the police's answer (its code) to starting the
+/// skill on `channel`. Returns whether a request still waits for the skill.
+#[unsafe(no_mangle)]
+pub extern "C" fn hive_brain_started(channel: u32, answer: u64) -> bool {
+    let answer = Answer::from_code(answer).unwrap_or(Answer::Refused);
+    skills().police_answered(&name(channel), answer)
+}
+
+/// Entry point for the protection domain: whether a request waits for the skill on
+/// `channel`, now that it is ready (taken once).
+#[unsafe(no_mangle)]
+pub extern "C" fn hive_brain_take_waiting(channel: u32) -> bool {
+    skills().take_waiting(&name(channel))
+}
+
+/// Entry point for the protection domain: whether the skill on `channel` was never started
+/// (a lazy skill nobody asked for).
+#[unsafe(no_mangle)]
+pub extern "C" fn hive_brain_idle(channel: u32) -> bool {
+    skills().state(&name(channel)) == Some(crate::supervisor::SkillState::Idle)
 }

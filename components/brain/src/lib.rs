@@ -13,6 +13,7 @@ pub mod card;
 #[cfg(all(feature = "card", target_os = "linux"))]
 pub mod grammar;
 pub mod peer;
+pub mod police;
 pub mod protocol;
 #[cfg(all(feature = "card", target_os = "linux"))]
 pub mod stores;

@@ -26,6 +26,25 @@
 #define HIVE_MSG_ERROR 7
 #define HIVE_MSG_DELIVER 8
 
+/* The Brain's protected calls to the police on its channel 0 (the police's priority is
+ * above the Brain's, as Microkit requires of a callee); the label is the request, the
+ * reply's label the answer (components/brain/src/police.rs).
+ *   START: mr0 = the Brain's channel id of the skill; answers STARTED, RUNNING, STOPPED
+ *          (past its restart limit) or REFUSED (the Brain holds no channel to it).
+ *   NEWS:  the reply's label is how many items follow (at most HIVE_NEWS_MAX), one per
+ *          message register: kind << 8 | the Brain's channel id of the skill. The police
+ *          notifies the Brain (channel 0) when it has news. */
+#define HIVE_POLICE_START 1
+#define HIVE_POLICE_NEWS 2
+#define HIVE_NEWS_MAX 8
+#define HIVE_POLICE_STARTED 0
+#define HIVE_POLICE_RUNNING 1
+#define HIVE_POLICE_STOPPED 2
+#define HIVE_POLICE_REFUSED 3
+#define HIVE_NEWS_FAULTED 1
+#define HIVE_NEWS_STOPPED 2
+#define HIVE_NEWS_ASKED 3
+
 #define HIVE_CH_POLICE 0          /* in the Brain and in skills */
 #define HIVE_CH_SKILL_BRAIN 1     /* in skills */
 #define HIVE_CH_POLICE_BRAIN 0    /* in the police */

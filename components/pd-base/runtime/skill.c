@@ -1,6 +1,7 @@
 /* The runtime of a skill protection domain: prints the skill's markers around its app,
- * tells the Brain it is ready, answers pings, and faults on purpose when the police asks
- * (fault-injection tests). After a fault the police restarts it from _start. */
+ * tells the Brain and the police it is ready (the police times its start to that), answers
+ * pings, and faults on purpose when the police asks (fault-injection tests). The police
+ * starts it, and restarts it from _start after a fault. */
 #include <microkit.h>
 
 #include "console.h"
@@ -35,6 +36,7 @@ void init(void)
     const unsigned char ready[] = { HIVE_MSG_READY };
     send(ready, sizeof ready);
     console_puts(SKILL_NAME ": ready\n");
+    microkit_notify(HIVE_CH_POLICE);
 }
 
 static void crash(void)

@@ -3,7 +3,7 @@
 //! (`HIVEBUILD_SEL4_SRC`, `HIVEBUILD_MICROKIT_SRC`, `HIVEBUILD_RUST_SEL4_SRC`: local clones
 //! at the pinned commits) `sel4_real_*` builds the real images and boots them.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::support::{BUILD_TOOLS, Project, have, ok, plan_json, repo, step};
 
@@ -92,9 +92,10 @@ fn sel4_plan_builds_one_sdk_for_both_boards() {
         step(&rpi4, "system")["kind"]["program"]["path"],
         "bin/microkit"
     );
-    // The police knows each skill's restart limit, in child-id order.
+    // The police knows each skill's restart limit, in child-id order, and whether it is lazy
+    // (`l`: started when the Brain asks) and one the Brain holds a channel to (`b`).
     let police = &step(&virt, "police")["kind"]["vars"];
-    assert_eq!(police["SKILLS"]["text"], "net:3,pdf:3");
+    assert_eq!(police["SKILLS"]["text"], "net:3:b,pdf:3:lb");
     assert_eq!(police["CONSOLE"]["text"], "pl011");
 }
 
@@ -217,8 +218,11 @@ fn sel4_lock_pins_what_the_platform_pins() {
     }
 }
 
+/// Local clones of seL4, Microkit and rust-sel4, by source name.
+type Sources = [(String, PathBuf); 3];
+
 /// The local clones of the seL4 sources, when given.
-fn upstream(test: &str) -> Option<[(String, PathBuf); 3]> {
+fn upstream(test: &str) -> Option<Sources> {
     let var = |name: &str| std::env::var_os(name).map(PathBuf::from);
     if let (Some(sel4), Some(microkit), Some(rust_sel4)) = (
         var("HIVEBUILD_SEL4_SRC"),
@@ -242,10 +246,7 @@ fn upstream(test: &str) -> Option<[(String, PathBuf); 3]> {
     }
 }
 
-fn with_upstream(
-    mut command: std::process::Command,
-    sources: &[(String, PathBuf); 3],
-) -> std::process::Command {
+fn with_upstream(mut command: std::process::Command, sources: &Sources) -> std::process::Command {
     for (name, path) in sources {
         command.env(hive_plan::source_env_var(name), path);
     }
@@ -313,6 +314,70 @@ fn sel4_real_images_boot_and_survive_faults_on_virt_and_raspi4b() {
             &sources,
         ));
         assert!(faults.contains("0 failed"), "{target}: {faults}");
-        let _ = Path::new(&out);
+        lazy_pdf_starts_only_when_asked(&project, target);
+        police_times_each_skill(&project, &sources, target);
+    }
+}
+
+/// The smoke boot of the lazy `pdf`: the police held it stopped, the Brain asked for it when
+/// `ask pdf` was typed, and only then did it boot, timed by the police.
+fn lazy_pdf_starts_only_when_asked(project: &Project, target: &str) {
+    let console = std::fs::read_to_string(
+        project
+            .root()
+            .join(format!("test-reports/demo-{target}/skill-pdf.console.log")),
+    )
+    .unwrap();
+    let at = |line: &str| {
+        console
+            .find(line)
+            .unwrap_or_else(|| panic!("{target}: no `{line}` in:\n{console}"))
+    };
+    let held = at("police: pdf is lazy: stopped until the Brain asks for it");
+    let asked = at("brain: channel 2: asked for");
+    let started = at("police: pdf: starting, as the Brain asks");
+    let booting = at("pdf: booting");
+    assert!(
+        held < asked && asked < started && started < booting,
+        "{target}: out of order:\n{console}"
+    );
+    assert!(at("police: net ready in ") < asked, "{target}: {console}");
+}
+
+/// `test boot-latency` on a seL4 board times each skill's start by the police's generic
+/// timer: the first start, and (net, which `[tests.faults]` crashes) the restart.
+fn police_times_each_skill(project: &Project, sources: &Sources, target: &str) {
+    let latency = ok(&mut with_upstream(
+        project.hivebuild(&[
+            "test",
+            "boot-latency",
+            "manifests/demo.toml",
+            "--target",
+            target,
+            "--runs",
+            "2",
+        ]),
+        sources,
+    ));
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            project
+                .root()
+                .join(format!("test-reports/demo-{target}/boot-latency.json")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let images = report["images"].as_array().unwrap();
+    for (skill, restarts) in [("skill-net", true), ("skill-pdf", false)] {
+        let image = images
+            .iter()
+            .find(|i| i["name"] == skill)
+            .unwrap_or_else(|| panic!("{target}: no {skill} in {latency}"));
+        assert_eq!(image["clock"], "police", "{target}: {image}");
+        assert_eq!(image["cold"]["runs"], 2, "{target}: {image}");
+        assert_eq!(image["warm"].is_object(), restarts, "{target}: {image}");
+        let median = image["cold"]["median_ms"].as_f64().unwrap();
+        assert!(median > 0.0 && median < 1000.0, "{target}: {image}");
     }
 }

@@ -144,7 +144,7 @@ pub fn built_boots(
                 }
                 boot
             }
-            SystemKind::Microkit => skill_boot(name, system.clone(), true, Vec::new()),
+            SystemKind::Microkit => sel4_skill_boot(manifest, name, system.clone(), Vec::new()),
         };
         boots.push(boot);
     }
@@ -159,6 +159,7 @@ fn system_boot(image: PathBuf, extra: Vec<String>) -> Boot {
         in_system: false,
         extra,
         tcg_extra: Vec::new(),
+        police: None,
     }
 }
 
@@ -170,6 +171,34 @@ fn skill_boot(skill: &str, image: PathBuf, in_system: bool, extra: Vec<String>) 
         in_system,
         extra,
         tcg_extra: Vec::new(),
+        police: None,
+    }
+}
+
+/// A skill inside a seL4 system: the police starts it (a lazy one when asked on the console)
+/// and times the start; a restart is timed too when `[tests.faults]` crashes it.
+fn sel4_skill_boot(manifest: &Manifest, skill: &str, image: PathBuf, extra: Vec<String>) -> Boot {
+    let declared = &manifest.skills[skill];
+    let crash = manifest.tests.faults.as_ref().and_then(|faults| {
+        faults
+            .skills
+            .iter()
+            .find(|f| f.name == skill)
+            .filter(|_| {
+                declared.restart != hive_manifest::model::Restart::Never
+                    && declared.restart_limit > 0
+            })
+            .map(|f| f.command.clone())
+    });
+    let timed = regex::Regex::new(&hive_sel4::police::ready_in(skill))
+        .expect("a skill name makes a valid pattern");
+    Boot {
+        police: Some(hive_qemu::spawn::PoliceStart {
+            ask: declared.lazy.then(|| hive_sel4::police::ask(skill)),
+            timed,
+            crash,
+        }),
+        ..skill_boot(skill, image, true, extra)
     }
 }
 
@@ -251,7 +280,12 @@ fn boots(
     // seL4: the skills are protection domains of the same image.
     if target.system == SystemKind::Microkit {
         for name in manifest.skills.keys() {
-            boots.push(skill_boot(name, kernel.clone(), true, extra.clone()));
+            boots.push(sel4_skill_boot(
+                manifest,
+                name,
+                kernel.clone(),
+                extra.clone(),
+            ));
         }
     }
     Ok(ToTest {

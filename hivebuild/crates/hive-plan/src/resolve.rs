@@ -178,7 +178,7 @@ impl Builder<'_> {
                         "HIVE_CONFIG".into(),
                         manifest.kernel.config_for(&target.name).as_str().into(),
                     ),
-                    ("HIVE_SKILLS".into(), police_skills(manifest)),
+                    ("HIVE_SKILLS".into(), police_skills(manifest, false)),
                 ]),
                 c_compiler: cc.clone(),
             },
@@ -644,8 +644,10 @@ fn is_bare_metal(triple: &str) -> bool {
     triple.ends_with("-none") || triple.contains("-none-")
 }
 
-/// The skills the police keeps and how often it restarts each: `net:3,pdf:0`.
-fn police_skills(manifest: &Manifest) -> String {
+/// The skills the police keeps and how often it restarts each, in child-id order:
+/// `net:3,pdf:0`; with `flags` (the seL4 police), then `:` and `l` for a lazy skill, `b` for
+/// one the Brain holds a channel to: `net:3:b,pdf:0:lb`.
+fn police_skills(manifest: &Manifest, flags: bool) -> String {
     manifest
         .skills
         .values()
@@ -655,7 +657,17 @@ fn police_skills(manifest: &Manifest) -> String {
             } else {
                 skill.restart_limit
             };
-            format!("{}:{limit}", skill.name)
+            let mut spec = format!("{}:{limit}", skill.name);
+            if flags {
+                spec.push(':');
+                if skill.lazy {
+                    spec.push('l');
+                }
+                if hive_manifest::caps::has_channel(&manifest.brain.caps, &skill.name) {
+                    spec.push('b');
+                }
+            }
+            spec
         })
         .collect::<Vec<_>>()
         .join(",")

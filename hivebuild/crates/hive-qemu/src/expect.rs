@@ -8,13 +8,18 @@ use std::time::{Duration, Instant};
 use regex::Regex;
 use serde::Serialize;
 
-use crate::{Flow, Machine, QemuError, boot};
+use std::io::Write as _;
+
+use crate::{Flow, Guest, Machine, QemuError};
 
 /// What to expect of one boot.
 #[derive(Clone, Debug)]
 pub struct Expectation {
     pub markers: Vec<(Regex, Duration)>,
     pub fail: Vec<Regex>,
+    /// Lines typed on the console once the marker at that index has appeared (a request
+    /// that makes the next markers happen: seL4's `ask <skill>`).
+    pub typed: Vec<(usize, String)>,
 }
 
 impl Expectation {
@@ -29,6 +34,7 @@ impl Expectation {
                 .iter()
                 .map(|p| Regex::new(p))
                 .collect::<Result<_, _>>()?,
+            typed: Vec::new(),
         })
     }
 
@@ -138,9 +144,9 @@ pub fn check(
     let mut since = Duration::ZERO;
     let mut reached = Vec::new();
     let mut failure = None;
-    let booted = boot(
-        machine,
-        image,
+    let mut guest = Guest::spawn(machine, image, &[])?;
+    let mut input = guest.take_input();
+    let booted = guest.watch(
         expectation.budget() + Duration::from_secs(2),
         &mut |bytes| {
             let now = started.elapsed();
@@ -172,6 +178,22 @@ pub fn check(
                             marker: marker.as_str().to_owned(),
                             at_ms: ms(now),
                         });
+                        for (_, line) in expectation.typed.iter().filter(|(at, _)| *at == next) {
+                            let typed = input.as_mut().is_some_and(|stdin| {
+                                stdin
+                                    .write_all(format!("{line}\n").as_bytes())
+                                    .and_then(|()| stdin.flush())
+                                    .is_ok()
+                            });
+                            if !typed {
+                                failure = Some(Failure::Exited {
+                                    marker: marker.as_str().to_owned(),
+                                    status: None,
+                                    qemu: format!("could not type `{line}` on its console"),
+                                });
+                                return Flow::Stop;
+                            }
+                        }
                         next += 1;
                     }
                     None if now > since + *within => {
@@ -255,6 +277,24 @@ mod tests {
             checked.duration_ms < 5000,
             "the guest was stopped once all markers appeared"
         );
+    }
+
+    #[test]
+    fn a_typed_line_goes_in_once_its_marker_appeared() {
+        let script = "echo up; read line; echo \"got $line\"; exec sleep 30";
+        let mut expectation = expect(&[("up", 2000), ("got ask pdf", 2000)], &[]);
+        expectation.typed = vec![(0, "ask pdf".into())];
+        let checked = check(&guest(script), Path::new("/dev/null"), &expectation).unwrap();
+        assert!(checked.passed(), "{:?}\n{}", checked.failure, checked.console);
+
+        // Nothing typed: the guest waits, and the marker is late.
+        let checked = check(
+            &guest(script),
+            Path::new("/dev/null"),
+            &expect(&[("up", 2000), ("got ask pdf", 300)], &[]),
+        )
+        .unwrap();
+        assert!(matches!(checked.failure, Some(Failure::Timeout { .. })));
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod report;
 pub mod skill;
 pub mod skillfaults;
 pub mod skillvm;
+pub mod spawn;
 pub mod suite;
 
 use std::io::Read as _;

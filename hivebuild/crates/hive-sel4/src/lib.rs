@@ -12,6 +12,8 @@
 //!   skills default to priority 100 and get [`SKILL_QUANTUM_US`] time slices;
 //! - each component's `memory` is a memory region of that size mapped read-write at
 //!   [`MEMORY_VADDR`], its address in the program's variable `hive_memory`;
+//! - the police starts every skill (a lazy one when the Brain asks, by a protected call on
+//!   their channel, whose Brain end is `pp`);
 //! - channel ids: the police's are the Brain's channel (0), one per skill (1 + child id) and
 //!   the console interrupt ([`CONSOLE_IRQ_ID`]); the Brain's are the police's (0) and one per
 //!   skill it holds `channel:` to (1 + that skill's child id); a skill's are the police's (0,
@@ -24,6 +26,23 @@
 
 pub mod board;
 pub mod graph;
+
+/// What the police protection domain (`components/police/`) answers to on the console and
+/// says there, for the tests that drive it.
+pub mod police {
+    /// Typed on the console: a request for `skill`, which the police passes to the Brain
+    /// (which has the police start a lazy skill).
+    pub fn ask(skill: &str) -> String {
+        format!("ask {skill}")
+    }
+
+    /// The police's line with the time from its start of `skill` to the skill's ready
+    /// notification, by the generic timer: microseconds in capture group 1. (Skill names
+    /// are letters, digits, `-` and `_`: nothing to escape.)
+    pub fn ready_in(skill: &str) -> String {
+        format!(r"police: {skill} ready in (\d+) us")
+    }
+}
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -261,9 +280,16 @@ fn channels(out: &mut String, ids: &ChannelIds) {
                 continue;
             };
             if owner < peer {
+                // The Brain calls the police (a protected procedure call: start a skill,
+                // take the news); the police's priority is above the Brain's.
+                let pp = if (owner.as_str(), peer.as_str()) == ("brain", "police") {
+                    " pp=\"true\""
+                } else {
+                    ""
+                };
                 let _ = write!(
                     out,
-                    "\n    <channel>\n        <end pd=\"{}\" id=\"{id}\" />\n        <end pd=\"{}\" id=\"{back}\" />\n    </channel>\n",
+                    "\n    <channel>\n        <end pd=\"{}\" id=\"{id}\"{pp} />\n        <end pd=\"{}\" id=\"{back}\" />\n    </channel>\n",
                     escape(owner),
                     escape(peer)
                 );

@@ -102,7 +102,10 @@ impl Builder<'_> {
     /// The police: the PD base's `police` goal around the platform's police source.
     fn police_pd(&mut self, base: &PdBase) -> Result<(), PlanError> {
         let vars = BTreeMap::from([
-            ("SKILLS".to_owned(), Arg::text(police_skills(self.manifest))),
+            (
+                "SKILLS".to_owned(),
+                Arg::text(police_skills(self.manifest, true)),
+            ),
             (
                 "CONSOLE".to_owned(),
                 Arg::text(base.board.console.uart.as_str()),

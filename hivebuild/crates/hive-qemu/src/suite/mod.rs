@@ -32,6 +32,8 @@ pub struct Boot {
     pub extra: Vec<String>,
     /// More of them, under TCG only (`-icount`).
     pub tcg_extra: Vec<String>,
+    /// The system's police starts this skill and times it (seL4): how.
+    pub police: Option<crate::spawn::PoliceStart>,
 }
 
 /// What every suite needs besides its boots: the hive and target, where KVM probe answers

@@ -62,6 +62,15 @@ pub fn smoke(
                 .map(|m| (m.pattern.regex().clone(), m.within))
                 .collect(),
             fail: smoke.fail.iter().map(|p| p.regex().clone()).collect(),
+            // A lazy skill inside the system starts when asked, once the system is up.
+            typed: boot
+                .police
+                .as_ref()
+                .and_then(|p| p.ask.clone())
+                .filter(|_| boot.in_system && !smoke.kernel.is_empty())
+                .map(|ask| (smoke.kernel.len() - 1, ask))
+                .into_iter()
+                .collect(),
         };
         let first = markers.first().map(|m| m.pattern.as_str());
         let (machine, accel) = bench.boot_machine(&boot, first)?;
