@@ -285,7 +285,12 @@ mod tests {
         let mut expectation = expect(&[("up", 2000), ("got ask pdf", 2000)], &[]);
         expectation.typed = vec![(0, "ask pdf".into())];
         let checked = check(&guest(script), Path::new("/dev/null"), &expectation).unwrap();
-        assert!(checked.passed(), "{:?}\n{}", checked.failure, checked.console);
+        assert!(
+            checked.passed(),
+            "{:?}\n{}",
+            checked.failure,
+            checked.console
+        );
 
         // Nothing typed: the guest waits, and the marker is late.
         let checked = check(

@@ -255,35 +255,75 @@ fn time_boot(bench: &Bench<'_>, timed: Timed, runs: usize) -> Result<Measured, S
         runs,
         BOOT_TIMEOUT,
     )?;
-    let (cold_stats, warm_stats) = (Stats::of(&cold), Stats::of(&warm));
     let budget_ms = budget.map(|b| b.as_secs_f64() * 1000.0);
-    let missed = cold_missed + warm_missed;
-    let within_budget = Measured::holds(budget_ms, warm_stats.as_ref(), missed);
-    let detail = warm_stats.as_ref().map_or_else(
-        || "no warm boot reached its marker".to_owned(),
-        |w| format!("warm median {:.1} ms", w.median_ms),
-    );
+    Ok(finish(
+        bench,
+        Timing {
+            name: boot.name,
+            machine: &machine,
+            accel,
+            marker: marker.as_str().to_owned(),
+            budget_ms,
+            samples: (cold, warm),
+            missed: cold_missed + warm_missed,
+            clock: "host",
+        },
+        true,
+        |_, warm| {
+            warm.map_or_else(
+                || "no warm boot reached its marker".to_owned(),
+                |w| format!("warm median {:.1} ms", w.median_ms),
+            )
+        },
+    ))
+}
+
+/// One image's samples, before their statistics.
+struct Timing<'a> {
+    name: String,
+    machine: &'a crate::Machine,
+    accel: AccelChoice,
+    marker: String,
+    budget_ms: Option<f64>,
+    samples: (Vec<f64>, Vec<f64>),
+    missed: usize,
+    clock: &'static str,
+}
+
+/// The statistics of `timing`, held to its budget on the warm p90 (`on_warm`) or the cold
+/// one, and reported with `detail` (of the cold and warm statistics).
+fn finish(
+    bench: &Bench<'_>,
+    timing: Timing<'_>,
+    on_warm: bool,
+    detail: impl FnOnce(Option<&Stats>, Option<&Stats>) -> String,
+) -> Measured {
+    let (cold, warm) = timing.samples;
+    let (cold_stats, warm_stats) = (Stats::of(&cold), Stats::of(&warm));
+    let held = if on_warm { &warm_stats } else { &cold_stats };
+    let within_budget = Measured::holds(timing.budget_ms, held.as_ref(), timing.missed);
+    let detail = detail(cold_stats.as_ref(), warm_stats.as_ref());
     bench.report(&Event::Finished {
         suite: "boot-latency",
-        case: &boot.name,
+        case: &timing.name,
         passed: within_budget,
         detail: &detail,
     });
-    Ok(Measured {
-        name: boot.name,
-        machine: machine.description.clone(),
-        accel,
-        marker: marker.as_str().to_owned(),
-        budget_ms,
+    Measured {
+        name: timing.name,
+        machine: timing.machine.description.clone(),
+        accel: timing.accel,
+        marker: timing.marker,
+        budget_ms: timing.budget_ms,
         cold: cold_stats,
         warm: warm_stats,
         cold_over_floor: None,
         warm_over_floor: None,
-        missed,
+        missed: timing.missed,
         within_budget,
-        clock: "host",
+        clock: timing.clock,
         samples: (cold, warm),
-    })
+    }
 }
 
 /// `runs` boots of a system whose police starts `boot`'s skill: its first start (cold) and,
@@ -313,40 +353,25 @@ fn time_police_start(
             failure.get_or_insert(why);
         }
     }
-    let (cold_stats, warm_stats) = (Stats::of(&cold), Stats::of(&warm));
-    let budget_ms = budget.map(|b| b.as_secs_f64() * 1000.0);
-    let held = if start.crash.is_some() {
-        warm_stats.as_ref()
-    } else {
-        cold_stats.as_ref()
-    };
-    let within_budget = Measured::holds(budget_ms, held, missed);
-    let detail = match (&failure, &cold_stats) {
-        (Some(why), _) => why.clone(),
-        (None, Some(c)) => format!("first start median {:.2} ms (police's timer)", c.median_ms),
-        (None, None) => "no start timed".into(),
-    };
-    bench.report(&Event::Finished {
-        suite: "boot-latency",
-        case: &boot.name,
-        passed: within_budget,
-        detail: &detail,
-    });
-    Ok(Measured {
-        name: boot.name,
-        machine: machine.description.clone(),
-        accel,
-        marker: start.timed.as_str().to_owned(),
-        budget_ms,
-        cold: cold_stats,
-        warm: warm_stats,
-        cold_over_floor: None,
-        warm_over_floor: None,
-        missed,
-        within_budget,
-        clock: "police",
-        samples: (cold, warm),
-    })
+    Ok(finish(
+        bench,
+        Timing {
+            name: boot.name,
+            machine: &machine,
+            accel,
+            marker: start.timed.as_str().to_owned(),
+            budget_ms: budget.map(|b| b.as_secs_f64() * 1000.0),
+            samples: (cold, warm),
+            missed,
+            clock: "police",
+        },
+        start.crash.is_some(),
+        |cold, _| match (failure, cold) {
+            (Some(why), _) => why,
+            (None, Some(c)) => format!("first start median {:.2} ms (police's timer)", c.median_ms),
+            (None, None) => "no start timed".into(),
+        },
+    ))
 }
 
 impl SuiteReport for LatencyReport {
