@@ -31,6 +31,17 @@ int hive_channel_send(unsigned char tag, const void *body, unsigned long length)
 /* Whether a message has begun to arrive (its first byte waits on the line). */
 int hive_channel_pending(void);
 
+/* Whether the line is there at all (a stand-in skill booted without it powers off after
+ * `ready`, as it did before it had a channel). */
+int hive_channel_present(void);
+
+/* Send READY, then serve the Brain's requests one at a time, for good (serve.c). */
+void hive_serve_brain(void) __attribute__((noreturn));
+
+/* The skill base's way to fault: print `why` as its fault line and stop (Unikraft's crash;
+ * the stand-ins' power-off with a failure status). */
+void hive_crash(const char *why) __attribute__((noreturn));
+
 /* Wait for the next message and put it (tag and fields) into `message`, which holds
  * HIVE_FRAME_MAX bytes. Returns its length; or -1 for a frame that declares no bytes or
  * more than HIVE_FRAME_MAX: then the stream is not trusted and the skill stops. */

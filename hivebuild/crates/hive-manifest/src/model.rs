@@ -195,6 +195,10 @@ pub struct Platform {
     pub kernel: String,
     /// A Make project every templated skill is built on.
     pub skill_base: String,
+    /// The Brain's channel for skills on `skill_base` that hold `channel:brain`: a folder
+    /// with the skill runtime's `channel.c`, `serve.c` and `include/` (the same C the
+    /// Unikraft skills run). Without it, such a skill ends after `ready`.
+    pub skill_runtime: Option<String>,
     /// A Make project for the host tool that packs the system image.
     pub packer: String,
     /// `[platform.microkit]`: what builds the targets whose system is seL4 through Microkit.
@@ -221,6 +225,7 @@ impl Platform {
         [&self.kernel, &self.skill_base, &self.packer]
             .map(String::as_str)
             .into_iter()
+            .chain(self.skill_runtime.as_deref())
             .chain(microkit)
             .chain(unikraft)
     }

@@ -37,6 +37,7 @@ pub(crate) struct Kernel {
 pub(crate) struct Platform {
     pub kernel: S<String>,
     pub skill_base: S<String>,
+    pub skill_runtime: Option<S<String>>,
     pub packer: S<String>,
     pub microkit: Option<Microkit>,
     pub unikraft: Option<Unikraft>,

@@ -250,7 +250,8 @@ pub fn has_mind(manifest: &Manifest) -> bool {
     manifest.brain.features.iter().any(|f| f == MIND)
 }
 
-/// Build the hive and start it: the police with every Unikraft skill, then the Brain.
+/// Build the hive and start it: the police with every skill that serves the Brain over a
+/// channel (Unikraft, or stand-ins built with the skill runtime), then the Brain.
 pub fn start(
     cx: &Context<'_>,
     manifest: &Manifest,
@@ -351,7 +352,7 @@ fn police(
     let skills: Vec<SkillImage> = manifest
         .skills
         .values()
-        .filter(|s| built.plan.is_unikraft_skill(&s.name))
+        .filter(|s| built.plan.serves_brain(&s.name))
         .map(|skill| SkillImage {
             skill: skill.clone(),
             image: built

@@ -135,6 +135,17 @@ pub fn survey(
 }
 
 impl Plan {
+    /// Whether skill `name` serves the Brain over a channel of its own when it boots as a
+    /// virtual machine: a Unikraft unikernel, or a stand-in built with the skill runtime
+    /// (`[platform] skill-runtime`, on a target whose Brain is a process).
+    pub fn serves_brain(&self, name: &str) -> bool {
+        let role = Role::Skill(name.to_owned());
+        self.is_unikraft_skill(name) || self.steps.iter().any(|s| {
+            s.role == role
+                && matches!(&s.kind, StepKind::Make { vars, .. } if vars.contains_key("RUNTIME"))
+        })
+    }
+
     /// Whether skill `name` is built as a Unikraft unikernel.
     pub fn is_unikraft_skill(&self, name: &str) -> bool {
         let role = Role::Skill(name.to_owned());

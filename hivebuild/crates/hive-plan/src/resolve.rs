@@ -271,6 +271,24 @@ impl Builder<'_> {
         ]);
         let (app, step_sources, deps) = self.skill_app(name, skill)?;
         vars.insert("APP".into(), app);
+        // The Brain's channel, for a skill that holds one, where the Brain is a process of
+        // the hosted lane (elsewhere a stand-in skill ends after `ready`).
+        let runtime = self
+            .manifest
+            .platform
+            .skill_runtime
+            .clone()
+            .filter(|_| hive_manifest::caps::has_channel(&skill.caps, "brain"))
+            .filter(|_| target.rust.crate_type == hive_manifest::target::CrateType::Bin);
+        if let Some(runtime) = &runtime {
+            vars.insert(
+                "RUNTIME".into(),
+                Arg::Source {
+                    prefix: String::new(),
+                    name: runtime.clone(),
+                },
+            );
+        }
         let mut draft = Draft::new(
             Role::Skill(name.to_owned()),
             StepKind::Make {
@@ -282,6 +300,9 @@ impl Builder<'_> {
         .tool("make", "make")
         .tool_from("cc", cc, cc_install.clone());
         self.add_source(&mut draft, base)?;
+        if let Some(runtime) = &runtime {
+            self.add_source(&mut draft, runtime)?;
+        }
         draft.sources.extend(step_sources);
         draft.deps = deps;
         self.finish(draft);

@@ -136,6 +136,12 @@ impl Checker<'_> {
     ) -> Option<Platform> {
         let kernel = self.platform_source(&raw.kernel, "kernel", sources);
         let skill_base = self.platform_source(&raw.skill_base, "skill base", sources);
+        let skill_runtime = match &raw.skill_runtime {
+            None => Some(None),
+            Some(name) => self
+                .platform_source(name, "skill runtime", sources)
+                .map(Some),
+        };
         let packer = self.platform_source(&raw.packer, "packer", sources);
         let microkit = match &raw.microkit {
             None => Some(None),
@@ -164,6 +170,7 @@ impl Checker<'_> {
         Some(Platform {
             kernel: kernel?,
             skill_base: skill_base?,
+            skill_runtime: skill_runtime?,
             packer: packer?,
             microkit: microkit?,
             unikraft: unikraft?,
