@@ -132,7 +132,7 @@ pub fn built_boots(
                     .expect("the plan has this step");
                 let mut boot = skill_boot(name, image, false, Vec::new());
                 if plan.is_unikraft_skill(name) {
-                    let machine = hive_qemu::skill::unikraft_skill(
+                    let machine = hive_qemu::skill::skill_machine(
                         target,
                         &manifest.skills[name],
                         &hive_qemu::channel::ChannelEnd::Null,

@@ -58,12 +58,13 @@ pub struct Forward {
     pub guest_port: u16,
 }
 
-/// The QEMU arguments of a Unikraft skill's boot on `target`, its channel to the Brain (if
-/// it holds one) going to `channel`. Host ports are free loopback ports picked now, but for
+/// The QEMU arguments of the boot of a skill that is a virtual machine of its own (a Unikraft
+/// unikernel, or a stand-in built with the skill runtime) on `target`, its channel to the
+/// Brain (if it holds one) going to `channel`. Host ports are free loopback ports picked now, but for
 /// the UDP port `listened`, which its supervisor forwards from a fixed address once the guest
 /// runs (one host socket per guest port: the guest's datagrams leave from it, so a peer sees
 /// the address it sends to).
-pub fn unikraft_skill(
+pub fn skill_machine(
     target: &Target,
     skill: &Skill,
     channel: &ChannelEnd,

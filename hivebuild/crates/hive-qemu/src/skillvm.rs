@@ -16,7 +16,7 @@ use regex::Regex;
 
 use crate::channel::{BrainChannel, ChannelEnd};
 use crate::qmp::{self, Qmp};
-use crate::skill::{Forward, holds_brain_channel, unikraft_skill};
+use crate::skill::{Forward, holds_brain_channel, skill_machine};
 use crate::{Accel, Boot, Flow, Guest, Machine, QemuError};
 
 pub struct SkillVm {
@@ -106,7 +106,7 @@ impl SkillVm {
             None
         };
         let end = channel.as_ref().map_or(ChannelEnd::Null, BrainChannel::end);
-        let extra_machine = unikraft_skill(target, skill, &end, listened)?;
+        let extra_machine = skill_machine(target, skill, &end, listened)?;
         let mut machine = machine.clone();
         machine.args.extend(extra_machine.args);
         if accel == Accel::Tcg {
