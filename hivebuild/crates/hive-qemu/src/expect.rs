@@ -241,11 +241,11 @@ pub fn check(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    /// `sh -c SCRIPT` plays the guest: its stdout is the console.
-    fn guest(script: &str) -> Machine {
+    /// `sh -c SCRIPT` plays the guest: its stdout is the console, its stdin what is typed.
+    pub(crate) fn guest(script: &str) -> Machine {
         Machine {
             program: "sh".into(),
             args: vec!["-c".into(), script.into()],

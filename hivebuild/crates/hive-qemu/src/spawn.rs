@@ -132,15 +132,8 @@ pub fn spawn_times(
 mod tests {
     use super::*;
 
-    /// `sh -c SCRIPT` plays a police on the system's console.
-    fn police(script: &str) -> Machine {
-        Machine {
-            program: "sh".into(),
-            args: vec!["-c".into(), script.into()],
-            powers_off: true,
-            description: String::new(),
-        }
-    }
+    // `sh -c SCRIPT` plays a police on the system's console.
+    use crate::expect::tests::guest as police;
 
     fn start(ask: Option<&str>, crash: Option<&str>) -> PoliceStart {
         PoliceStart {
