@@ -23,6 +23,10 @@ unsigned int hive_brain_message(unsigned int channel, const volatile unsigned ch
                                 unsigned int length);
 unsigned int hive_brain_news(unsigned long long word);
 unsigned int hive_brain_want(unsigned int channel);
+/* What hive_brain_want answers (bare.rs). */
+#define WANT_START 1
+#define WANT_WAIT 2
+#define WANT_SEND 3
 _Bool hive_brain_started(unsigned int channel, unsigned long long answer);
 _Bool hive_brain_take_waiting(unsigned int channel);
 _Bool hive_brain_idle(unsigned int channel);
@@ -69,7 +73,7 @@ static void send_ping(microkit_channel channel, unsigned long number)
 static void request(microkit_channel channel)
 {
     switch (hive_brain_want(channel)) {
-    case 1: {
+    case WANT_START: {
         say(channel, ": asking the police to start it\n");
         microkit_mr_set(0, channel);
         microkit_msginfo reply = microkit_ppcall(HIVE_CH_POLICE,
@@ -81,10 +85,10 @@ static void request(microkit_channel channel)
         }
         return;
     }
-    case 2:
+    case WANT_WAIT:
         say(channel, ": request waits until it is ready\n");
         return;
-    case 3:
+    case WANT_SEND:
         send_ping(channel, REQUEST);
         return;
     default:
@@ -127,8 +131,11 @@ static void receive(microkit_channel channel)
         return;
     }
     unsigned int tag = hive_brain_message(channel, slot->bytes, length);
-    int answered = tag == HIVE_MSG_PONG && length == 5 && slot->bytes[1] == 0xff &&
-                   slot->bytes[2] == 0xff && slot->bytes[3] == 0xff && slot->bytes[4] == 0xff;
+    unsigned long number = 0;
+    for (unsigned i = 0; tag == HIVE_MSG_PONG && length == 5 && i < 4; i++) {
+        number |= (unsigned long)slot->bytes[1 + i] << (8 * i);
+    }
+    int answered = tag == HIVE_MSG_PONG && length == 5 && number == REQUEST;
     slot->length = 0;
     if (answered) {
         say(channel, ": answered the request\n");

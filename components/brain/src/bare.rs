@@ -144,7 +144,8 @@ pub extern "C" fn hive_brain_news(word: u64) -> u32 {
 }
 
 /// Entry point for the protection domain: a request for the skill on `channel`. Returns
-/// 1: ask the police to start it; 2: wait for it to be ready; 3: send now; 0: no such skill.
+/// 1: ask the police to start it; 2: wait for it to be ready; 3: send now; 0: no such skill
+/// (`WANT_*` in `pd/brain.c`).
 #[unsafe(no_mangle)]
 pub extern "C" fn hive_brain_want(channel: u32) -> u32 {
     match skills().want(&name(channel)) {
