@@ -334,6 +334,17 @@ pub struct Skill {
     pub peers: Vec<[u8; 32]>,
 }
 
+impl Skill {
+    /// How many times the police restarts it before stopping it: `restart-limit`, or none
+    /// when its policy is `never`.
+    pub fn restarts_allowed(&self) -> u32 {
+        match self.restart {
+            Restart::Never => 0,
+            _ => self.restart_limit,
+        }
+    }
+}
+
 /// `[peers.NAME]`: a hive this one may talk to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Peer {

@@ -184,10 +184,7 @@ fn sel4_skill_boot(manifest: &Manifest, skill: &str, image: PathBuf, extra: Vec<
             .skills
             .iter()
             .find(|f| f.name == skill)
-            .filter(|_| {
-                declared.restart != hive_manifest::model::Restart::Never
-                    && declared.restart_limit > 0
-            })
+            .filter(|_| declared.restarts_allowed() > 0)
             .map(|f| f.command.clone())
     });
     let timed = regex::Regex::new(&hive_sel4::police::ready_in(skill))

@@ -673,11 +673,7 @@ fn police_skills(manifest: &Manifest, flags: bool) -> String {
         .skills
         .values()
         .map(|skill| {
-            let limit = if skill.restart == hive_manifest::model::Restart::Never {
-                0
-            } else {
-                skill.restart_limit
-            };
+            let limit = skill.restarts_allowed();
             let mut spec = format!("{}:{limit}", skill.name);
             if flags {
                 spec.push(':');

@@ -49,10 +49,7 @@ pub fn faults(
     let mut scenarios = Vec::new();
     for skill in &faults.skills {
         let declared = &manifest.skills[&skill.name];
-        let limit = match declared.restart {
-            hive_manifest::model::Restart::Never => 0,
-            _ => declared.restart_limit,
-        };
+        let limit = declared.restarts_allowed();
         let scenario = |crashes: u32, expect_stopped: bool| crate::faults::Scenario {
             ready: skill.ready.regex().clone(),
             fault: skill.fault.regex().clone(),
