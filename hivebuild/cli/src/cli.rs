@@ -45,6 +45,27 @@ pub(crate) struct GlobalArgs {
     /// Use a local folder for a source, for this run only (repeatable)
     #[arg(long = "source", global = true, value_name = "NAME=PATH")]
     pub(crate) sources: Vec<String>,
+    /// What builds the steps: hivebuild itself into its store, or Nix (each step a
+    /// derivation, built here, on remote builders or taken from binary caches)
+    #[arg(long, global = true, value_enum, env = hive_ops::env::HIVEBUILD_ENGINE, default_value = "native")]
+    pub(crate) engine: EngineKind,
+    /// With `--engine nix`: the Nix store (a URI such as `local?root=DIR`, or a chroot store's
+    /// folder) [default: Nix's own]
+    #[arg(long, global = true, env = hive_ops::env::HIVEBUILD_NIX_STORE, value_name = "URI")]
+    pub(crate) nix_store: Option<String>,
+    /// With `--engine nix`: remote builders, as Nix's `builders` setting (`@FILE` for a
+    /// machines file)
+    #[arg(long, global = true, value_name = "SPEC")]
+    pub(crate) builders: Option<String>,
+    /// With `--engine nix`: steps built at once on this machine (`0`: remote builders only)
+    #[arg(long, global = true, value_name = "N")]
+    pub(crate) max_jobs: Option<usize>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum EngineKind {
+    Native,
+    Nix,
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +123,9 @@ pub(crate) enum Command {
     /// Add or remove a skill in a manifest, in place (comments and layout kept)
     #[command(subcommand)]
     Skill(SkillCommand),
+    /// Run one step inside a Nix build: the builder of `--engine nix`'s derivations
+    #[command(hide = true)]
+    StepExec(StepExecArgs),
     /// Print a shell completion script (`hivebuild completions bash > /etc/bash_completion.d/hivebuild`)
     Completions {
         /// The shell
@@ -113,6 +137,19 @@ pub(crate) enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StepExecArgs {
+    /// The step to run, as the Nix engine writes it [default: `$hiveStepExecPath`]
+    #[arg(long, value_name = "FILE", env = "hiveStepExecPath")]
+    pub(crate) spec: PathBuf,
+    /// Where its output goes (must not exist) [default: `$out`]
+    #[arg(long, value_name = "DIR", env = "out")]
+    pub(crate) out: PathBuf,
+    /// An empty folder to build in [default: `$NIX_BUILD_TOP/hive`]
+    #[arg(long, value_name = "DIR")]
+    pub(crate) scratch: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

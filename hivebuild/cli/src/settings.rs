@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use hive_ops::{Context, Error, env};
 
-use crate::cli::GlobalArgs;
+use crate::cli::{EngineKind, GlobalArgs};
 
 /// `SOURCE_DATE_EPOCH` when none is set: 1980-01-01, the earliest time FAT can store.
 pub(crate) const DEFAULT_SOURCE_DATE_EPOCH: u64 = 315_532_800;
@@ -81,6 +81,19 @@ impl Settings {
                 "`-j 0`: at least one step must be able to run",
             ));
         }
+        if args.engine != EngineKind::Nix {
+            for (flag, given) in [
+                ("--nix-store", args.nix_store.is_some()),
+                ("--builders", args.builders.is_some()),
+                ("--max-jobs", args.max_jobs.is_some()),
+            ] {
+                if given {
+                    return Err(Error::usage(format!(
+                        "`{flag}` is for the Nix engine: add `--engine nix`"
+                    )));
+                }
+            }
+        }
         Ok(Self {
             store_dir,
             output,
@@ -96,6 +109,12 @@ impl Settings {
                 rustup_home: hive_plan::toolchain::rustup_home().filter(|dir| dir.is_dir()),
                 rustup_toolchain: std::env::var(env::RUSTUP_TOOLCHAIN).ok(),
                 home,
+                nix: (args.engine == EngineKind::Nix).then(|| hive_engine::nix::NixOptions {
+                    store: args.nix_store.clone(),
+                    builders: args.builders.clone(),
+                    max_jobs: args.max_jobs,
+                    ..hive_engine::nix::NixOptions::default()
+                }),
             },
         })
     }

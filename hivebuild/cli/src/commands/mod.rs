@@ -23,6 +23,7 @@ pub(crate) mod run;
 pub(crate) mod shell;
 pub(crate) mod sign;
 pub(crate) mod skill;
+pub(crate) mod step_exec;
 pub(crate) mod store;
 pub(crate) mod test;
 pub(crate) mod verify;

@@ -183,21 +183,7 @@ fn build_check_reports_a_nondeterministic_step() {
     if !have("build_check_reports_a_nondeterministic_step", BUILD_TOOLS) {
         return;
     }
-    let project = Project::new();
-    // A skill base whose `skill` goal stamps every output with the time and a random number.
-    project.write(
-        "components/noisy/Makefile",
-        "skill:\n\tmkdir -p $(OUT)\n\t(date +%s%N; od -An -N8 -tx8 /dev/urandom) > $(OUT)/skill.elf\n\
-         pack:\n\tmkdir -p $(OUT)/bin\n\tprintf '#!/bin/sh\\ntouch \"$$2\"\\n' > $(OUT)/bin/hive-pack\n\tchmod +x $(OUT)/bin/hive-pack\n",
-    );
-    let demo = std::fs::read_to_string(project.root().join("manifests/standins.toml")).unwrap();
-    let noisy = demo
-        .replace("skill-base = \"standins\"", "skill-base = \"noisy\"")
-        .replace(
-            "[sources.standins]",
-            "[sources.noisy]\npath = \"components/noisy\"\n\n[sources.standins]",
-        );
-    project.write("manifests/noisy.toml", &noisy);
+    let project = crate::support::noisy_project();
     let output = project
         .hivebuild(&[
             "build",

@@ -32,3 +32,110 @@ fn nix_nar_hashes_match_nix_hash() {
         );
     }
 }
+
+/// Every step's output path and NAR hash, from a `--json build`'s events (`nix-hash` of the
+/// path), by step name; and how many steps were built.
+fn outputs(stdout: &str) -> (std::collections::BTreeMap<String, String>, usize) {
+    let events = crate::support::events(stdout);
+    let built = crate::support::steps_with(&events, "built").len();
+    let hashes = events
+        .iter()
+        .filter(|e| e["event"] == "built" || e["event"] == "cached")
+        .map(|e| {
+            let path = e["path"].as_str().unwrap();
+            let nix = ok(Command::new("nix-hash").args(["--type", "sha256", "--base32", path]));
+            (
+                e["step"].as_str().unwrap().to_owned(),
+                format!("sha256:{}", nix.trim()),
+            )
+        })
+        .collect();
+    (hashes, built)
+}
+
+/// `--engine nix` on the stand-ins hive, in a chroot store of the test's own: every step is a
+/// derivation Nix builds, its output has the native engine's bytes, and a second run builds
+/// nothing.
+#[test]
+fn the_nix_engine_builds_the_native_engines_bytes_and_then_nothing() {
+    let mut tools = BUILD_TOOLS.to_vec();
+    tools.extend(["nix-store", "nix-hash"]);
+    if !have(
+        "the_nix_engine_builds_the_native_engines_bytes_and_then_nothing",
+        &tools,
+    ) {
+        return;
+    }
+    let project = Project::new();
+    let args = [
+        "--json",
+        "build",
+        "manifests/standins.toml",
+        "--target",
+        "x86_64",
+    ];
+    let (native, built) = outputs(&ok(&mut project.hivebuild(&args)));
+    assert_eq!(built, 7);
+
+    let nix_store = project.root().join("nix");
+    let nix_store = nix_store.to_str().unwrap();
+    let with_nix = |args: &[&str]| {
+        let mut all = vec!["--engine", "nix", "--nix-store", nix_store];
+        all.extend(args);
+        project.hivebuild(&all)
+    };
+    let (nix, built) = outputs(&ok(&mut with_nix(&args)));
+    assert_eq!(built, 7, "every step is built by Nix");
+    assert_eq!(nix, native, "step by step, the same NAR hashes");
+    for step in nix.keys() {
+        let drvs = std::fs::read_dir(project.root().join("nix/nix/store"))
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .ends_with(&format!("-{step}.drv"))
+            })
+            .count();
+        assert_eq!(drvs, 1, "one derivation for `{step}`");
+    }
+
+    let (again, built) = outputs(&ok(&mut with_nix(&args)));
+    assert_eq!(built, 0, "the second run builds nothing");
+    assert_eq!(again, native);
+}
+
+/// `build --check --engine nix`: Nix builds every step again (`nix-store --realise --check`);
+/// a step that stamps its output with the time and a random number is named, with the file.
+#[test]
+fn the_nix_engine_checks_that_steps_build_the_same_twice() {
+    let mut tools = BUILD_TOOLS.to_vec();
+    tools.push("nix-store");
+    if !have(
+        "the_nix_engine_checks_that_steps_build_the_same_twice",
+        &tools,
+    ) {
+        return;
+    }
+    let project = crate::support::noisy_project();
+    let nix_store = project.root().join("nix");
+    let check = |manifest: &str| {
+        project
+            .hivebuild(&["--engine", "nix", "--nix-store"])
+            .arg(&nix_store)
+            .args(["build", manifest, "--target", "x86_64", "--check"])
+            .output()
+            .unwrap()
+    };
+    let output = check("manifests/noisy.toml");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(5), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("step `skill-net` differs between two builds:\n  skill.elf\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("step `skill-pdf` differs"), "{stdout}");
+    assert!(!stdout.contains("step `kernel` differs"), "{stdout}");
+    crate::support::assert_success(&check("manifests/standins.toml"));
+}

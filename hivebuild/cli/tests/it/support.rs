@@ -87,6 +87,26 @@ impl Project {
     }
 }
 
+/// A project with `manifests/noisy.toml`: the stand-ins hive with a skill base whose `skill`
+/// goal stamps every output with the time and a random number.
+pub(crate) fn noisy_project() -> Project {
+    let project = Project::new();
+    project.write(
+        "components/noisy/Makefile",
+        "skill:\n\tmkdir -p $(OUT)\n\t(date +%s%N; od -An -N8 -tx8 /dev/urandom) > $(OUT)/skill.elf\n\
+         pack:\n\tmkdir -p $(OUT)/bin\n\tprintf '#!/bin/sh\\ntouch \"$$2\"\\n' > $(OUT)/bin/hive-pack\n\tchmod +x $(OUT)/bin/hive-pack\n",
+    );
+    let demo = std::fs::read_to_string(project.root().join("manifests/standins.toml")).unwrap();
+    let noisy = demo
+        .replace("skill-base = \"standins\"", "skill-base = \"noisy\"")
+        .replace(
+            "[sources.standins]",
+            "[sources.noisy]\npath = \"components/noisy\"\n\n[sources.standins]",
+        );
+    project.write("manifests/noisy.toml", &noisy);
+    project
+}
+
 /// A scratch folder outside the repository, with a cache folder (for the stock) and a store.
 pub(crate) struct Outside {
     dir: tempfile::TempDir,

@@ -6,6 +6,8 @@
 //! hashes, listing the files that differ, as `nix build --rebuild` does.
 
 mod context;
+pub mod exec;
+pub mod nix;
 pub mod reporter;
 mod steps;
 
@@ -58,6 +60,13 @@ pub enum EngineError {
     },
     #[error("boot asset `{name}`: {message}")]
     Asset { name: String, message: String },
+    #[error("Nix failed")]
+    Nix {
+        #[source]
+        source: Box<hive_process::ProcessError>,
+    },
+    #[error("Nix failed {what}: {message}")]
+    NixFailed { what: String, message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("failed to access `{}`", path.display())]
@@ -111,6 +120,8 @@ pub struct Settings {
     pub rustup_toolchain: Option<String>,
     /// The user's home folder: no output may contain its path.
     pub home: Option<PathBuf>,
+    /// Build through Nix instead (`--engine nix`).
+    pub nix: Option<nix::NixOptions>,
 }
 
 /// What happened to one step.
@@ -160,6 +171,9 @@ pub fn build(
     settings: &Settings,
     reporter: &dyn Reporter,
 ) -> Result<BuildReport, EngineError> {
+    if let Some(options) = &settings.nix {
+        return nix::build(plan, store, settings, options, reporter);
+    }
     let started = Instant::now();
     let mut cached: BTreeMap<String, StepResult> = BTreeMap::new();
     for step in &plan.steps {
@@ -335,9 +349,23 @@ fn build_step(
         deps,
     )?;
     steps::run(&context)?;
+    let normalise = normalise_for(settings, build.dir());
+    let entry = build.commit(&step.name, step.kind.label(), &step.key.hex(), &normalise)?;
+    let duration = started.elapsed();
+    reporter.report(&Event::Built {
+        step: &step.name,
+        path: &entry.path,
+        duration,
+    });
+    Ok(result(step, &entry, true, duration))
+}
+
+/// How a step's output is normalised, and what it must not contain: the path of the folder
+/// it was built in, and the user's home.
+fn normalise_for(settings: &Settings, build_dir: &Path) -> Normalise {
     let mut forbidden = vec![(
         "build folder".to_owned(),
-        build.dir().as_os_str().as_encoded_bytes().to_vec(),
+        build_dir.as_os_str().as_encoded_bytes().to_vec(),
     )];
     if let Some(home) = settings
         .home
@@ -349,18 +377,10 @@ fn build_step(
             format!("{}/", home.display()).into_bytes(),
         ));
     }
-    let normalise = Normalise {
+    Normalise {
         mtime: i64::try_from(settings.source_date_epoch).unwrap_or(0),
         forbidden,
-    };
-    let entry = build.commit(&step.name, step.kind.label(), &step.key.hex(), &normalise)?;
-    let duration = started.elapsed();
-    reporter.report(&Event::Built {
-        step: &step.name,
-        path: &entry.path,
-        duration,
-    });
-    Ok(result(step, &entry, true, duration))
+    }
 }
 
 /// One step's `--check` verdict.
@@ -381,6 +401,9 @@ pub fn check(
     settings: &Settings,
     reporter: &dyn Reporter,
 ) -> Result<Vec<CheckedStep>, EngineError> {
+    if let Some(options) = &settings.nix {
+        return nix::check(plan, store, settings, options, reporter);
+    }
     let first = build(plan, store, settings, reporter)?;
     let scratch = tempfile::Builder::new()
         .prefix("hivebuild-check-")

@@ -3,6 +3,10 @@
 
 /// The store folder (same as `--store`).
 pub const HIVEBUILD_STORE: &str = "HIVEBUILD_STORE";
+/// The engine (same as `--engine`): `native` or `nix`.
+pub const HIVEBUILD_ENGINE: &str = "HIVEBUILD_ENGINE";
+/// The Nix store the Nix engine builds in (same as `--nix-store`).
+pub const HIVEBUILD_NIX_STORE: &str = "HIVEBUILD_NIX_STORE";
 /// A rustc to prefer for the Brain (cargo is taken from the same folder).
 pub const HIVEBUILD_RUSTC: &str = "HIVEBUILD_RUSTC";
 /// A folder holding the stock (targets, templates, platform components) instead of the copy
@@ -27,8 +31,10 @@ pub const RUSTUP_TOOLCHAIN: &str = hive_plan::toolchain::env::RUSTUP_TOOLCHAIN;
 pub const LIBCLANG_PATH: &str = hive_plan::toolchain::env::LIBCLANG_PATH;
 
 /// Every variable, for docs and the test that keeps docs/cli.md in step.
-pub const ALL: [&str; 12] = [
+pub const ALL: [&str; 14] = [
     HIVEBUILD_STORE,
+    HIVEBUILD_ENGINE,
+    HIVEBUILD_NIX_STORE,
     HIVEBUILD_RUSTC,
     HIVEBUILD_STOCK,
     HIVEBUILD_SOURCE_PATTERN,

@@ -3,14 +3,16 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::hash::Digest;
 use crate::lock::LockedSource;
 
 /// One build action. `kind` and the inputs decide its key; `programs` (where the tools are
-/// on this machine) does not, only their versions in `toolchain` do.
-#[derive(Clone, Debug, Serialize)]
+/// on this machine) does not, only their versions in `toolchain` do. Read back (by the Nix
+/// engine's builder, `hivebuild step-exec`), its role comes from its name.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(try_from = "StepFields")]
 pub struct Step {
     pub name: String,
     /// What the step is for; `name` is its spelling.
@@ -30,7 +32,7 @@ pub struct Step {
     pub programs: BTreeMap<String, PathBuf>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum StepKind {
     /// Fetch a git or archive source; its output must have the locked NAR hash.
@@ -143,7 +145,7 @@ impl StepKind {
 
 /// An external Unikraft library of a step: its name (`lwip`), the source it is read from,
 /// and the origin it would download.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnikraftLibrary {
     pub name: String,
     pub source: String,
@@ -152,7 +154,7 @@ pub struct UnikraftLibrary {
 
 /// Where a library's download comes from instead: the source, and the names its fetch rule
 /// expects (`O/lib<name>/<archive>`, unpacked to `O/lib<name>/origin/<unpack>/`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnikraftOrigin {
     pub source: String,
     pub archive: String,
@@ -160,7 +162,7 @@ pub struct UnikraftOrigin {
 }
 
 /// An argument or variable: text, or a path the engine fills in for this build.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Arg {
     Text {
@@ -191,11 +193,44 @@ impl Arg {
 }
 
 /// Where a source folder comes from.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum SourceInput {
     /// A local folder, with its content hash taken when the plan was made.
     Path { path: PathBuf, hash: Digest },
     /// The output of a fetch step.
     Fetched { step: String },
+}
+
+/// A step as it is written, without its role (which its name spells).
+#[derive(Deserialize)]
+struct StepFields {
+    name: String,
+    key: Digest,
+    store_name: String,
+    kind: StepKind,
+    sources: BTreeMap<String, SourceInput>,
+    deps: Vec<String>,
+    toolchain: BTreeMap<String, String>,
+    programs: BTreeMap<String, PathBuf>,
+}
+
+impl TryFrom<StepFields> for Step {
+    type Error = String;
+
+    fn try_from(fields: StepFields) -> Result<Self, String> {
+        let role = crate::Role::parse(&fields.name)
+            .ok_or_else(|| format!("`{}` is not the name of a step", fields.name))?;
+        Ok(Self {
+            name: fields.name,
+            role,
+            key: fields.key,
+            store_name: fields.store_name,
+            kind: fields.kind,
+            sources: fields.sources,
+            deps: fields.deps,
+            toolchain: fields.toolchain,
+            programs: fields.programs,
+        })
+    }
 }

@@ -31,6 +31,12 @@ use serde::{Deserialize, Serialize};
 pub use nar::{NarHash, nar_hash};
 pub use normalise::Normalise;
 
+/// Normalise an output folder built outside the store (the Nix engine's builder does, then
+/// copies it to `$out`), as [`Build::commit`] does.
+pub fn normalise_output(out: &Path, options: &Normalise) -> Result<(), StoreError> {
+    normalise::normalise(out, options)
+}
+
 pub const STORE_VERSION: u32 = 1;
 const VERSION_FILE: &str = ".hivebuild-store";
 
