@@ -82,6 +82,9 @@ pub(crate) enum Command {
     Caps(CapsArgs),
     /// Build a hive for one target (steps already in the store are skipped)
     Build(BuildArgs),
+    /// Print the `nix.conf` lines a remote Nix builder needs to build a hive's steps
+    /// (`--engine nix --builders`)
+    BuilderConf(ManifestTargetArgs),
     /// Build a hive, then boot its kernel and skills in QEMU with the console attached
     Run(RunArgs),
     /// Start the hosted hive (police, skills, a thinking Brain), ask its Brain one request,
@@ -137,6 +140,12 @@ pub(crate) enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ManifestTargetArgs {
+    #[command(flatten)]
+    pub(crate) target: TargetArgs,
 }
 
 #[derive(Debug, Args)]

@@ -36,6 +36,7 @@ fn run(settings: &Settings, command: Command) -> Result<(), Error> {
         Command::Plan(args) => c::plan::run(settings, &args),
         Command::Caps(args) => c::caps::run(settings, &args),
         Command::Build(args) => c::build::run(settings, &args),
+        Command::BuilderConf(args) => c::builder_conf::run(settings, &args),
         Command::Run(args) => c::run::run(settings, &args),
         Command::Ask(args) => c::ask::run(settings, &args),
         Command::Bench(args) => c::bench::run(settings, &args),

@@ -6,6 +6,7 @@ pub(crate) mod apply;
 pub(crate) mod ask;
 pub(crate) mod bench;
 pub(crate) mod build;
+pub(crate) mod builder_conf;
 pub(crate) mod bundle;
 pub(crate) mod caps;
 pub(crate) mod check;

@@ -139,3 +139,181 @@ fn the_nix_engine_checks_that_steps_build_the_same_twice() {
     assert!(!stdout.contains("step `kernel` differs"), "{stdout}");
     crate::support::assert_success(&check("manifests/standins.toml"));
 }
+
+/// A local sshd of the test's own (own config, host key and port, key-only login), stopped
+/// when dropped. Its sessions get `NIX_CONF_DIR=<dir>/remote-conf`: the "remote" builder's own
+/// Nix settings.
+struct Sshd {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: std::process::Child,
+}
+
+impl Sshd {
+    fn start() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("hive-sshd-")
+            .tempdir()
+            .unwrap();
+        let path = |name: &str| dir.path().join(name);
+        for key in ["host_key", "user_key"] {
+            ok(Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(path(key)));
+        }
+        std::fs::copy(path("user_key.pub"), path("authorized_keys")).unwrap();
+        std::fs::create_dir_all(path("remote-conf")).unwrap();
+        // sshd's privilege separation folder (made by the service unit on a booted system).
+        std::fs::create_dir_all("/run/sshd").unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let d = dir.path().display();
+        std::fs::write(
+            path("sshd_config"),
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\n\
+                 AuthorizedKeysFile {d}/authorized_keys\nPasswordAuthentication no\n\
+                 KbdInteractiveAuthentication no\nPubkeyAuthentication yes\n\
+                 PermitRootLogin prohibit-password\nUsePAM no\nStrictModes no\n\
+                 PidFile {d}/sshd.pid\nSetEnv NIX_CONF_DIR={d}/remote-conf\n"
+            ),
+        )
+        .unwrap();
+        let child = Command::new("/usr/sbin/sshd")
+            .arg("-D")
+            .arg("-f")
+            .arg(path("sshd_config"))
+            .arg("-E")
+            .arg(path("sshd.log"))
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "sshd did not listen");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Self { dir, port, child }
+    }
+
+    /// `NIX_SSHOPTS` for Nix to reach it.
+    fn ssh_opts(&self) -> String {
+        format!(
+            "-p {} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR",
+            self.port
+        )
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Percent-encode a store URI for the `remote-store` parameter of another.
+fn encoded(uri: &str) -> String {
+    uri.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `--builders` with `--max-jobs 0`: every step is built by a "remote" Nix reached through a
+/// local sshd (`ssh-ng://`, a second store of its own), configured from `builder-conf`; the
+/// outputs come back byte-identical to a local native build.
+#[test]
+fn remote_builders_build_the_steps_with_the_same_bytes() {
+    let mut tools = BUILD_TOOLS.to_vec();
+    tools.extend(["nix-store", "nix-hash", "ssh", "ssh-keygen"]);
+    if !have(
+        "remote_builders_build_the_steps_with_the_same_bytes",
+        &tools,
+    ) {
+        return;
+    }
+    let is_root = std::fs::metadata("/proc/self").is_ok_and(|m| {
+        use std::os::unix::fs::MetadataExt as _;
+        m.uid() == 0
+    });
+    if !std::path::Path::new("/usr/sbin/sshd").is_file() || !is_root {
+        let message = "remote_builders_build_the_steps_with_the_same_bytes: did not run: \
+                       needs root and /usr/sbin/sshd (openssh-server, see ci/install-deps)";
+        assert!(
+            std::env::var_os("HIVEBUILD_REQUIRE_TOOLS").is_none(),
+            "{message}"
+        );
+        eprintln!("{message}");
+        return;
+    }
+    let project = Project::new();
+    let manifest = ["manifests/standins.toml", "--target", "x86_64"];
+    let (native, _) = outputs(&ok(
+        &mut project.hivebuild(&[&["--json", "build"][..], &manifest].concat())
+    ));
+
+    let sshd = Sshd::start();
+    let needs: serde_json::Value = serde_json::from_str(&ok(
+        &mut project.hivebuild(&[&["--json", "builder-conf"][..], &manifest].concat())
+    ))
+    .unwrap();
+    let list = |key: &str, separator: &str| {
+        needs[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect::<Vec<_>>()
+            .join(separator)
+    };
+    std::fs::write(
+        sshd.dir.path().join("remote-conf/nix.conf"),
+        format!(
+            "build-users-group =\nsubstituters =\nextra-sandbox-paths = {}\nextra-system-features = {}\n",
+            list("sandbox-paths", " "),
+            list("system-features", " ")
+        ),
+    )
+    .unwrap();
+    let remote_store = sshd.dir.path().join("remote-store");
+    let builders = format!(
+        "ssh-ng://root@127.0.0.1?remote-store={} {} {} 2 1 {} - -",
+        encoded(&format!("local?root={}", remote_store.display())),
+        needs["system"].as_str().unwrap(),
+        sshd.dir.path().join("user_key").display(),
+        list("system-features", ",")
+    );
+    let nix_store = project.root().join("nix");
+    let (remote, built) = outputs(&ok(project
+        .hivebuild(&["--engine", "nix", "--nix-store"])
+        .arg(&nix_store)
+        .args([
+            "--max-jobs",
+            "0",
+            "--builders",
+            &builders,
+            "--json",
+            "build",
+        ])
+        .args(manifest)
+        .env("NIX_SSHOPTS", sshd.ssh_opts())));
+    assert_eq!(built, 7);
+    assert_eq!(remote, native, "step by step, the same NAR hashes");
+    // Built there: the remote store holds every output.
+    let there: Vec<String> = std::fs::read_dir(remote_store.join("nix/store"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    for step in native.keys() {
+        assert!(
+            there.iter().any(|name| name.ends_with(&format!("-{step}"))),
+            "`{step}` was built on the remote: {there:?}"
+        );
+    }
+}

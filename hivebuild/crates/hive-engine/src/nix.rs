@@ -92,6 +92,78 @@ struct StepDrv {
     imported: bool,
 }
 
+/// What a machine needs in its `nix.conf` to build some steps: the host folders let into the
+/// sandbox (the tools, `CARGO_HOME`, rustup's home) and the system features naming the steps'
+/// toolchains. hivebuild passes them as `--option`s here; a remote builder reads its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuilderNeeds {
+    pub sandbox_paths: Vec<String>,
+    pub system_features: Vec<String>,
+}
+
+impl BuilderNeeds {
+    /// The lines to add to a builder's `nix.conf`.
+    pub fn nix_conf(&self) -> String {
+        format!(
+            "extra-sandbox-paths = {}\nextra-system-features = {}\n",
+            self.sandbox_paths.join(" "),
+            self.system_features.join(" ")
+        )
+    }
+}
+
+/// What building `steps` needs of a machine, with these settings.
+pub fn builder_needs<'a>(
+    steps: impl IntoIterator<Item = &'a Step>,
+    settings: &Settings,
+) -> BuilderNeeds {
+    let mut paths: BTreeSet<String> = ["/bin", "/usr", "/lib", "/lib64", "/etc/alternatives"]
+        .into_iter()
+        .filter(|p| Path::new(p).exists())
+        .map(str::to_owned)
+        .collect();
+    for root in [Some(&settings.cargo_home), settings.rustup_home.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        if root.is_dir() {
+            paths.insert(root.display().to_string());
+        }
+    }
+    let mut features = BTreeSet::new();
+    for step in steps {
+        for program in step.programs.values() {
+            if let Some(dir) = program.parent()
+                && !["/bin", "/usr", "/lib"]
+                    .iter()
+                    .any(|p| program.starts_with(p))
+            {
+                paths.insert(dir.display().to_string());
+            }
+        }
+        if !step.toolchain.is_empty() {
+            features.insert(toolchain_feature(step));
+        }
+    }
+    // A folder inside another one let in is in already.
+    let nested: Vec<String> = paths
+        .iter()
+        .filter(|p| {
+            paths
+                .iter()
+                .any(|outer| outer != *p && Path::new(p).starts_with(outer))
+        })
+        .cloned()
+        .collect();
+    for path in nested {
+        paths.remove(&path);
+    }
+    BuilderNeeds {
+        sandbox_paths: paths.into_iter().collect(),
+        system_features: features.into_iter().collect(),
+    }
+}
+
 /// Build every step of `plan` with Nix. `store` (hivebuild's own) keeps the engine's caches
 /// and the outputs of fetch and asset steps, which it imports.
 pub fn build(
@@ -231,8 +303,6 @@ struct Session<'a> {
     /// Nix's output while building, kept for the user.
     log: PathBuf,
     system: String,
-    /// The system features the plan's steps require (their toolchains).
-    features: BTreeSet<String>,
 }
 
 impl<'a> Session<'a> {
@@ -256,7 +326,6 @@ impl<'a> Session<'a> {
             memo_path,
             log: logs.join("nix-build.log"),
             system: format!("{}-linux", std::env::consts::ARCH),
-            features: BTreeSet::new(),
         })
     }
 
@@ -307,7 +376,6 @@ impl<'a> Session<'a> {
 
         let mut set = DerivationSet::new();
         let mut drvs: BTreeMap<String, StepDrv> = BTreeMap::new();
-        let mut features = BTreeSet::new();
         for step in &plan.steps {
             let mut exec_step = step.clone();
             let mut input_srcs = BTreeSet::from([exe.clone()]);
@@ -343,16 +411,17 @@ impl<'a> Session<'a> {
                 offline: !fetch,
             };
             let mut env = BTreeMap::from([
+                // Canonical JSON (keys sorted), as Nix's `builtins.toJSON` writes it.
                 (
                     "hiveStepExec".to_owned(),
-                    serde_json::to_string(&spec).expect("specs serialise"),
+                    serde_json::to_value(&spec)
+                        .expect("specs serialise")
+                        .to_string(),
                 ),
                 ("passAsFile".to_owned(), "hiveStepExec".to_owned()),
             ]);
             if !step.toolchain.is_empty() {
-                let feature = toolchain_feature(step);
-                env.insert("requiredSystemFeatures".to_owned(), feature.clone());
-                features.insert(feature);
+                env.insert("requiredSystemFeatures".to_owned(), toolchain_feature(step));
             }
             let fixed = fetched.get(&step.name).map(|(_, nar)| *nar);
             let planned = set
@@ -387,7 +456,6 @@ impl<'a> Session<'a> {
                 },
             );
         }
-        self.features = features;
         imports.run(self, scratch.path())?;
         self.save_memo();
         self.write_drvs(plan, &drvs)?;
@@ -546,38 +614,14 @@ impl<'a> Session<'a> {
 
     /// `--option`s of a build: the sandbox's host paths and this machine's system features.
     fn build_options(&self, steps: &[&Step]) -> Vec<String> {
-        let mut paths: BTreeSet<String> = ["/bin", "/usr", "/lib", "/lib64", "/etc/alternatives"]
-            .into_iter()
-            .filter(|p| Path::new(p).exists())
-            .map(str::to_owned)
-            .collect();
-        let settings = self.settings;
-        for root in [Some(&settings.cargo_home), settings.rustup_home.as_ref()]
-            .into_iter()
-            .flatten()
-        {
-            if root.is_dir() {
-                paths.insert(root.display().to_string());
-            }
-        }
-        for step in steps {
-            for program in step.programs.values() {
-                if let Some(dir) = program.parent()
-                    && !["/bin", "/usr/", "/lib"]
-                        .iter()
-                        .any(|p| program.starts_with(p))
-                {
-                    paths.insert(dir.display().to_string());
-                }
-            }
-        }
+        let needs = builder_needs(steps.iter().copied(), self.settings);
         let mut options = vec![
             "--option".to_owned(),
             "extra-sandbox-paths".to_owned(),
-            paths.into_iter().collect::<Vec<_>>().join(" "),
+            needs.sandbox_paths.join(" "),
             "--option".to_owned(),
             "extra-system-features".to_owned(),
-            self.features.iter().cloned().collect::<Vec<_>>().join(" "),
+            needs.system_features.join(" "),
         ];
         if let Some(builders) = &self.options.builders {
             options.extend(["--option".into(), "builders".into(), builders.clone()]);
@@ -626,6 +670,22 @@ impl<'a> Session<'a> {
             .map_err(EngineError::io(Path::new("nix-store")))?;
         let _ = drain.join();
         if status.success() {
+            // A remote build's log does not reach us line by line: what was not reported
+            // done is done now.
+            for (_, (step, started)) in std::mem::take(&mut progress.running) {
+                progress.durations.insert(step, started.elapsed());
+            }
+            for step in steps {
+                let duration = progress.durations.get(&step.name).copied();
+                if duration.is_none() || !progress.reported.contains(&step.name) {
+                    let path = self.real(&drvs[&step.name].planned.out_path);
+                    reporter.report(&Event::Built {
+                        step: &step.name,
+                        path: &path,
+                        duration: duration.unwrap_or_default(),
+                    });
+                }
+            }
             return Ok(progress.durations);
         }
         let message = if progress.errors.is_empty() {
@@ -758,6 +818,8 @@ struct Progress {
     /// Activity id → the step it builds and when it started.
     running: BTreeMap<u64, (String, Instant)>,
     durations: BTreeMap<String, Duration>,
+    /// Steps whose `Built` event was reported.
+    reported: BTreeSet<String>,
     errors: Vec<String>,
     failed: Option<String>,
 }
@@ -786,7 +848,10 @@ impl Progress {
         match event["action"].as_str() {
             Some("start") if event["type"].as_u64() == Some(ACT_BUILD) => {
                 let drv = event["fields"][0].as_str().unwrap_or_default();
-                if let Some(step) = by_drv.get(drv) {
+                // A build handed to a remote builder may start twice (tried, postponed).
+                if let Some(step) = by_drv.get(drv)
+                    && !self.running.values().any(|(name, _)| *name == step.name)
+                {
                     reporter.report(&Event::Running {
                         step: &step.name,
                         kind: step.kind.label(),
@@ -808,6 +873,7 @@ impl Progress {
                         path: &path,
                         duration,
                     });
+                    self.reported.insert(step.clone());
                     self.durations.insert(step, duration);
                 }
             }
@@ -905,4 +971,38 @@ fn group_exists(name: &str) -> bool {
             .lines()
             .any(|line| line.split(':').next() == Some(name))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chroot_store_is_found_from_its_folder_or_its_uri() {
+        let with = |store: Option<&str>| NixOptions {
+            store: store.map(str::to_owned),
+            ..NixOptions::default()
+        };
+        assert_eq!(with(None).real_store_dir(), Path::new("/nix/store"));
+        assert_eq!(
+            with(Some("/tmp/n")).real_store_dir(),
+            Path::new("/tmp/n/nix/store")
+        );
+        assert_eq!(
+            with(Some("local?root=/tmp/r&state=/x")).real_store_dir(),
+            Path::new("/tmp/r/nix/store")
+        );
+        assert_eq!(
+            with(Some("daemon")).real_store_dir(),
+            Path::new("/nix/store")
+        );
+    }
+
+    #[test]
+    fn nix_colours_are_taken_out_of_messages() {
+        assert_eq!(
+            strip_ansi("\u{1b}[31;1merror:\u{1b}[0m builder failed"),
+            "error: builder failed"
+        );
+    }
 }

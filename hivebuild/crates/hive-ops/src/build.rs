@@ -84,6 +84,35 @@ pub fn build(cx: &Context<'_>, manifest: &Manifest, target: &Target) -> Result<B
     })
 }
 
+/// What a remote Nix builder of this hive needs in its `nix.conf` (`hivebuild builder-conf`).
+pub fn builder_conf(
+    cx: &Context<'_>,
+    manifest: &Manifest,
+    target: &Target,
+) -> Result<crate::Shown> {
+    let store = cx.open_store()?;
+    let plan = plan(cx, &store, manifest, target)?;
+    let needs = hive_engine::nix::builder_needs(&plan.steps, &cx.engine);
+    let system = format!("{}-linux", std::env::consts::ARCH);
+    let text = format!(
+        "# nix.conf of a remote builder for hive `{}` on `{}` (hivebuild --engine nix)\n{}\
+         # its line in the machines file (--builders @FILE): URI SYSTEM KEY JOBS SPEED FEATURES\n\
+         # ssh-ng://builder {system} /path/to/key 1 1 {}\n",
+        plan.hive,
+        plan.target,
+        needs.nix_conf(),
+        needs.system_features.join(",")
+    );
+    Ok(crate::Shown {
+        text,
+        json: json!({
+            "system": system,
+            "sandbox-paths": needs.sandbox_paths,
+            "system-features": needs.system_features,
+        }),
+    })
+}
+
 /// `build --check`: rebuild every step into a scratch store and compare.
 pub struct Checked(pub Vec<hive_engine::CheckedStep>);
 
