@@ -60,6 +60,13 @@ pub(crate) struct GlobalArgs {
     /// With `--engine nix`: steps built at once on this machine (`0`: remote builders only)
     #[arg(long, global = true, value_name = "N")]
     pub(crate) max_jobs: Option<usize>,
+    /// With `--engine nix`: a binary cache to take step outputs from (`file:///DIR`,
+    /// `s3://BUCKET`; repeatable); its signatures must match a `--trusted-key`
+    #[arg(long = "cache", global = true, value_name = "URL")]
+    pub(crate) caches: Vec<String>,
+    /// With `--engine nix`: a public key caches may sign with (`NAME:BASE64`; repeatable)
+    #[arg(long = "trusted-key", global = true, value_name = "KEY")]
+    pub(crate) trusted_keys: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -126,6 +133,9 @@ pub(crate) enum Command {
     /// Add or remove a skill in a manifest, in place (comments and layout kept)
     #[command(subcommand)]
     Skill(SkillCommand),
+    /// Share step outputs through a Nix binary cache: push (signed), pull, make a key
+    #[command(subcommand)]
+    Cache(CacheCommand),
     /// Run one step inside a Nix build: the builder of `--engine nix`'s derivations
     #[command(hide = true)]
     StepExec(StepExecArgs),
@@ -309,6 +319,36 @@ pub(crate) struct InspectArgs {
 pub(crate) enum KeyCommand {
     /// Write `PREFIX.key` (private, mode 0600) and `PREFIX.pub` (TUF key JSON)
     Generate {
+        #[arg(long, value_name = "PREFIX")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CacheCommand {
+    /// Build a hive with Nix and copy every step's output to a binary cache, signed
+    Push {
+        /// The cache: `file:///DIR`, `s3://BUCKET`, ... (any Nix store URI)
+        url: String,
+        #[command(flatten)]
+        target: TargetArgs,
+        /// The Nix secret key to sign with (`cache key` makes one)
+        #[arg(long, value_name = "FILE")]
+        sign_key: PathBuf,
+    },
+    /// Take every step's output of a hive from a binary cache (signed with a `--trusted-key`)
+    /// into the Nix store; building anything is an error
+    Pull {
+        /// The cache: `file:///DIR`, `s3://BUCKET`, ...
+        url: String,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Write a Nix signing key pair for a cache: `PREFIX.secret` and `PREFIX.public`
+    Key {
+        /// The key's name, written in every signature (`ci.example.org-1`)
+        #[arg(long)]
+        name: String,
         #[arg(long, value_name = "PREFIX")]
         out: PathBuf,
     },

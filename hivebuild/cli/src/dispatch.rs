@@ -54,6 +54,7 @@ fn run(settings: &Settings, command: Command) -> Result<(), Error> {
         Command::Root(command) => c::root::run(settings, command),
         Command::Store(command) => c::store::run(settings, command),
         Command::Skill(command) => c::skill::run(settings, command),
+        Command::Cache(command) => c::cache::run(settings, command),
         Command::StepExec(args) => c::step_exec::run(&args),
         Command::Completions { shell } => {
             c::shell::completions(&mut Cli::command(), shell);

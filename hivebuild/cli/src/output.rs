@@ -188,6 +188,16 @@ impl CliReporter {
                 }
                 self.line(&line);
             }
+            Event::Substituted { step, path, cache } => {
+                if let Some(bar) = &self.bar {
+                    bar.inc(1);
+                }
+                let mut line = format!("{:>10} {step} from {cache}", "fetched");
+                if verbose {
+                    let _ = write!(line, " {}", path.display());
+                }
+                self.line(&line);
+            }
             Event::Failed { step } => self.line(&format!("{:>10} {step}", "failed")),
             Event::Checked { step, same } => {
                 self.line(&format!(
@@ -259,6 +269,9 @@ fn event_json(event: &Event<'_>) -> serde_json::Value {
             path,
             duration,
         } => json!({"event": "built", "step": step, "path": path, "ms": ms(duration)}),
+        Event::Substituted { step, path, cache } => {
+            json!({"event": "substituted", "step": step, "path": path, "cache": cache})
+        }
         Event::Failed { step } => json!({"event": "failed", "step": step}),
         Event::Checked { step, same } => json!({"event": "checked", "step": step, "same": same}),
         Event::Fetched { source, detail } => {

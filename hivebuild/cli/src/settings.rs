@@ -29,6 +29,8 @@ pub(crate) struct Settings {
     pub(crate) terminal: bool,
     pub(crate) overrides: BTreeMap<String, PathBuf>,
     pub(crate) rustc: Option<PathBuf>,
+    /// `--trusted-key`: for `cache pull` also without `--engine nix`.
+    pub(crate) trusted_keys: Vec<String>,
     pub(crate) engine: hive_engine::Settings,
 }
 
@@ -86,6 +88,7 @@ impl Settings {
                 ("--nix-store", args.nix_store.is_some()),
                 ("--builders", args.builders.is_some()),
                 ("--max-jobs", args.max_jobs.is_some()),
+                ("--cache", !args.caches.is_empty()),
             ] {
                 if given {
                     return Err(Error::usage(format!(
@@ -100,6 +103,7 @@ impl Settings {
             terminal: std::io::stderr().is_terminal() && std::env::var_os(env::NO_COLOR).is_none(),
             overrides,
             rustc: std::env::var_os(env::HIVEBUILD_RUSTC).map(PathBuf::from),
+            trusted_keys: args.trusted_keys.clone(),
             engine: hive_engine::Settings {
                 jobs,
                 offline: args.offline,
@@ -113,6 +117,8 @@ impl Settings {
                     store: args.nix_store.clone(),
                     builders: args.builders.clone(),
                     max_jobs: args.max_jobs,
+                    substituters: args.caches.clone(),
+                    trusted_public_keys: args.trusted_keys.clone(),
                     ..hive_engine::nix::NixOptions::default()
                 }),
             },

@@ -8,6 +8,7 @@ pub(crate) mod bench;
 pub(crate) mod build;
 pub(crate) mod builder_conf;
 pub(crate) mod bundle;
+pub(crate) mod cache;
 pub(crate) mod caps;
 pub(crate) mod check;
 pub(crate) mod doctor;

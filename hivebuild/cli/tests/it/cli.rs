@@ -243,8 +243,12 @@ fn cli_completions_and_man_pages_come_from_the_command_line() {
         bash.contains("hivebuild__subcmd__doctor"),
         "every subcommand completes"
     );
+    // From a file: the script is longer than one argument may be.
+    let script = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(script.path(), &bash).unwrap();
     let checked = std::process::Command::new("bash")
-        .args(["-n", "-c", &bash])
+        .arg("-n")
+        .arg(script.path())
         .status()
         .unwrap();
     assert!(checked.success(), "the bash script parses");

@@ -317,3 +317,81 @@ fn remote_builders_build_the_steps_with_the_same_bytes() {
         );
     }
 }
+
+/// A folder cache: `cache push` fills it from one Nix store, signed; `cache pull` fills an
+/// empty store (and an empty hivebuild store) from it with nothing built; a key the cache did
+/// not sign with is refused.
+#[test]
+fn a_folder_cache_fills_an_empty_store_with_nothing_rebuilt() {
+    let mut tools = BUILD_TOOLS.to_vec();
+    tools.extend(["nix-store", "nix", "nix-hash"]);
+    if !have(
+        "a_folder_cache_fills_an_empty_store_with_nothing_rebuilt",
+        &tools,
+    ) {
+        return;
+    }
+    let project = Project::new();
+    let root = project.root();
+    let manifest = ["manifests/standins.toml", "--target", "x86_64"];
+    let key: serde_json::Value = serde_json::from_str(&ok(&mut project.hivebuild(&[
+        "--json",
+        "cache",
+        "key",
+        "--name",
+        "hive-test-1",
+        "--out",
+        root.join("cache-key").to_str().unwrap(),
+    ])))
+    .unwrap();
+    let trusted = key["key"].as_str().unwrap().trim().to_owned();
+    let cache = format!("file://{}", root.join("cache").display());
+    ok(project
+        .hivebuild(&["--engine", "nix", "--nix-store"])
+        .arg(root.join("nix-a"))
+        .args(["cache", "push", &cache])
+        .args(manifest)
+        .arg("--sign-key")
+        .arg(root.join("cache-key.secret")));
+    let narinfos = std::fs::read_dir(root.join("cache"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".narinfo"))
+        .count();
+    assert!(narinfos >= 7, "the cache holds every output: {narinfos}");
+
+    let pull = |key: &str| {
+        crate::support::hivebuild()
+            .current_dir(root)
+            .arg("--store")
+            .arg(root.join("store-b"))
+            .args(["--engine", "nix", "--nix-store"])
+            .arg(root.join("nix-b"))
+            .args(["--json", "--trusted-key", key, "cache", "pull", &cache])
+            .args(manifest)
+            .output()
+            .unwrap()
+    };
+    let refused = pull("someone-else-1:jy+T1v6WDjZnKJP7ep9CRN1WdIJKVlkOYqUzwBEN9qk=");
+    assert!(
+        !refused.status.success(),
+        "outputs signed by another key are not taken"
+    );
+
+    let pulled = pull(&trusted);
+    crate::support::assert_success(&pulled);
+    let stdout = String::from_utf8_lossy(&pulled.stdout);
+    let events: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    assert!(
+        crate::support::steps_with(&events, "built").is_empty(),
+        "nothing is built: {stdout}"
+    );
+    assert_eq!(
+        crate::support::steps_with(&events, "substituted").len(),
+        7,
+        "every output comes from the cache: {stdout}"
+    );
+}

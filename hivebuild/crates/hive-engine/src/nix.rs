@@ -196,8 +196,8 @@ pub fn build(
             });
         }
     }
-    let durations = if to_build.is_empty() {
-        BTreeMap::new()
+    let realised = if to_build.is_empty() {
+        Realised::default()
     } else {
         nix.realise(&to_build, &drvs, reporter)?
     };
@@ -214,8 +214,12 @@ pub fn build(
                 store_name: out.trim_start_matches("/nix/store/").to_owned(),
                 path: nix.real(out),
                 nar_hash: nar_hash.clone(),
-                built: missing.contains(out),
-                duration: durations.get(&step.name).copied().unwrap_or_default(),
+                built: missing.contains(out) && !realised.substituted.contains(&step.name),
+                duration: realised
+                    .durations
+                    .get(&step.name)
+                    .copied()
+                    .unwrap_or_default(),
             }
         })
         .collect();
@@ -229,6 +233,37 @@ pub fn build(
         duration: report.duration,
     });
     Ok(report)
+}
+
+/// Copy the outputs of a Nix build to a binary cache (`file:///DIR`, `s3://BUCKET`, ...),
+/// signed with the Nix secret key in `secret_key`; the number of paths copied.
+pub fn push(
+    options: &NixOptions,
+    report: &BuildReport,
+    url: &str,
+    secret_key: &Path,
+) -> Result<usize, EngineError> {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let to = format!("{url}{separator}secret-key={}", secret_key.display());
+    let paths: Vec<String> = report
+        .steps
+        .iter()
+        .map(|s| format!("{}/{}", hive_nix::STORE_DIR, s.store_name))
+        .collect();
+    let command = options
+        .command("nix")
+        .args([
+            "--extra-experimental-features",
+            "nix-command",
+            "copy",
+            "--to",
+        ])
+        .arg(to)
+        .args(&paths);
+    command.output().map_err(|source| EngineError::Nix {
+        source: Box::new(source),
+    })?;
+    Ok(paths.len())
 }
 
 /// `build --check` through Nix: build, then have Nix build every step again and compare
@@ -637,7 +672,7 @@ impl<'a> Session<'a> {
         steps: &[&Step],
         drvs: &BTreeMap<String, StepDrv>,
         reporter: &dyn Reporter,
-    ) -> Result<BTreeMap<String, Duration>, EngineError> {
+    ) -> Result<Realised, EngineError> {
         let by_drv: BTreeMap<&str, &Step> = steps
             .iter()
             .map(|s| (drvs[&s.name].planned.drv_path.as_str(), *s))
@@ -677,6 +712,9 @@ impl<'a> Session<'a> {
             }
             for step in steps {
                 let duration = progress.durations.get(&step.name).copied();
+                if progress.substituted.contains(&step.name) {
+                    continue;
+                }
                 if duration.is_none() || !progress.reported.contains(&step.name) {
                     let path = self.real(&drvs[&step.name].planned.out_path);
                     reporter.report(&Event::Built {
@@ -686,7 +724,10 @@ impl<'a> Session<'a> {
                     });
                 }
             }
-            return Ok(progress.durations);
+            return Ok(Realised {
+                durations: progress.durations,
+                substituted: progress.substituted,
+            });
         }
         let message = if progress.errors.is_empty() {
             format!("nix-store exited with {status}")
@@ -767,6 +808,14 @@ impl<'a> Session<'a> {
     }
 }
 
+/// What a `nix-store --realise` did: how long each step it built took, and which steps it
+/// took from a binary cache instead.
+#[derive(Default)]
+struct Realised {
+    durations: BTreeMap<String, Duration>,
+    substituted: BTreeSet<String>,
+}
+
 /// Paths to add to the store if it lacks them: store path → (name, folder, filtered?).
 #[derive(Default)]
 struct Imports(BTreeMap<String, (String, PathBuf, bool)>);
@@ -820,12 +869,16 @@ struct Progress {
     durations: BTreeMap<String, Duration>,
     /// Steps whose `Built` event was reported.
     reported: BTreeSet<String>,
+    /// Steps whose output came from a binary cache.
+    substituted: BTreeSet<String>,
     errors: Vec<String>,
     failed: Option<String>,
 }
 
 /// Nix's activity type of one derivation's build (`actBuild`).
 const ACT_BUILD: u64 = 105;
+/// Nix's activity type of one path taken from a substituter (`actSubstitute`).
+const ACT_SUBSTITUTE: u64 = 108;
 /// Nix's result type of a line of a build's log (`resBuildLogLine`).
 const RES_BUILD_LOG_LINE: u64 = 101;
 
@@ -857,6 +910,22 @@ impl Progress {
                         kind: step.kind.label(),
                     });
                     self.running.insert(id, (step.name.clone(), Instant::now()));
+                }
+            }
+            Some("start") if event["type"].as_u64() == Some(ACT_SUBSTITUTE) => {
+                let path = event["fields"][0].as_str().unwrap_or_default();
+                let cache = event["fields"][1].as_str().unwrap_or_default();
+                let found = by_drv
+                    .values()
+                    .find(|step| drvs[&step.name].planned.out_path == path);
+                if let Some(step) = found
+                    && self.substituted.insert(step.name.clone())
+                {
+                    reporter.report(&Event::Substituted {
+                        step: &step.name,
+                        path: &nix.real(path),
+                        cache,
+                    });
                 }
             }
             // Nix keeps a build's activity open until the whole run ends; the builder's

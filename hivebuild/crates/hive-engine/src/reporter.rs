@@ -20,6 +20,12 @@ pub enum Event<'a> {
         step: &'a str,
         kind: &'a str,
     },
+    /// `--engine nix`: a step's output was taken from a binary cache instead of built.
+    Substituted {
+        step: &'a str,
+        path: &'a Path,
+        cache: &'a str,
+    },
     Built {
         step: &'a str,
         path: &'a Path,

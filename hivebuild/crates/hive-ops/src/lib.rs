@@ -9,6 +9,7 @@ pub mod ask;
 pub mod bench;
 pub mod build;
 pub mod bundle;
+pub mod cache;
 pub mod context;
 pub mod doctor;
 pub mod env;
