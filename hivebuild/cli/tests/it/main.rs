@@ -27,5 +27,6 @@ mod police;
 mod qemu;
 mod sel4;
 mod sources;
+mod sshd;
 mod support;
 mod unikraft;
