@@ -104,6 +104,21 @@ fn the_nix_engine_builds_the_native_engines_bytes_and_then_nothing() {
     let (again, built) = outputs(&ok(&mut with_nix(&args)));
     assert_eq!(built, 0, "the second run builds nothing");
     assert_eq!(again, native);
+
+    // `image` follows the engine: the same image, byte for byte.
+    let image = |engine: &[&str], out: &str| {
+        let out = project.root().join(out);
+        let mut command = project.hivebuild(engine);
+        ok(command
+            .args(["-q", "image", "manifests/standins.toml", "--target", "x86_64", "-o"])
+            .arg(&out));
+        std::fs::read(out.join("demo-x86_64.img")).unwrap()
+    };
+    let from_nix = image(&["--engine", "nix", "--nix-store", nix_store], "image-nix");
+    assert!(
+        image(&[], "image-native") == from_nix,
+        "the Nix engine's image is the native engine's"
+    );
 }
 
 /// `build --check --engine nix`: Nix builds every step again (`nix-store --realise --check`);
