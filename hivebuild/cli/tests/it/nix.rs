@@ -36,7 +36,7 @@ fn nix_nar_hashes_match_nix_hash() {
 
 /// Every step's output path and NAR hash, from a `--json build`'s events (`nix-hash` of the
 /// path), by step name; and how many steps were built.
-fn outputs(stdout: &str) -> (std::collections::BTreeMap<String, String>, usize) {
+pub(crate) fn outputs(stdout: &str) -> (std::collections::BTreeMap<String, String>, usize) {
     let events = crate::support::events(stdout);
     let built = crate::support::steps_with(&events, "built").len();
     let hashes = events

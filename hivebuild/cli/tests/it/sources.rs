@@ -223,3 +223,42 @@ fn sources_archive_is_checked_against_its_sha256() {
         "{stderr}"
     );
 }
+
+/// `--engine nix` with a git source: the fetch runs in the native engine (which checks the
+/// lock), its output enters Nix as the fixed-output derivation of the lock's NAR hash, and
+/// every output has the native engine's bytes.
+#[test]
+fn sources_fetched_are_fixed_outputs_for_the_nix_engine() {
+    let mut tools = BUILD_TOOLS.to_vec();
+    tools.extend(["git", "nix-store", "nix-hash"]);
+    if !have(
+        "sources_fetched_are_fixed_outputs_for_the_nix_engine",
+        &tools,
+    ) {
+        return;
+    }
+    let (project, _upstream) = project_with_git_packer();
+    ok(&mut project.hivebuild(&["lock", "manifests/git.toml"]));
+    let output = build(&project, &[]);
+    crate::support::assert_success(&output);
+    let (native, _) = crate::nix::outputs(&String::from_utf8_lossy(&output.stdout));
+    assert!(native.contains_key("fetch-upstream"));
+
+    let nix_store = project.root().join("nix");
+    let output = project
+        .hivebuild(&["--engine", "nix", "--nix-store"])
+        .arg(&nix_store)
+        .args(["--json", "build", "manifests/git.toml", "--target", "x86_64"])
+        .output()
+        .unwrap();
+    crate::support::assert_success(&output);
+    let (nix, _) = crate::nix::outputs(&String::from_utf8_lossy(&output.stdout));
+    assert_eq!(nix, native, "step by step, the same NAR hashes");
+    let drv = std::fs::read_dir(nix_store.join("nix/store"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().ends_with("-fetch-upstream.drv"))
+        .expect("the fetch step is a derivation");
+    let text = std::fs::read_to_string(drv.path()).unwrap();
+    assert!(text.contains("\"r:sha256\""), "a fixed output: {text}");
+}
