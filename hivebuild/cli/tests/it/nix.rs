@@ -110,7 +110,14 @@ fn the_nix_engine_builds_the_native_engines_bytes_and_then_nothing() {
         let out = project.root().join(out);
         let mut command = project.hivebuild(engine);
         ok(command
-            .args(["-q", "image", "manifests/standins.toml", "--target", "x86_64", "-o"])
+            .args([
+                "-q",
+                "image",
+                "manifests/standins.toml",
+                "--target",
+                "x86_64",
+                "-o",
+            ])
             .arg(&out));
         std::fs::read(out.join("demo-x86_64.img")).unwrap()
     };
@@ -297,5 +304,151 @@ fn a_folder_cache_fills_an_empty_store_with_nothing_rebuilt() {
         crate::support::steps_with(&events, "substituted").len(),
         7,
         "every output comes from the cache: {stdout}"
+    );
+}
+
+/// The `.drv` files in a chroot Nix store.
+fn drv_files(nix_store: &std::path::Path) -> std::collections::BTreeSet<String> {
+    std::fs::read_dir(nix_store.join("nix/store"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| {
+            std::path::Path::new(name)
+                .extension()
+                .is_some_and(|e| e == "drv")
+        })
+        .map(|name| format!("/nix/store/{name}"))
+        .collect()
+}
+
+/// `lib.mkHive` of `flake.nix`, given `hivebuild plan --format json`, the settings of
+/// `builder-conf` and the same hivebuild binary, gives exactly the derivations (the same `.drv`
+/// paths) `--engine nix` wrote.
+#[test]
+fn lib_mkhive_gives_the_derivations_of_the_nix_engine() {
+    let mut tools = BUILD_TOOLS.to_vec();
+    tools.extend(["nix-store", "nix-instantiate"]);
+    if !have("lib_mkhive_gives_the_derivations_of_the_nix_engine", &tools) {
+        return;
+    }
+    let project = Project::new();
+    let root = project.root();
+    let nix_store = root.join("nix");
+    let manifest = ["manifests/standins.toml", "--target", "x86_64"];
+    ok(project
+        .hivebuild(&["-q", "--engine", "nix", "--nix-store"])
+        .arg(&nix_store)
+        .arg("build")
+        .args(manifest));
+    let engine_drvs = drv_files(&nix_store);
+    assert_eq!(engine_drvs.len(), 7);
+    let plan =
+        ok(&mut project.hivebuild(&[&["plan"][..], &manifest, &["--format", "json"]].concat()));
+    std::fs::write(root.join("plan.json"), plan).unwrap();
+    let conf = ok(&mut project.hivebuild(&[&["--json", "builder-conf"][..], &manifest].concat()));
+    std::fs::write(root.join("conf.json"), conf).unwrap();
+    let hivebuild = std::fs::read_dir(nix_store.join("nix/store"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|name| name.ends_with("-hivebuild"))
+        .unwrap();
+    let flake = crate::support::repo().join("flake.nix");
+    let expression = format!(
+        "let hive = ((import {flake}).outputs {{ self = {{ }}; }}).lib; in \
+         builtins.attrValues (hive.mkHive {{ \
+           plan = builtins.fromJSON (builtins.readFile {root}/plan.json); \
+           settings = (builtins.fromJSON (builtins.readFile {root}/conf.json)).settings; \
+           src = {root}; \
+           hivebuild = builtins.storePath \"/nix/store/{hivebuild}\"; }})",
+        flake = flake.display(),
+        root = root.display(),
+    );
+    let instantiated = ok(Command::new("nix-instantiate")
+        .arg("--store")
+        .arg(&nix_store)
+        .args(["--option", "build-users-group", "", "--expr", &expression]));
+    let mut ours: Vec<&str> = instantiated.lines().collect();
+    ours.sort_unstable();
+    let engine: Vec<&str> = engine_drvs.iter().map(String::as_str).collect();
+    assert_eq!(ours, engine, "the same .drv paths");
+    assert_eq!(
+        drv_files(&nix_store),
+        engine_drvs,
+        "no other derivation was written"
+    );
+}
+
+/// `flake.nix` with no inputs: `nix flake check` passes offline (no registry, no substituter),
+/// its packages and shell evaluate, `nix develop` opens the shell, and `vendorHash` is the NAR
+/// hash of `cargo vendor` of this `Cargo.lock` (cargo downloads from crates.io what this
+/// machine lacks; the registry is reachable in CI).
+#[test]
+fn the_flake_checks_offline_and_vendors_this_lock_file() {
+    let mut tools = BUILD_TOOLS.to_vec();
+    tools.extend(["nix", "nix-hash", "git"]);
+    if !have(
+        "the_flake_checks_offline_and_vendors_this_lock_file",
+        &tools,
+    ) {
+        return;
+    }
+    let repo = crate::support::repo();
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("registry.json");
+    std::fs::write(&registry, r#"{"flakes":[],"version":2}"#).unwrap();
+    let nix = |args: &[&str]| {
+        let mut command = Command::new("nix");
+        command
+            .args(["--extra-experimental-features", "nix-command flakes"])
+            .arg("--store")
+            .arg(dir.path().join("store"))
+            .args(["--option", "build-users-group", ""])
+            .args(["--option", "substituters", ""])
+            .arg("--option")
+            .arg("flake-registry")
+            .arg(&registry)
+            .args(["--option", "extra-sandbox-paths", "/bin /usr /lib /lib64"])
+            .args(args);
+        command
+    };
+    let flake = repo.to_str().unwrap();
+    ok(&mut nix(&["flake", "check", flake]));
+    for output in [
+        "packages.x86_64-linux.hivebuild.drvPath",
+        "devShells.x86_64-linux.default.drvPath",
+    ] {
+        let drv = ok(&mut nix(&["eval", "--raw", &format!("{flake}#{output}")]));
+        assert!(
+            std::path::Path::new(&drv)
+                .extension()
+                .is_some_and(|e| e == "drv"),
+            "{output}: {drv}"
+        );
+    }
+    let shell = ok(&mut nix(&[
+        "develop",
+        flake,
+        "-c",
+        "sh",
+        "-c",
+        "echo engine=$HIVEBUILD_ENGINE",
+    ]));
+    assert_eq!(shell.trim(), "engine=native");
+
+    let vendored = dir.path().join("vendor");
+    ok(Command::new("cargo")
+        .args(["vendor", "--locked", "--versioned-dirs", "--manifest-path"])
+        .arg(repo.join("Cargo.toml"))
+        .arg(&vendored));
+    let hash = ok(Command::new("nix-hash")
+        .args(["--type", "sha256", "--base32"])
+        .arg(&vendored));
+    let text = std::fs::read_to_string(repo.join("flake.nix")).unwrap();
+    assert!(
+        text.contains(&format!("vendorHash = \"{}\";", hash.trim())),
+        "flake.nix's vendorHash must be {} (Cargo.lock changed: update it)",
+        hash.trim()
     );
 }

@@ -248,7 +248,13 @@ fn sources_fetched_are_fixed_outputs_for_the_nix_engine() {
     let output = project
         .hivebuild(&["--engine", "nix", "--nix-store"])
         .arg(&nix_store)
-        .args(["--json", "build", "manifests/git.toml", "--target", "x86_64"])
+        .args([
+            "--json",
+            "build",
+            "manifests/git.toml",
+            "--target",
+            "x86_64",
+        ])
         .output()
         .unwrap();
     crate::support::assert_success(&output);
@@ -257,7 +263,11 @@ fn sources_fetched_are_fixed_outputs_for_the_nix_engine() {
     let drv = std::fs::read_dir(nix_store.join("nix/store"))
         .unwrap()
         .flatten()
-        .find(|e| e.file_name().to_string_lossy().ends_with("-fetch-upstream.drv"))
+        .find(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .ends_with("-fetch-upstream.drv")
+        })
         .expect("the fetch step is a derivation");
     let text = std::fs::read_to_string(drv.path()).unwrap();
     assert!(text.contains("\"r:sha256\""), "a fixed output: {text}");

@@ -112,6 +112,20 @@ impl BuilderNeeds {
     }
 }
 
+/// What the derivations of a plan depend on besides its steps, as `lib.mkHive` takes them
+/// (`hivebuild --json builder-conf` prints them under `settings`).
+pub fn derivation_settings(settings: &Settings, root: &Path) -> serde_json::Value {
+    serde_json::json!({
+        "root": root,
+        "system": format!("{}-linux", std::env::consts::ARCH),
+        "source-date-epoch": settings.source_date_epoch,
+        "cargo-home": settings.cargo_home,
+        "rustup-home": settings.rustup_home,
+        "rustup-toolchain": settings.rustup_toolchain,
+        "home": settings.home,
+    })
+}
+
 /// What building `steps` needs of a machine, with these settings.
 pub fn builder_needs<'a>(
     steps: impl IntoIterator<Item = &'a Step>,
@@ -998,11 +1012,13 @@ fn step_path(step: &Step) -> String {
     dirs.join(":")
 }
 
-/// The system feature a builder must offer to build `step`: its toolchain's identity.
+/// The system feature a builder must offer to build `step`: its toolchain's identity, the
+/// first 16 hex digits of the sha256 of its versions' canonical JSON (what `lib.mkHive`
+/// computes with `builtins.hashString` in Nix).
 pub fn toolchain_feature(step: &Step) -> String {
     let versions = serde_json::to_value(&step.toolchain).expect("versions serialise");
     let digest = hive_plan::Digest::of_canonical(&versions);
-    format!("hive-toolchain-{}", &digest.nix32()[..16])
+    format!("hive-toolchain-{}", &digest.hex()[..16])
 }
 
 fn nar_sha256(path: &Path) -> Result<[u8; 32], EngineError> {

@@ -109,6 +109,7 @@ pub fn builder_conf(
             "system": system,
             "sandbox-paths": needs.sandbox_paths,
             "system-features": needs.system_features,
+            "settings": hive_engine::nix::derivation_settings(&cx.engine, manifest.root()),
         }),
     })
 }
