@@ -349,7 +349,7 @@ fn build_step(
         deps,
     )?;
     steps::run(&context)?;
-    let normalise = normalise_for(settings, build.dir());
+    let normalise = normalise_for(settings, step, build.dir(), store.root());
     let entry = build.commit(&step.name, step.kind.label(), &step.key.hex(), &normalise)?;
     let duration = started.elapsed();
     reporter.report(&Event::Built {
@@ -361,12 +361,20 @@ fn build_step(
 }
 
 /// How a step's output is normalised, and what it must not contain: the path of the folder
-/// it was built in, and the user's home.
-fn normalise_for(settings: &Settings, build_dir: &Path) -> Normalise {
+/// it was built in, the user's home, and (but in a fetched source, which is pinned by its
+/// hash) the path of the store its inputs come from, hivebuild's or Nix's: an output that
+/// names a store path would differ between engines and stores.
+fn normalise_for(settings: &Settings, step: &Step, build_dir: &Path, store: &Path) -> Normalise {
     let mut forbidden = vec![(
         "build folder".to_owned(),
         build_dir.as_os_str().as_encoded_bytes().to_vec(),
     )];
+    if !matches!(step.kind, StepKind::Fetch { .. } | StepKind::Asset { .. }) {
+        forbidden.push((
+            "store".to_owned(),
+            format!("{}/", store.display()).into_bytes(),
+        ));
+    }
     if let Some(home) = settings
         .home
         .as_deref()
