@@ -496,18 +496,7 @@ fn exit_codes_after_a_build(project: &Project, run: &dyn Fn(&str, u8, &[&str])) 
         ],
     );
     // 5: a skill base that stamps its output with the time.
-    project.write(
-        "components/noisy/Makefile",
-        "skill:\n\tmkdir -p $(OUT)\n\tdate +%s%N > $(OUT)/skill.elf\n\
-         pack:\n\tmkdir -p $(OUT)/bin\n\tprintf '#!/bin/sh\\ntouch \"$$2\"\\n' > $(OUT)/bin/hive-pack\n\tchmod +x $(OUT)/bin/hive-pack\n",
-    );
-    let noisy = standins
-        .replace("skill-base = \"standins\"", "skill-base = \"noisy\"")
-        .replace(
-            "[sources.standins]",
-            "[sources.noisy]\npath = \"components/noisy\"\n\n[sources.standins]",
-        );
-    project.write("manifests/noisy.toml", &noisy);
+    crate::support::add_noisy(project);
     run(
         "not-reproducible",
         5,

@@ -87,10 +87,16 @@ impl Project {
     }
 }
 
-/// A project with `manifests/noisy.toml`: the stand-ins hive with a skill base whose `skill`
-/// goal stamps every output with the time and a random number.
+/// A project with `manifests/noisy.toml` (see [`add_noisy`]).
 pub(crate) fn noisy_project() -> Project {
     let project = Project::new();
+    add_noisy(&project);
+    project
+}
+
+/// Add `manifests/noisy.toml` to a project: the stand-ins hive with a skill base whose `skill`
+/// goal stamps every output with the time and a random number.
+pub(crate) fn add_noisy(project: &Project) {
     project.write(
         "components/noisy/Makefile",
         "skill:\n\tmkdir -p $(OUT)\n\t(date +%s%N; od -An -N8 -tx8 /dev/urandom) > $(OUT)/skill.elf\n\
@@ -104,7 +110,6 @@ pub(crate) fn noisy_project() -> Project {
             "[sources.noisy]\npath = \"components/noisy\"\n\n[sources.standins]",
         );
     project.write("manifests/noisy.toml", &noisy);
-    project
 }
 
 /// A scratch folder outside the repository, with a cache folder (for the stock) and a store.

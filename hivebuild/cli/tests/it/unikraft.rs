@@ -783,3 +783,35 @@ fn unikraft_real_arm64_virt_skills_boot_answer_and_come_back_after_faults() {
         &store_output(&project, "skill-pdf").join("skill.elf"),
     );
 }
+
+/// The demo hive on `x86_64` (real Unikraft skills, the Brain with its mind) through the Nix
+/// engine: every step's output has the native engine's bytes. Runs only with the upstream
+/// clones given (and Nix installed).
+#[test]
+fn the_nix_engine_builds_the_demo_with_the_native_engines_bytes() {
+    let test = "the_nix_engine_builds_the_demo_with_the_native_engines_bytes";
+    let Some(sources) = real(test) else {
+        return;
+    };
+    if !have(test, &["nix-store", "nix-hash"]) {
+        return;
+    }
+    let project = Project::new();
+    let demo = [
+        "--json",
+        "build",
+        "manifests/demo.toml",
+        "--target",
+        "x86_64",
+    ];
+    let (native, _) = crate::nix::outputs(&with_upstream(&project, &demo, &sources));
+    let nix_store = project.root().join("nix");
+    let nix_store = nix_store.to_str().unwrap();
+    let (nix, built) = crate::nix::outputs(&with_upstream(
+        &project,
+        &[&["--engine", "nix", "--nix-store", nix_store][..], &demo].concat(),
+        &sources,
+    ));
+    assert_eq!(built, native.len(), "Nix built every step");
+    assert_eq!(nix, native, "step by step, the same NAR hashes");
+}

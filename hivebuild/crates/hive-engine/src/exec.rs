@@ -82,12 +82,7 @@ pub fn exec(spec: &ExecSpec, scratch: &Path, out: &Path, jobs: usize) -> Result<
         // The step's commands' output goes to the builder's log, which Nix keeps.
         eprint!("{log}");
     }
-    let normalise = normalise_for(
-        &settings,
-        &spec.step,
-        &dir,
-        Path::new(hive_nix::STORE_DIR),
-    );
+    let normalise = normalise_for(&settings, &spec.step, &dir, Path::new(hive_nix::STORE_DIR));
     hive_store::normalise_output(&built, &normalise)?;
     context::copy_tree(&built, out, false).map_err(EngineError::io(out))?;
     // The Nix engine reads this line in the build's log: the step is done.

@@ -162,6 +162,24 @@ impl BuildReport {
     pub fn built(&self) -> usize {
         self.steps.iter().filter(|s| s.built).count()
     }
+
+    /// The report of a build that started at `started`, reported as finished.
+    pub(crate) fn finish(
+        steps: Vec<StepResult>,
+        started: Instant,
+        reporter: &dyn Reporter,
+    ) -> Self {
+        let report = Self {
+            steps,
+            duration: started.elapsed(),
+        };
+        reporter.report(&Event::Finished {
+            built: report.built(),
+            cached: report.steps.len() - report.built(),
+            duration: report.duration,
+        });
+        report
+    }
 }
 
 /// Build every step of the plan that is not in the store yet.
@@ -204,16 +222,7 @@ pub fn build(
         .iter()
         .map(|s| results[&s.name].clone())
         .collect();
-    let report = BuildReport {
-        steps,
-        duration: started.elapsed(),
-    };
-    reporter.report(&Event::Finished {
-        built: report.built(),
-        cached: report.steps.len() - report.built(),
-        duration: report.duration,
-    });
-    Ok(report)
+    Ok(BuildReport::finish(steps, started, reporter))
 }
 
 fn result(step: &Step, entry: &hive_store::Entry, built: bool, duration: Duration) -> StepResult {

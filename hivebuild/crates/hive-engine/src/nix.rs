@@ -237,16 +237,7 @@ pub fn build(
             }
         })
         .collect();
-    let report = BuildReport {
-        steps,
-        duration: started.elapsed(),
-    };
-    reporter.report(&Event::Finished {
-        built: report.built(),
-        cached: report.steps.len() - report.built(),
-        duration: report.duration,
-    });
-    Ok(report)
+    Ok(BuildReport::finish(steps, started, reporter))
 }
 
 /// Copy the outputs of a Nix build to a binary cache (`file:///DIR`, `s3://BUCKET`, ...),

@@ -49,11 +49,9 @@ fn nar_sha256(store: &Path, path: &str) -> [u8; 32] {
         .unwrap()
 }
 
-#[test]
-fn paths_and_derivations_are_the_ones_nix_instantiate_writes() {
-    if !have_nix() {
-        return;
-    }
+/// A fresh chroot store in a temporary folder, with the golden source folder (one file,
+/// `file`, holding `hello\n`) added to it; its store path.
+fn store_with_source() -> (tempfile::TempDir, std::path::PathBuf, String) {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let src_dir = dir.path().join("src-x");
@@ -62,7 +60,16 @@ fn paths_and_derivations_are_the_ones_nix_instantiate_writes() {
     let added = run(nix("nix-store", &store)
         .args(["--add-fixed", "--recursive", "sha256"])
         .arg(&src_dir));
-    let src = added.trim();
+    (dir, store, added.trim().to_owned())
+}
+
+#[test]
+fn paths_and_derivations_are_the_ones_nix_instantiate_writes() {
+    if !have_nix() {
+        return;
+    }
+    let (_dir, store, src) = store_with_source();
+    let src = src.as_str();
     assert_eq!(fixed_source_path(&nar_sha256(&store, src), "src-x"), src);
 
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden.nix");
@@ -91,16 +98,7 @@ fn an_export_stream_imports_with_its_references_and_builds() {
     if !have_nix() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
-    let src_dir = dir.path().join("src-x");
-    std::fs::create_dir(&src_dir).unwrap();
-    std::fs::write(src_dir.join("file"), "hello\n").unwrap();
-    let src = run(nix("nix-store", &store)
-        .args(["--add-fixed", "--recursive", "sha256"])
-        .arg(&src_dir))
-    .trim()
-    .to_owned();
+    let (dir, store, src) = store_with_source();
     let ours = hive_nix::golden::derivations(&mut DerivationSet::new(), &src);
     // `a` and `b` (which reads `a` and the source): the fixed-output pair cannot build.
     let exported: Vec<ExportedPath<'_>> = ours[..2]
