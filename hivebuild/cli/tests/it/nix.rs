@@ -452,3 +452,72 @@ fn the_flake_checks_offline_and_vendors_this_lock_file() {
         hash.trim()
     );
 }
+
+/// `lib.mkHive` in pure evaluation: a flake of the user's (the project folder, with the plan and
+/// settings files beside its manifest) takes this repository's flake as its input and gets one
+/// derivation per step, with the flake's own hivebuild as their builder.
+#[test]
+fn lib_mkhive_evaluates_purely_in_a_users_flake() {
+    let mut tools = BUILD_TOOLS.to_vec();
+    tools.extend(["nix", "git"]);
+    if !have("lib_mkhive_evaluates_purely_in_a_users_flake", &tools) {
+        return;
+    }
+    let project = Project::new();
+    let root = project.root();
+    let manifest = ["manifests/standins.toml", "--target", "x86_64"];
+    let plan =
+        ok(&mut project.hivebuild(&[&["plan"][..], &manifest, &["--format", "json"]].concat()));
+    std::fs::write(root.join("plan.json"), plan).unwrap();
+    let conf = ok(&mut project.hivebuild(&[&["--json", "builder-conf"][..], &manifest].concat()));
+    std::fs::write(root.join("conf.json"), conf).unwrap();
+    // The hivebuild store is not part of the user's flake.
+    std::fs::remove_dir_all(&project.store).unwrap();
+    let repo = crate::support::repo();
+    std::fs::write(
+        root.join("flake.nix"),
+        format!(
+            r#"{{
+  inputs.hive.url = "git+file://{repo}";
+  outputs = {{ self, hive }}: {{
+    steps = builtins.mapAttrs (name: drv: drv.drvPath) (hive.lib.mkHive {{
+      plan = builtins.fromJSON (builtins.readFile ./plan.json);
+      settings = (builtins.fromJSON (builtins.readFile ./conf.json)).settings;
+      src = self;
+      hivebuild = "${{hive.packages.x86_64-linux.hivebuild}}/bin/hivebuild";
+    }});
+  }};
+}}
+"#,
+            repo = repo.display()
+        ),
+    )
+    .unwrap();
+    let registry = root.join("registry.json");
+    std::fs::write(&registry, r#"{"flakes":[],"version":2}"#).unwrap();
+    let stdout = ok(Command::new("nix")
+        .current_dir(root)
+        .args(["--extra-experimental-features", "nix-command flakes"])
+        .arg("--store")
+        .arg(root.join("nix"))
+        .args(["--option", "build-users-group", ""])
+        .args(["--option", "substituters", ""])
+        .arg("--option")
+        .arg("flake-registry")
+        .arg(&registry)
+        .args(["eval", "--json", "path:.#steps"]));
+    let steps: std::collections::BTreeMap<String, String> = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        steps.keys().map(String::as_str).collect::<Vec<_>>(),
+        [
+            "app-net",
+            "brain",
+            "kernel",
+            "packer",
+            "skill-net",
+            "skill-pdf",
+            "system"
+        ]
+    );
+    assert!(steps.values().all(|drv| drv.starts_with("/nix/store/")));
+}
