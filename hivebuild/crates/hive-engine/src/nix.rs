@@ -215,6 +215,7 @@ pub fn build(
     } else {
         nix.realise(&to_build, &drvs, reporter)?
     };
+    nix.keep(&outputs, store)?;
     let hashes = nix.nar_hashes(&outputs)?;
     let steps: Vec<StepResult> = plan
         .steps
@@ -786,6 +787,30 @@ impl<'a> Session<'a> {
                 source: Box::new(source),
             }),
         }
+    }
+
+    /// Make every output a Nix GC root (an indirect root: a symlink in hivebuild's store
+    /// cache, one folder per Nix store), so that `nix-collect-garbage` keeps what the last
+    /// build used, as `hivebuild store gc` does. A root in place already costs nothing.
+    fn keep(&self, outputs: &[&str], store: &Store) -> Result<(), EngineError> {
+        let store_id = self.options.store.as_deref().unwrap_or("default");
+        let roots = store
+            .cache_dir()
+            .join("nix-roots")
+            .join(&hive_plan::Digest::of(store_id.as_bytes()).hex()[..16]);
+        std::fs::create_dir_all(&roots).map_err(EngineError::io(&roots))?;
+        for out in outputs {
+            let link = roots.join(out.trim_start_matches("/nix/store/"));
+            if link.symlink_metadata().is_ok() {
+                continue;
+            }
+            Self::run(&self.nix("nix-store").arg("--add-root").arg(&link).args([
+                "--indirect",
+                "--realise",
+                out,
+            ]))?;
+        }
+        Ok(())
     }
 
     /// The NAR hash of each of `paths`, in order.
