@@ -112,6 +112,28 @@ pub(crate) fn add_noisy(project: &Project) {
     project.write("manifests/noisy.toml", &noisy);
 }
 
+/// `build manifests/noisy.toml --check` failed as it must: exit code 5, the two stand-in
+/// skills named with the differing file, the kernel not.
+pub(crate) fn assert_noisy_steps_differ(output: &Output) {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(5),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(
+        stdout.contains("step `skill-net` differs between two builds:\n  skill.elf\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("step `skill-pdf` differs"), "{stdout}");
+    assert!(!stdout.contains("step `kernel` differs"), "{stdout}");
+    assert!(
+        stderr.contains("error: 2 steps did not build the same twice"),
+        "{stderr}"
+    );
+}
+
 /// A scratch folder outside the repository, with a cache folder (for the stock) and a store.
 pub(crate) struct Outside {
     dir: tempfile::TempDir,
