@@ -363,7 +363,7 @@ fn render_error(error: &Error, color: bool) -> String {
 fn error_json(error: &Error) -> serde_json::Value {
     let diagnostics = match error {
         Error::Manifest(hive_manifest::ManifestError::Invalid(d)) => d
-            .list
+            .shown()
             .iter()
             .map(|item| {
                 let (line, column) = d.line_col(item.span.start);

@@ -78,7 +78,16 @@ impl Diagnostics {
         (line, before[line_start..].chars().count() + 1)
     }
 
-    /// Render every diagnostic with the offending line and an underline, rustc-style.
+    /// How many diagnostics are shown at most; the count of the others follows them.
+    pub const SHOWN: usize = 20;
+
+    /// The diagnostics shown: the first [`Self::SHOWN`], in file order of discovery.
+    pub fn shown(&self) -> &[Diagnostic] {
+        &self.list[..self.list.len().min(Self::SHOWN)]
+    }
+
+    /// Render the diagnostics shown with the offending line and an underline, rustc-style,
+    /// then how many more there are.
     pub fn render(&self, color: bool) -> String {
         let renderer = if color {
             Renderer::styled()
@@ -87,7 +96,7 @@ impl Diagnostics {
         };
         let origin = self.path.display().to_string();
         let mut out = String::new();
-        for diagnostic in &self.list {
+        for diagnostic in self.shown() {
             let span = clamp_span(&self.source, diagnostic.span.clone());
             let annotation = Level::Error.span(span).label(&diagnostic.label);
             let snippet = Snippet::source(&self.source)
@@ -100,6 +109,15 @@ impl Diagnostics {
                 message = message.footer(Level::Help.title(help));
             }
             let _ = writeln!(out, "{}\n", renderer.render(message));
+        }
+        let more = self.list.len() - self.shown().len();
+        if more > 0 {
+            let _ = writeln!(
+                out,
+                "... and {more} more error{} in `{origin}` (the first {} are shown)\n",
+                if more == 1 { "" } else { "s" },
+                Self::SHOWN
+            );
         }
         out
     }

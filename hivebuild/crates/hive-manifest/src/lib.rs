@@ -35,6 +35,8 @@ pub enum ManifestError {
         #[source]
         source: std::io::Error,
     },
+    #[error("`{}` is {size} bytes; a manifest or target file is at most {MAX_FILE_BYTES} bytes", path.display())]
+    TooLarge { path: PathBuf, size: u64 },
     #[error(transparent)]
     Stock(#[from] hive_stock::StockError),
     #[error("`{}` has {} error{}", .0.path.display(), .0.list.len(), if .0.list.len() == 1 { "" } else { "s" })]
@@ -73,13 +75,48 @@ impl fmt::Display for Component {
     }
 }
 
+/// The largest manifest or target file read (4 MiB; the demo's manifest is 6 KiB): a larger
+/// one is refused before it is read, so that a stranger's file cannot take unbounded memory.
+pub const MAX_FILE_BYTES: u64 = 4 << 20;
+
+/// Read a manifest or target file of at most [`MAX_FILE_BYTES`].
+fn read_bounded(path: &Path) -> Result<String, ManifestError> {
+    use std::io::Read as _;
+    let read_error = |source| ManifestError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let size = file.metadata().map_err(read_error)?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(ManifestError::TooLarge {
+            path: path.to_owned(),
+            size,
+        });
+    }
+    // Read one byte more than allowed: a file that grew meanwhile (or a pipe) is caught too.
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ManifestError::TooLarge {
+            path: path.to_owned(),
+            size: bytes.len() as u64,
+        });
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the file is not UTF-8 text",
+        ))
+    })
+}
+
 /// Read and validate a manifest file. The project root is found by [`find_root`]; targets,
 /// templates and platform sources the project does not have come from hivebuild's stock.
 pub fn load_manifest(path: &Path) -> Result<Manifest, ManifestError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text = read_bounded(path)?;
     let layers = Layers::with_stock(find_root(path)?)?;
     parse_manifest(path, &text, &layers)
 }
@@ -104,10 +141,7 @@ pub fn load_target(manifest: &Manifest, name: &str) -> Result<Target, ManifestEr
             targets: manifest.hive.targets.clone(),
         });
     }
-    let text = std::fs::read_to_string(&found.path).map_err(|source| ManifestError::Read {
-        path: found.path.clone(),
-        source,
-    })?;
+    let text = read_bounded(&found.path)?;
     target::parse(&found.path, &text, &found.root).map_err(ManifestError::Invalid)
 }
 

@@ -177,3 +177,62 @@ caps = ["channel:brain"]
     let rendered = diagnostics.render(false);
     assert!(rendered.contains("`net-listener`"), "{rendered}");
 }
+
+/// Resource bounds (issue 16, part 4): a file over `MAX_FILE_BYTES` is refused before it is
+/// read; a hive of ten thousand skills gets the one error that says so, not one per skill; a
+/// file with thousands of mistakes shows the first `Diagnostics::SHOWN` and counts the rest;
+/// tables nested a hundred thousand deep hit the parser's recursion limit.
+#[test]
+fn stranger_sized_manifests_are_refused_quickly_with_bounded_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = dir.path().join("huge.toml");
+    let file = std::fs::File::create(&huge).unwrap();
+    file.set_len(hive_manifest::MAX_FILE_BYTES + 1).unwrap();
+    assert!(matches!(
+        hive_manifest::load_manifest(&huge),
+        Err(hive_manifest::ManifestError::TooLarge { size, .. })
+            if size == hive_manifest::MAX_FILE_BYTES + 1
+    ));
+
+    let root = project_root();
+    let layers = hive_manifest::Layers::project_only(&root);
+    let standins = std::fs::read_to_string(root.join("manifests/standins.toml")).unwrap();
+    let skill = "\n[skills.s{N}]\npath = \"components/skills/pdf\"\nmemory = \"32MiB\"\n";
+    let many: String = (0..10_000)
+        .map(|n| skill.replace("{N}", &n.to_string()))
+        .collect();
+    let invalid =
+        |text: &str| match hive_manifest::parse_manifest(Path::new("m.toml"), text, &layers) {
+            Err(hive_manifest::ManifestError::Invalid(diagnostics)) => diagnostics,
+            other => panic!("not refused: {:?}", other.map(drop)),
+        };
+    let diagnostics = invalid(&format!("{standins}{many}"));
+    assert_eq!(diagnostics.list.len(), 1, "{}", diagnostics.render(false));
+    assert!(diagnostics.list[0].message.contains("a hive holds at most"));
+
+    let junk = (0..5_000).fold(String::new(), |mut text, n| {
+        let _ = write!(text, "[junk{n}]\nx = 1\n");
+        text
+    });
+    let diagnostics = invalid(&format!("{standins}{junk}"));
+    assert_eq!(diagnostics.list.len(), 5_000);
+    let rendered = diagnostics.render(false);
+    assert_eq!(
+        rendered.matches("unknown section").count(),
+        2 * hive_manifest::Diagnostics::SHOWN,
+        "each shown error names it twice (message and label)"
+    );
+    assert!(rendered.contains("... and 4980 more errors in `m.toml` (the first 20 are shown)"));
+
+    let deep = format!(
+        "{standins}\nx = {}{}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let diagnostics = invalid(&deep);
+    assert!(
+        diagnostics.list[0].message.contains("recursion"),
+        "{}",
+        diagnostics.render(false)
+    );
+}
