@@ -15,7 +15,8 @@ const BUILD_X86_64: [&str; 5] = [
     "x86_64",
 ];
 
-const ALL_STEPS: [&str; 7] = [
+/// Every step of the stand-ins hive, in name order.
+pub(crate) const ALL_STEPS: [&str; 7] = [
     "app-net",
     "brain",
     "kernel",

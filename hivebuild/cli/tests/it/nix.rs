@@ -322,6 +322,34 @@ fn drv_files(nix_store: &std::path::Path) -> std::collections::BTreeSet<String> 
         .collect()
 }
 
+/// `plan.json` (`hivebuild plan --format json`) and `conf.json` (`hivebuild --json
+/// builder-conf`) in the project folder: what `lib.mkHive` takes.
+fn write_plan_and_settings(project: &Project, manifest: &[&str]) {
+    let plan =
+        ok(&mut project.hivebuild(&[&["plan"][..], manifest, &["--format", "json"]].concat()));
+    std::fs::write(project.root().join("plan.json"), plan).unwrap();
+    let conf = ok(&mut project.hivebuild(&[&["--json", "builder-conf"][..], manifest].concat()));
+    std::fs::write(project.root().join("conf.json"), conf).unwrap();
+}
+
+/// `nix` with flakes on a chroot store in `dir`, offline: no substituter, and an empty flake
+/// registry (written into `dir`) so that nothing is looked up.
+fn flake_nix(dir: &std::path::Path) -> Command {
+    let registry = dir.join("registry.json");
+    std::fs::write(&registry, r#"{"flakes":[],"version":2}"#).unwrap();
+    let mut command = Command::new("nix");
+    command
+        .args(["--extra-experimental-features", "nix-command flakes"])
+        .arg("--store")
+        .arg(dir.join("nix"))
+        .args(["--option", "build-users-group", ""])
+        .args(["--option", "substituters", ""])
+        .arg("--option")
+        .arg("flake-registry")
+        .arg(&registry);
+    command
+}
+
 /// `lib.mkHive` of `flake.nix`, given `hivebuild plan --format json`, the settings of
 /// `builder-conf` and the same hivebuild binary, gives exactly the derivations (the same `.drv`
 /// paths) `--engine nix` wrote.
@@ -343,11 +371,7 @@ fn lib_mkhive_gives_the_derivations_of_the_nix_engine() {
         .args(manifest));
     let engine_drvs = drv_files(&nix_store);
     assert_eq!(engine_drvs.len(), 7);
-    let plan =
-        ok(&mut project.hivebuild(&[&["plan"][..], &manifest, &["--format", "json"]].concat()));
-    std::fs::write(root.join("plan.json"), plan).unwrap();
-    let conf = ok(&mut project.hivebuild(&[&["--json", "builder-conf"][..], &manifest].concat()));
-    std::fs::write(root.join("conf.json"), conf).unwrap();
+    write_plan_and_settings(&project, &manifest);
     let hivebuild = std::fs::read_dir(nix_store.join("nix/store"))
         .unwrap()
         .flatten()
@@ -396,19 +420,9 @@ fn the_flake_checks_offline_and_vendors_this_lock_file() {
     }
     let repo = crate::support::repo();
     let dir = tempfile::tempdir().unwrap();
-    let registry = dir.path().join("registry.json");
-    std::fs::write(&registry, r#"{"flakes":[],"version":2}"#).unwrap();
     let nix = |args: &[&str]| {
-        let mut command = Command::new("nix");
+        let mut command = flake_nix(dir.path());
         command
-            .args(["--extra-experimental-features", "nix-command flakes"])
-            .arg("--store")
-            .arg(dir.path().join("store"))
-            .args(["--option", "build-users-group", ""])
-            .args(["--option", "substituters", ""])
-            .arg("--option")
-            .arg("flake-registry")
-            .arg(&registry)
             .args(["--option", "extra-sandbox-paths", "/bin /usr /lib /lib64"])
             .args(args);
         command
@@ -466,11 +480,7 @@ fn lib_mkhive_evaluates_purely_in_a_users_flake() {
     let project = Project::new();
     let root = project.root();
     let manifest = ["manifests/standins.toml", "--target", "x86_64"];
-    let plan =
-        ok(&mut project.hivebuild(&[&["plan"][..], &manifest, &["--format", "json"]].concat()));
-    std::fs::write(root.join("plan.json"), plan).unwrap();
-    let conf = ok(&mut project.hivebuild(&[&["--json", "builder-conf"][..], &manifest].concat()));
-    std::fs::write(root.join("conf.json"), conf).unwrap();
+    write_plan_and_settings(&project, &manifest);
     // The hivebuild store is not part of the user's flake.
     std::fs::remove_dir_all(&project.store).unwrap();
     let repo = crate::support::repo();
@@ -493,31 +503,13 @@ fn lib_mkhive_evaluates_purely_in_a_users_flake() {
         ),
     )
     .unwrap();
-    let registry = root.join("registry.json");
-    std::fs::write(&registry, r#"{"flakes":[],"version":2}"#).unwrap();
-    let stdout = ok(Command::new("nix")
+    let stdout = ok(flake_nix(root)
         .current_dir(root)
-        .args(["--extra-experimental-features", "nix-command flakes"])
-        .arg("--store")
-        .arg(root.join("nix"))
-        .args(["--option", "build-users-group", ""])
-        .args(["--option", "substituters", ""])
-        .arg("--option")
-        .arg("flake-registry")
-        .arg(&registry)
         .args(["eval", "--json", "path:.#steps"]));
     let steps: std::collections::BTreeMap<String, String> = serde_json::from_str(&stdout).unwrap();
     assert_eq!(
         steps.keys().map(String::as_str).collect::<Vec<_>>(),
-        [
-            "app-net",
-            "brain",
-            "kernel",
-            "packer",
-            "skill-net",
-            "skill-pdf",
-            "system"
-        ]
+        crate::build::ALL_STEPS
     );
     assert!(steps.values().all(|drv| drv.starts_with("/nix/store/")));
 }

@@ -117,7 +117,7 @@ impl BuilderNeeds {
 pub fn derivation_settings(settings: &Settings, root: &Path) -> serde_json::Value {
     serde_json::json!({
         "root": root,
-        "system": format!("{}-linux", std::env::consts::ARCH),
+        "system": system(),
         "source-date-epoch": settings.source_date_epoch,
         "cargo-home": settings.cargo_home,
         "rustup-home": settings.rustup_home,
@@ -187,58 +187,9 @@ pub fn build(
     options: &NixOptions,
     reporter: &dyn Reporter,
 ) -> Result<BuildReport, EngineError> {
-    let started = Instant::now();
     let mut nix = Session::open(store, settings, options)?;
-    let drvs = nix.derivations(plan, store, reporter)?;
-    let outputs: Vec<&str> = drvs.values().map(|d| d.planned.out_path.as_str()).collect();
-    let missing = nix.invalid(&outputs)?;
-    let to_build: Vec<&Step> = plan
-        .steps
-        .iter()
-        .filter(|s| missing.contains(&drvs[&s.name].planned.out_path))
-        .collect();
-    reporter.report(&Event::Started {
-        total: plan.steps.len(),
-        to_build: to_build.len(),
-    });
-    for step in &plan.steps {
-        if !missing.contains(&drvs[&step.name].planned.out_path) {
-            let path = nix.real(&drvs[&step.name].planned.out_path);
-            reporter.report(&Event::Cached {
-                step: &step.name,
-                path: &path,
-            });
-        }
-    }
-    let realised = if to_build.is_empty() {
-        Realised::default()
-    } else {
-        nix.realise(&to_build, &drvs, reporter)?
-    };
-    nix.keep(&outputs, store)?;
-    let hashes = nix.nar_hashes(&outputs)?;
-    let steps: Vec<StepResult> = plan
-        .steps
-        .iter()
-        .zip(&hashes)
-        .map(|(step, nar_hash)| {
-            let out = &drvs[&step.name].planned.out_path;
-            StepResult {
-                name: step.name.clone(),
-                role: step.role.clone(),
-                store_name: out.trim_start_matches("/nix/store/").to_owned(),
-                path: nix.real(out),
-                nar_hash: nar_hash.clone(),
-                built: missing.contains(out) && !realised.substituted.contains(&step.name),
-                duration: realised
-                    .durations
-                    .get(&step.name)
-                    .copied()
-                    .unwrap_or_default(),
-            }
-        })
-        .collect();
-    Ok(BuildReport::finish(steps, started, reporter))
+    let (report, _) = nix.build(plan, store, reporter)?;
+    Ok(report)
 }
 
 /// Copy the outputs of a Nix build to a binary cache (`file:///DIR`, `s3://BUCKET`, ...),
@@ -281,15 +232,14 @@ pub fn check(
     options: &NixOptions,
     reporter: &dyn Reporter,
 ) -> Result<Vec<crate::CheckedStep>, EngineError> {
-    build(plan, store, settings, options, reporter)?;
     let mut nix = Session::open(store, settings, options)?;
-    let drvs = nix.derivations(plan, store, reporter)?;
+    let (_, drvs) = nix.build(plan, store, reporter)?;
     let steps: Vec<&Step> = plan
         .steps
         .iter()
         .filter(|s| !drvs[&s.name].imported)
         .collect();
-    let differing = nix.check(&steps, &drvs, reporter)?;
+    let differing = nix.check(&steps, &drvs)?;
     Ok(steps
         .iter()
         .map(|step| {
@@ -316,21 +266,16 @@ pub fn check(
         .collect())
 }
 
-/// The `.drv` path and output path of every step, by name, without building anything (the
-/// derivations are written into the store).
-pub fn derivation_paths(
-    plan: &Plan,
-    store: &Store,
-    settings: &Settings,
-    options: &NixOptions,
-    reporter: &dyn Reporter,
-) -> Result<BTreeMap<String, (String, String)>, EngineError> {
-    let mut nix = Session::open(store, settings, options)?;
-    Ok(nix
-        .derivations(plan, store, reporter)?
-        .into_iter()
-        .map(|(name, d)| (name, (d.planned.drv_path, d.planned.out_path)))
-        .collect())
+/// The Nix system of this machine (`x86_64-linux`): every derivation's `system`.
+pub fn system() -> String {
+    format!("{}-linux", std::env::consts::ARCH)
+}
+
+/// The part of a store path after the store folder: `<hash>-<name>`.
+fn base_name(store_path: &str) -> &str {
+    store_path
+        .strip_prefix(hive_nix::STORE_DIR)
+        .map_or(store_path, |rest| rest.trim_start_matches('/'))
 }
 
 /// One build's dealings with Nix.
@@ -341,6 +286,8 @@ struct Session<'a> {
     /// What hivebuild remembers between runs (NAR hashes of sources and of itself).
     memo: Memo,
     memo_path: PathBuf,
+    /// Whether `memo` learnt something this run (a no-op build writes nothing).
+    memo_changed: bool,
     /// Nix's output while building, kept for the user.
     log: PathBuf,
     system: String,
@@ -366,13 +313,76 @@ impl<'a> Session<'a> {
             memo,
             memo_path,
             log: logs.join("nix-build.log"),
-            system: format!("{}-linux", std::env::consts::ARCH),
+            system: system(),
+            memo_changed: false,
         })
     }
 
     fn real(&self, store_path: &str) -> PathBuf {
-        self.real_store_dir
-            .join(store_path.trim_start_matches("/nix/store/"))
+        self.real_store_dir.join(base_name(store_path))
+    }
+
+    /// Write the plan's derivations, realise what is missing, and report: the build's report
+    /// and the derivations, by step name.
+    fn build(
+        &mut self,
+        plan: &Plan,
+        store: &Store,
+        reporter: &dyn Reporter,
+    ) -> Result<(BuildReport, BTreeMap<String, StepDrv>), EngineError> {
+        let started = Instant::now();
+        let drvs = self.derivations(plan, store, reporter)?;
+        // In plan order: the report's steps and their NAR hashes follow it.
+        let outputs: Vec<&str> = plan
+            .steps
+            .iter()
+            .map(|s| drvs[&s.name].planned.out_path.as_str())
+            .collect();
+        let missing = self.invalid(&outputs)?;
+        let to_build: Vec<&Step> = plan
+            .steps
+            .iter()
+            .filter(|s| missing.contains(&drvs[&s.name].planned.out_path))
+            .collect();
+        reporter.report(&Event::Started {
+            total: plan.steps.len(),
+            to_build: to_build.len(),
+        });
+        for (step, out) in plan.steps.iter().zip(&outputs) {
+            if !missing.contains(*out) {
+                reporter.report(&Event::Cached {
+                    step: &step.name,
+                    path: &self.real(out),
+                });
+            }
+        }
+        let realised = if to_build.is_empty() {
+            Realised::default()
+        } else {
+            self.realise(&to_build, &drvs, reporter)?
+        };
+        self.keep(&outputs, store)?;
+        let hashes = self.nar_hashes(&outputs)?;
+        let steps: Vec<StepResult> = plan
+            .steps
+            .iter()
+            .zip(outputs.iter().zip(hashes))
+            .map(|(step, (out, nar_hash))| StepResult {
+                name: step.name.clone(),
+                role: step.role.clone(),
+                store_name: base_name(out).to_owned(),
+                path: self.real(out),
+                nar_hash,
+                built: missing.contains(*out) && !realised.substituted.contains(&step.name),
+                duration: realised
+                    .durations
+                    .get(&step.name)
+                    .copied()
+                    .unwrap_or_default(),
+            })
+            .collect();
+        let report = BuildReport::finish(steps, started, reporter);
+        Ok((report, drvs))
     }
 
     fn nix(&self, program: &str) -> ProcessBuilder {
@@ -530,7 +540,9 @@ impl<'a> Session<'a> {
             nar.0
         } else {
             let nar = nar_sha256(&exe)?;
-            self.memo.programs.insert(id, hex(&nar));
+            // Only the binary in use is remembered: the map never grows.
+            self.memo.programs = BTreeMap::from([(id, hex(&nar))]);
+            self.memo_changed = true;
             nar
         };
         let path = hive_nix::fixed_source_path(&nar, "hivebuild");
@@ -562,6 +574,7 @@ impl<'a> Session<'a> {
         crate::context::copy_tree(folder, &copy, true).map_err(EngineError::io(folder))?;
         let nar = nar_sha256(&copy)?;
         self.memo.sources.insert(content_hash.to_owned(), hex(&nar));
+        self.memo_changed = true;
         let path = hive_nix::fixed_source_path(&nar, &store_name);
         imports.add(path.clone(), store_name, copy, false);
         Ok(path)
@@ -632,12 +645,9 @@ impl<'a> Session<'a> {
         }
         let stream = hive_nix::export_stream(&exported);
         let command = self.nix("nix-store").arg("--import");
-        let mut child = command.spawn_piped().map_err(|source| EngineError::Nix {
-            source: Box::new(hive_process::ProcessError::Spawn {
-                command: command.display(),
-                source,
-            }),
-        })?;
+        let mut child = command
+            .spawn_piped()
+            .map_err(|source| spawn_failed(&command, source))?;
         let mut stdin = child.stdin.take().expect("stdin is piped");
         let writer = std::thread::spawn(move || stdin.write_all(&stream));
         let output = child
@@ -690,12 +700,9 @@ impl<'a> Session<'a> {
             .args(by_drv.keys());
         let mut log = std::fs::File::create(&self.log).map_err(EngineError::io(&self.log))?;
         let _ = writeln!(log, "$ {}", command.display());
-        let mut child = command.spawn_piped().map_err(|source| EngineError::Nix {
-            source: Box::new(hive_process::ProcessError::Spawn {
-                command: command.display(),
-                source,
-            }),
-        })?;
+        let mut child = command
+            .spawn_piped()
+            .map_err(|source| spawn_failed(&command, source))?;
         drop(child.stdin.take());
         let stdout = child.stdout.take().expect("stdout is piped");
         let drain = std::thread::spawn(move || std::io::read_to_string(stdout));
@@ -717,16 +724,17 @@ impl<'a> Session<'a> {
                 progress.durations.insert(step, started.elapsed());
             }
             for step in steps {
-                let duration = progress.durations.get(&step.name).copied();
-                if progress.substituted.contains(&step.name) {
-                    continue;
-                }
-                if duration.is_none() || !progress.reported.contains(&step.name) {
-                    let path = self.real(&drvs[&step.name].planned.out_path);
+                if !progress.substituted.contains(&step.name)
+                    && !progress.reported.contains(&step.name)
+                {
                     reporter.report(&Event::Built {
                         step: &step.name,
-                        path: &path,
-                        duration: duration.unwrap_or_default(),
+                        path: &self.real(&drvs[&step.name].planned.out_path),
+                        duration: progress
+                            .durations
+                            .get(&step.name)
+                            .copied()
+                            .unwrap_or_default(),
                     });
                 }
             }
@@ -757,14 +765,12 @@ impl<'a> Session<'a> {
         &self,
         steps: &[&Step],
         drvs: &BTreeMap<String, StepDrv>,
-        reporter: &dyn Reporter,
     ) -> Result<BTreeSet<String>, EngineError> {
         let command = self
             .nix("nix-store")
             .args(self.build_options(steps))
             .args(["--realise", "--check", "--keep-going", "--keep-failed"])
             .args(steps.iter().map(|s| &drvs[&s.name].planned.drv_path));
-        let _ = reporter;
         let output = command.output();
         let text = match &output {
             Ok(output) => String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -800,7 +806,7 @@ impl<'a> Session<'a> {
             .join(&hive_plan::Digest::of(store_id.as_bytes()).hex()[..16]);
         std::fs::create_dir_all(&roots).map_err(EngineError::io(&roots))?;
         for out in outputs {
-            let link = roots.join(out.trim_start_matches("/nix/store/"));
+            let link = roots.join(base_name(out));
             if link.symlink_metadata().is_ok() {
                 continue;
             }
@@ -832,6 +838,9 @@ impl<'a> Session<'a> {
     }
 
     fn save_memo(&self) {
+        if !self.memo_changed {
+            return;
+        }
         if let Ok(bytes) = serde_json::to_vec_pretty(&self.memo) {
             let _ = hive_store::write_atomic(&self.memo_path, &bytes);
         }
@@ -867,7 +876,7 @@ impl Imports {
         let mut copies = Vec::new();
         for path in &missing {
             let (name, from, filtered) = &self.0[path];
-            let copy = dir.join(path.trim_start_matches("/nix/store/")).join(name);
+            let copy = dir.join(base_name(path)).join(name);
             std::fs::create_dir_all(copy.parent().expect("has a parent"))
                 .map_err(EngineError::io(&copy))?;
             crate::context::copy_tree(from, &copy, *filtered).map_err(EngineError::io(from))?;
@@ -992,6 +1001,16 @@ impl Progress {
     }
 }
 
+/// A Nix program that could not be started.
+fn spawn_failed(command: &ProcessBuilder, source: std::io::Error) -> EngineError {
+    EngineError::Nix {
+        source: Box::new(hive_process::ProcessError::Spawn {
+            command: command.display(),
+            source,
+        }),
+    }
+}
+
 /// Nix colours its messages even in JSON.
 fn strip_ansi(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -1058,12 +1077,12 @@ struct Memo {
     programs: BTreeMap<String, String>,
 }
 
+/// Whether this process runs as root (`/proc/self` is owned by the process's user).
 fn is_root() -> bool {
-    std::env::var_os("USER").is_some_and(|u| u == "root")
-        || std::fs::metadata("/proc/self").is_ok_and(|m| {
-            use std::os::unix::fs::MetadataExt as _;
-            m.uid() == 0
-        })
+    std::fs::metadata("/proc/self").is_ok_and(|m| {
+        use std::os::unix::fs::MetadataExt as _;
+        m.uid() == 0
+    })
 }
 
 fn group_exists(name: &str) -> bool {

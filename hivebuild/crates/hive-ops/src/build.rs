@@ -93,7 +93,7 @@ pub fn builder_conf(
     let store = cx.open_store()?;
     let plan = plan(cx, &store, manifest, target)?;
     let needs = hive_engine::nix::builder_needs(&plan.steps, &cx.engine);
-    let system = format!("{}-linux", std::env::consts::ARCH);
+    let system = hive_engine::nix::system();
     let text = format!(
         "# nix.conf of a remote builder for hive `{}` on `{}` (hivebuild --engine nix)\n{}\
          # its line in the machines file (--builders @FILE): URI SYSTEM KEY JOBS SPEED FEATURES\n\
