@@ -77,11 +77,13 @@ pub fn exec(spec: &ExecSpec, scratch: &Path, out: &Path, jobs: usize) -> Result<
         scratch.join("cache"),
         &spec.deps,
     )?;
-    steps::run(&context)?;
+    let ran = steps::run(&context);
     if let Ok(log) = std::fs::read_to_string(&context.log) {
-        // The step's commands' output goes to the builder's log, which Nix keeps.
+        // The step's commands' output goes to the builder's log, which Nix keeps, whether
+        // the step worked or not.
         eprint!("{log}");
     }
+    ran?;
     let normalise = normalise_for(&settings, &spec.step, &dir, Path::new(hive_nix::STORE_DIR));
     hive_store::normalise_output(&built, &normalise)?;
     context::copy_tree(&built, out, false).map_err(EngineError::io(out))?;
