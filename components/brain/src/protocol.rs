@@ -42,6 +42,8 @@ pub enum DecodeError {
     UnknownTag(u8),
     Truncated,
     BadText,
+    /// Bytes after a message that has no more fields: one message has one encoding.
+    Trailing,
 }
 
 /// The most message bytes (tag and fields) one frame carries.
@@ -116,6 +118,7 @@ impl Message {
         match tag {
             PING => Ok(Self::Ping(number()?)),
             PONG => Ok(Self::Pong(number()?)),
+            READY | CRASH if !rest.is_empty() => Err(DecodeError::Trailing),
             READY => Ok(Self::Ready),
             JOB => Ok(Self::Job(rest.to_vec())),
             DONE => Ok(Self::Done(rest.to_vec())),
@@ -395,6 +398,18 @@ mod tests {
         ] {
             assert_eq!(Message::decode(&message.encode()), Ok(message));
         }
+    }
+
+    /// Found by fuzzing (fuzz/regressions/protocol): `Ready` and `Crash` took any bytes after
+    /// their tag, so one message had many encodings.
+    #[test]
+    fn one_message_has_one_encoding() {
+        assert_eq!(Message::decode(&[READY, 0]), Err(DecodeError::Trailing));
+        assert_eq!(Message::decode(&[CRASH, 1, 2]), Err(DecodeError::Trailing));
+        assert_eq!(
+            Message::decode(&[PING, 1, 2, 3, 4, 5]),
+            Err(DecodeError::Truncated)
+        );
     }
 
     /// The value of `#define NAME value` in a C header.
