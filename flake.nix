@@ -19,7 +19,7 @@
       # The crates of Cargo.lock, vendored: a fixed-output derivation (`cargo vendor` needs
       # the network, which Nix gives fixed outputs only). `vendorHash` is the NAR hash of
       # `cargo vendor --locked` of this Cargo.lock; a test keeps it so.
-      vendorHash = "14g902narg8agvm2iy65pfc3rpxxx1slkgaym7nq3dhpxhkylzql";
+      vendorHash = "086gnbyd6dnbj522s7pdpgxqy2mgi1yb30gjd23zc52wnyfa5ha5";
       vendor = system: derivation {
         name = "hivebuild-vendor";
         inherit system;

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use annotate_snippets::{Level, Renderer, Snippet};
+use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
 
 /// One problem at one place in a file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,17 +98,19 @@ impl Diagnostics {
         let mut out = String::new();
         for diagnostic in self.shown() {
             let span = clamp_span(&self.source, diagnostic.span.clone());
-            let annotation = Level::Error.span(span).label(&diagnostic.label);
+            let annotation = AnnotationKind::Primary.span(span).label(&diagnostic.label);
             let snippet = Snippet::source(&self.source)
                 .line_start(1)
-                .origin(&origin)
+                .path(&origin)
                 .fold(true)
                 .annotation(annotation);
-            let mut message = Level::Error.title(&diagnostic.message).snippet(snippet);
+            let mut group = Level::ERROR
+                .primary_title(&diagnostic.message)
+                .element(snippet);
             if let Some(help) = &diagnostic.help {
-                message = message.footer(Level::Help.title(help));
+                group = group.element(Level::HELP.message(help));
             }
-            let _ = writeln!(out, "{}\n", renderer.render(message));
+            let _ = writeln!(out, "{}\n", renderer.render(&[group]));
         }
         let more = self.list.len() - self.shown().len();
         if more > 0 {
