@@ -143,12 +143,22 @@ pub(crate) fn write(
     filesystem.unmount()
 }
 
-/// Every file of a FAT file system, as (path, bytes), sorted by path.
+/// How deep folders may nest in a file system `read_all` reads: FAT's paths are at most 260
+/// characters, so a deeper tree is a loop (a folder that holds itself or one above it).
+pub(crate) const MAX_DEPTH: usize = 128;
+
+/// Every file of a FAT file system, as (path, bytes), sorted by path. Bounded however the
+/// file system lies: folders nest at most [`MAX_DEPTH`] deep, and the entries (32 bytes each)
+/// and the files' bytes add up to no more than the partition holds (more means clusters
+/// shared, or a folder's clusters in a loop); either is an error, as is anything `fatfs`
+/// refuses.
 pub(crate) fn read_all(disk: Window<'_>) -> io::Result<Vec<(String, Vec<u8>)>> {
+    let mut budget = disk.len();
+    let corrupt = |message: String| io::Error::new(io::ErrorKind::InvalidData, message);
     let filesystem = FileSystem::new(disk, FsOptions::new().update_accessed_date(false))?;
     let mut out = Vec::new();
-    let mut pending = vec![(String::new(), filesystem.root_dir())];
-    while let Some((prefix, dir)) = pending.pop() {
+    let mut pending = vec![(String::new(), 0, filesystem.root_dir())];
+    while let Some((prefix, depth, dir)) = pending.pop() {
         for entry in dir.iter() {
             let entry = entry?;
             let name = entry.file_name();
@@ -156,9 +166,25 @@ pub(crate) fn read_all(disk: Window<'_>) -> io::Result<Vec<(String, Vec<u8>)>> {
                 continue;
             }
             let path = format!("{prefix}{name}");
+            // Every entry takes 32 bytes of its folder: a folder that never ends (its clusters
+            // in a loop) runs out of partition.
+            budget = budget.checked_sub(32).ok_or_else(|| {
+                corrupt(format!("more entries than the partition holds at `{path}`"))
+            })?;
             if entry.is_dir() {
-                pending.push((format!("{path}/"), entry.to_dir()));
+                if depth == MAX_DEPTH {
+                    return Err(corrupt(format!(
+                        "folders nest more than {MAX_DEPTH} deep at `{path}` (a folder inside itself?)"
+                    )));
+                }
+                pending.push((format!("{path}/"), depth + 1, entry.to_dir()));
             } else {
+                let size = entry.len();
+                budget = budget.checked_sub(size).ok_or_else(|| {
+                    corrupt(format!(
+                        "`{path}` ({size} bytes) and the files before it are more than the partition holds"
+                    ))
+                })?;
                 let mut bytes = Vec::new();
                 entry.to_file().read_to_end(&mut bytes)?;
                 out.push((path, bytes));

@@ -65,39 +65,27 @@ pub fn inspect(image: &Path) -> Result<Inspection, ImageError> {
             .logical_block_size(gpt::disk::LogicalBlockSize::Lb512)
             .open_from_device(&mut window)
             .map_err(|e| not_an_image(&format!("bad GPT: {e}")))?;
-        let extents: Vec<(u32, u64, u64)> = disk
-            .partitions()
-            .iter()
-            .filter(|(_, p)| p.is_used())
-            .map(|(index, p)| {
-                (
-                    *index,
-                    p.first_lba * 512,
-                    (p.last_lba - p.first_lba + 1) * 512,
-                )
-            })
-            .collect();
+        let mut extents = Vec::new();
+        for (index, p) in disk.partitions().iter().filter(|(_, p)| p.is_used()) {
+            // A hostile table's numbers: an end before the start, or past 2^64 bytes.
+            let extent = p.last_lba.checked_sub(p.first_lba).and_then(|last| {
+                Some((p.first_lba.checked_mul(512)?, (last + 1).checked_mul(512)?))
+            });
+            let Some((offset, length)) = extent else {
+                return Err(not_an_image(&format!(
+                    "partition {index} runs from sector {} to {}",
+                    p.first_lba, p.last_lba
+                )));
+            };
+            extents.push((*index, offset, length));
+        }
         ("gpt", extents)
     } else {
-        let mut window = Window::read_only(&file, 0, size);
-        let mbr = mbrman::MBR::read_from(&mut window, 512)
-            .map_err(|e| not_an_image(&format!("bad MBR: {e}")))?;
-        let extents: Vec<(u32, u64, u64)> = mbr
-            .iter()
-            .filter(|(_, p)| p.is_used())
-            .map(|(index, p)| {
-                (
-                    u32::try_from(index).unwrap_or(0),
-                    u64::from(p.starting_lba) * 512,
-                    u64::from(p.sectors) * 512,
-                )
-            })
-            .collect();
-        ("mbr", extents)
+        ("mbr", mbr_primaries(&sector))
     };
     let mut partitions = Vec::new();
     for (index, offset, length) in extents {
-        if offset + length > size {
+        if offset.checked_add(length).is_none_or(|end| end > size) {
             return Err(not_an_image(&format!(
                 "partition {index} ends past the end of the image"
             )));
@@ -135,6 +123,22 @@ pub fn inspect(image: &Path) -> Result<Inspection, ImageError> {
         table: table.into(),
         partitions,
     })
+}
+
+/// The used primary partitions of an MBR: (number from 1, offset, length). Read here, not
+/// with `mbrman`, whose reader panics on a used entry at sector 0 and follows extended
+/// partitions' chains (found by fuzzing, fuzz/regressions/image); an extended partition is
+/// reported as the raw extent it is, its logical partitions unread.
+fn mbr_primaries(sector: &[u8; 512]) -> Vec<(u32, u64, u64)> {
+    (0..4u32)
+        .filter_map(|n| {
+            let entry = &sector[446 + 16 * n as usize..][..16];
+            let word =
+                |at: usize| u64::from(u32::from_le_bytes(entry[at..at + 4].try_into().unwrap()));
+            let (kind, start, sectors) = (entry[4], word(8), word(12));
+            (kind != 0).then_some((n + 1, start * 512, sectors * 512))
+        })
+        .collect()
 }
 
 /// Check an image against its manifest: the table, every partition's place and type, every

@@ -45,6 +45,10 @@ impl<'f> Window<'f> {
             written: None,
         }
     }
+
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
 }
 
 impl Read for Window<'_> {
