@@ -578,6 +578,45 @@ fn a_payload_that_decompresses_past_its_declared_size() {
     ));
 }
 
+/// Sizes a stranger can claim (docs/fuzzing.md, "Bounds"): a metadata member of 2^63 bytes
+/// or of 8 GiB, a payload of 2^63 bytes, a component whose result is 2^63 bytes. Each is
+/// refused from the header or the signed metadata, before anything of that size is read or
+/// held.
+#[test]
+fn claimed_sizes_are_refused_before_they_are_read() {
+    let f = Fixture::new();
+    let bundle = std::fs::read(f.bundle("v1", 1, &[("a.bin", &big(3, 10_000))])).unwrap();
+    let claiming = |member: usize, size: u64| {
+        let mut copy = bundle.clone();
+        let at = members(&bundle)[..member]
+            .iter()
+            .map(|(_, data)| BLOCK + data.len().div_ceil(BLOCK) * BLOCK)
+            .sum::<usize>();
+        let name = &members(&bundle)[member].0;
+        // The header the writer would make for that size.
+        let header = hive_update::format::header(name, size).unwrap();
+        copy[at..at + BLOCK].copy_from_slice(&header);
+        copy
+    };
+    // 2^63 does not fit the header's octal field: not a size the reader takes.
+    let error = f.apply_bytes(&claiming(0, 1 << 63)).unwrap_err();
+    assert!(matches!(error, UpdateError::NonCanonical { .. }), "{error}");
+    let error = f.apply_bytes(&claiming(1, 1 << 63)).unwrap_err();
+    assert!(matches!(error, UpdateError::NonCanonical { .. }), "{error}");
+    // 8 GiB - 1 of metadata: more than it may have.
+    let error = f.apply_bytes(&claiming(0, (1 << 33) - 1)).unwrap_err();
+    assert!(error.to_string().contains("at most 1048576"), "{error}");
+    // A payload member longer than its signed length.
+    let error = f.apply_bytes(&claiming(1, (1 << 33) - 1)).unwrap_err();
+    assert!(!matches!(error, UpdateError::Io(_)), "{error}");
+    // A signed result of 2^63 bytes: the payload ends long before; nothing that large is held.
+    let copy = resigned(&bundle, &f.signers(), |s| {
+        s.custom.components[0].length = 1 << 63;
+    });
+    assert!(f.apply_bytes(&copy).is_err());
+    assert!(!f.device().join("active").exists());
+}
+
 /// A corpus case: its name, the bundle, and the error it must get.
 type Case = (&'static str, Vec<u8>, fn(&UpdateError) -> bool);
 

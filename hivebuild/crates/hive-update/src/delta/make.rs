@@ -305,6 +305,15 @@ impl Streams {
         let mut streams = Streams::default();
         let mut at = 0;
         let mut zeros = 0usize;
+        // An operation that adds and copies nothing is written only first (where it moves
+        // the old position before anything is read; `apply` refuses one anywhere else): the
+        // operation before any other reaches the next one's start with its own seek.
+        let ops: Vec<&Op> = ops
+            .iter()
+            .enumerate()
+            .filter(|(n, op)| *n == 0 || op.add + op.copy > 0)
+            .map(|(_, op)| op)
+            .collect();
         for (n, op) in ops.iter().enumerate() {
             push_varint(&mut streams.adds, op.add as u64);
             push_varint(&mut streams.copies, op.copy as u64);
@@ -381,9 +390,13 @@ pub fn make(old: &[u8], new: &[u8]) -> Vec<u8> {
             .collect()
     });
     let streams = Streams::new(old, new, &ops);
+    payload(old.len() as u64, new.len() as u64, streams.all())
+}
+
+/// A delta payload of these (uncompressed) streams: the header, then each stream compressed.
+pub(crate) fn payload(old: u64, new: u64, streams: [&[u8]; 6]) -> Vec<u8> {
     let compressed: Vec<Vec<u8>> = std::thread::scope(|scope| {
         let workers: Vec<_> = streams
-            .all()
             .into_iter()
             .zip(STREAMS)
             .map(|(stream, (_, level))| scope.spawn(move || compress(stream, level)))
@@ -395,8 +408,8 @@ pub fn make(old: &[u8], new: &[u8]) -> Vec<u8> {
     });
     let mut out = Vec::with_capacity(HEADER_LEN + compressed.iter().map(Vec::len).sum::<usize>());
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&(old.len() as u64).to_le_bytes());
-    out.extend_from_slice(&(new.len() as u64).to_le_bytes());
+    out.extend_from_slice(&old.to_le_bytes());
+    out.extend_from_slice(&new.to_le_bytes());
     for stream in &compressed {
         out.extend_from_slice(&(stream.len() as u64).to_le_bytes());
     }

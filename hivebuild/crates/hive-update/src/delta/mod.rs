@@ -266,9 +266,19 @@ pub fn apply<R: Read>(
     let mut from = 0u64;
     // Differences left over from the last operation: zeros, then non-zero bytes.
     let (mut zeros, mut nonzero) = (0u64, 0u64);
+    let mut operations = 0u64;
     while let Some(add) = adds.varint()? {
         let copy = copies.value()?;
         let seek = unzigzag(seeks.value()?);
+        // Every operation but the first (which may only move the old position) makes a byte
+        // at least, so their number is bounded by the result's length: a stream of empty ones
+        // (cheap to compress, a billion of them) is refused at the second.
+        if add == 0 && copy == 0 && operations > 0 {
+            return Err(DeltaError::Stream(
+                "adds",
+                "an operation that adds and copies nothing".into(),
+            ));
+        }
         if add
             .checked_add(copy)
             .and_then(|n| n.checked_add(written))
@@ -321,6 +331,7 @@ pub fn apply<R: Read>(
             left -= chunk.len() as u64;
         }
         written += add + copy;
+        operations += 1;
         from = (from + add)
             .checked_add_signed(seek)
             .ok_or(DeltaError::SeekOutside {
@@ -468,6 +479,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A billion empty operations compress to a few KiB; applying them would take minutes.
+    /// The second is refused (docs/fuzzing.md, "Bounds").
+    #[test]
+    fn empty_operations_are_refused_at_the_second() {
+        let ops = vec![0u8; 10_000_000];
+        let payload = make::payload(10, 10, [&ops, &ops, &ops, &[], &[], &[]]);
+        assert!(payload.len() < 10_000, "{} bytes", payload.len());
+        let error = apply_in_memory(&[0; 10], &payload).unwrap_err();
+        assert!(
+            error.to_string().contains("adds and copies nothing"),
+            "{error}"
+        );
     }
 
     #[test]
