@@ -213,24 +213,17 @@ pub fn publish(
     let tmp = stored.with_extension("tmp");
     std::fs::copy(bundle, &tmp).map_err(io_at(bundle))?;
     std::fs::rename(&tmp, &stored).map_err(io_at(&stored))?;
-    write_file(
-        &metadata.join(format!("{}.targets.json", targets.version)),
-        targets_json.as_bytes(),
-    )?;
-    write_file(
-        &metadata.join(format!("{}.snapshot.json", snapshot.version)),
-        snapshot_json.as_bytes(),
-    )?;
+
+    let mut files = vec![
+        (format!("{}.targets.json", targets.version), targets_json),
+        (format!("{}.snapshot.json", snapshot.version), snapshot_json),
+    ];
     for (version, envelope) in &new_roots {
-        let bytes = envelope.to_json();
-        write_file(
-            &metadata.join(format!("{version}.root.json")),
-            bytes.as_bytes(),
-        )?;
-        write_file(&current_root, bytes.as_bytes())?;
+        files.push((format!("{version}.root.json"), envelope.to_json()));
+        files.push(("root.json".into(), envelope.to_json()));
     }
-    // Written last: clients see the new snapshot only once it is complete.
-    write_file(&metadata.join("timestamp.json"), timestamp_json.as_bytes())?;
+    files.push(("timestamp.json".into(), timestamp_json));
+    switch_metadata(dir, &files)?;
     Ok(Published {
         name,
         root_version: root.version,
@@ -301,6 +294,52 @@ fn latest(metadata: &Path) -> Result<Option<(Targets, Meta)>, UpdateError> {
             .signed_as("targets")
             .map_err(|e| UpdateError::Repository(e.to_string()))?;
     Ok(Some((targets, snapshot)))
+}
+
+/// Add `files` (name, content) to the repository's `metadata` folder as a whole.
+///
+/// A new root next to the old timestamp (or the new timestamp next to the old root) is
+/// refused by clients when the rotation changed the timestamp's keys, and no order of writing
+/// separate files avoids that (found by fault injection, tests/faults.rs). So the new metadata
+/// is made in a staging folder (hard links to the files that stay, the new files beside them)
+/// that trades places with `metadata` in one rename (`renameat2(RENAME_EXCHANGE)`): after a
+/// crash at any point, clients find the old metadata or the new.
+fn switch_metadata(dir: &Path, files: &[(String, String)]) -> Result<(), UpdateError> {
+    let metadata = dir.join("metadata");
+    let staging = dir.join("metadata.staging");
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(io_at(&staging))?;
+    }
+    std::fs::create_dir_all(&staging).map_err(io_at(&staging))?;
+    let existing = metadata.is_dir();
+    if existing {
+        for entry in std::fs::read_dir(&metadata).map_err(io_at(&metadata))? {
+            let from = entry.map_err(io_at(&metadata))?.path();
+            let to = staging.join(from.file_name().expect("a file name"));
+            // Every file is replaced by a rename, never written in place: linking is safe.
+            std::fs::hard_link(&from, &to)
+                .or_else(|_| std::fs::copy(&from, &to).map(drop))
+                .map_err(io_at(&to))?;
+        }
+    }
+    for (name, content) in files {
+        write_file(&staging.join(name), content.as_bytes())?;
+    }
+    if existing {
+        rustix::fs::renameat_with(
+            rustix::fs::CWD,
+            &staging,
+            rustix::fs::CWD,
+            &metadata,
+            rustix::fs::RenameFlags::EXCHANGE,
+        )
+        .map_err(|e| io_at(&metadata)(e.into()))?;
+        // The old metadata, now in the staging folder (or at the next publish, if not now).
+        let _ = std::fs::remove_dir_all(&staging);
+        Ok(())
+    } else {
+        std::fs::rename(&staging, &metadata).map_err(io_at(&metadata))
+    }
 }
 
 /// `value` signed by `signers` as `role` of `root`, as the JSON of its envelope; refused
