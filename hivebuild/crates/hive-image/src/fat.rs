@@ -153,6 +153,20 @@ pub(crate) const MAX_DEPTH: usize = 128;
 /// shared, or a folder's clusters in a loop); either is an error, as is anything `fatfs`
 /// refuses.
 pub(crate) fn read_all(disk: Window<'_>) -> io::Result<Vec<(String, Vec<u8>)>> {
+    // `fatfs` 0.3.6 turns cluster numbers into offsets with unchecked arithmetic: a cluster
+    // below 2 in a corrupt file system overflows there, which panics in a debug build (a
+    // release build wraps, and the read fails). Found by fuzzing; the panic is the file
+    // system's corruption, reported as such.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_all_unguarded(disk)))
+        .unwrap_or_else(|_| {
+            Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "a cluster number outside the file system",
+            ))
+        })
+}
+
+fn read_all_unguarded(disk: Window<'_>) -> io::Result<Vec<(String, Vec<u8>)>> {
     let mut budget = disk.len();
     let corrupt = |message: String| io::Error::new(io::ErrorKind::InvalidData, message);
     let filesystem = FileSystem::new(disk, FsOptions::new().update_accessed_date(false))?;
