@@ -111,6 +111,22 @@ impl Injector {
         Ok(Self { library })
     }
 
+    /// For a test: the injector, or `None` with a line saying why the test did not run (no C
+    /// compiler); with `HIVEBUILD_REQUIRE_TOOLS` set, that fails the test instead.
+    pub fn for_test() -> Option<Self> {
+        match Self::build() {
+            Ok(injector) => Some(injector),
+            Err(why) => {
+                assert!(
+                    std::env::var_os("HIVEBUILD_REQUIRE_TOOLS").is_none(),
+                    "{why}"
+                );
+                eprintln!("skipped: {why}");
+                None
+            }
+        }
+    }
+
     /// Run `command` with the library: its calls on files under `under` (an absolute folder)
     /// are counted and, with `fault`, one of them gets it.
     pub fn run(&self, mut command: Command, under: &Path, fault: Option<Fault>) -> Run {

@@ -127,20 +127,6 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-fn injector() -> Option<Injector> {
-    match Injector::build() {
-        Ok(injector) => Some(injector),
-        Err(why) => {
-            assert!(
-                std::env::var_os("HIVEBUILD_REQUIRE_TOOLS").is_none(),
-                "{why}"
-            );
-            eprintln!("skipped: {why}");
-            None
-        }
-    }
-}
-
 /// This test binary, running the operation `HIVE_FAULTS_OP` names in a child of its own.
 fn child(op: &str) -> Command {
     let mut command = Command::new(std::env::current_exe().unwrap());
@@ -215,7 +201,7 @@ fn running(device: &Path) -> u64 {
 }
 
 fn apply_sweep(delta: bool) {
-    let Some(injector) = injector() else {
+    let Some(injector) = Injector::for_test() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -303,7 +289,7 @@ fn served(repo: &Path) -> u64 {
 }
 
 fn publish_sweep(rotate: bool) {
-    let Some(injector) = injector() else {
+    let Some(injector) = Injector::for_test() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
