@@ -227,6 +227,13 @@ fn entry(bytes: &[u8]) -> Option<(Entry, usize)> {
     ))
 }
 
+/// The fault injector of hivebuild's crash-consistency tests, compiled into this test only:
+/// not a dependency, because hivebuild builds the Brain from a copy of this package alone.
+#[cfg(test)]
+#[path = "../../../../hivebuild/crates/hive-faults/src/lib.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod hive_faults;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,7 +325,7 @@ mod tests {
     /// to keep; the next run adds to it.
     #[test]
     fn the_memory_survives_a_fault_at_every_write_and_sync() {
-        let Some(injector) = hive_faults::Injector::for_test() else {
+        let Some(injector) = super::hive_faults::Injector::for_test() else {
             return;
         };
         let dir = folder("faults");
