@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use hive_sign::{Envelope, PrivateKey, Root, Signer};
+mod common;
+
+use common::copy_tree;
 use hive_update::format::{BLOCK, Writer};
 use hive_update::metadata::{self, METADATA_MEMBER};
 use hive_update::{
@@ -695,19 +698,6 @@ fn noise(seed: u64, len: usize) -> Vec<u8> {
             state.to_le_bytes()[0]
         })
         .collect()
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let path = entry.unwrap().path();
-        let target = to.join(path.file_name().unwrap());
-        if path.is_dir() {
-            copy_tree(&path, &target);
-        } else {
-            std::fs::copy(&path, &target).unwrap();
-        }
-    }
 }
 
 /// Not a test by itself: the child that `killed_during_apply_the_device_boots_the_old_slot`

@@ -9,6 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
+use common::copy_tree;
 use hive_faults::{Fault, Injector, Run};
 use hive_sign::{Envelope, PrivateKey, Root, Signer};
 use hive_update::repo::{Folder, Seen};
@@ -113,20 +116,6 @@ fn bundle(
     out
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    let _ = std::fs::remove_dir_all(to);
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// This test binary, running the operation `HIVE_FAULTS_OP` names in a child of its own.
 fn child(op: &str) -> Command {
     let mut command = Command::new(std::env::current_exe().unwrap());
@@ -221,6 +210,7 @@ fn apply_sweep(delta: bool) {
     let report = injector.sweep(
         &device,
         || {
+            let _ = std::fs::remove_dir_all(&device);
             copy_tree(&pristine, &device);
             let mut command = child("apply");
             command
@@ -326,6 +316,7 @@ fn publish_sweep(rotate: bool) {
     let report = injector.sweep(
         &repo,
         || {
+            let _ = std::fs::remove_dir_all(&repo);
             copy_tree(&pristine, &repo);
             let mut command = child("publish");
             command
