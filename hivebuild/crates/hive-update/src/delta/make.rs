@@ -29,8 +29,8 @@ struct Op {
 
 /// Positions of the old file by the hash of their first [`SEED`] bytes: a table of buckets
 /// that each keep the last [`WAYS`] positions with their hash, so that a search reads one
-/// bucket and then its candidates, all at once. Built on all cores, each owning a range of
-/// buckets (so the result does not depend on how many there are).
+/// bucket and then its candidates, all at once. Built on all cores (for inputs of a MiB and
+/// more), each owning a range of buckets (so the result does not depend on how many there are).
 struct Index<'a> {
     old: &'a [u8],
     shift: u32,
@@ -43,6 +43,38 @@ const NONE: u32 = u32::MAX;
 const AHEAD: usize = 8;
 /// How many parts of the new file are aligned at once (at most).
 const PARTS: usize = 4;
+/// Below this many input bytes a delta is made on the calling thread: starting a thread costs
+/// tens of microseconds, more than the work it would take on for small files.
+const THREADED_FROM: usize = 1 << 20;
+
+/// `work` on each item, in order: on a thread each when `threaded` and there is more than one,
+/// else one after another on this thread. The result does not depend on which.
+fn each<I, T, F>(threaded: bool, items: I, work: F) -> Vec<T>
+where
+    I: IntoIterator,
+    I::Item: Send,
+    T: Send,
+    F: Fn(I::Item) -> T + Sync,
+{
+    let items: Vec<I::Item> = items.into_iter().collect();
+    if !threaded || items.len() < 2 {
+        return items.into_iter().map(work).collect();
+    }
+    let work = &work;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .into_iter()
+            .map(|item| scope.spawn(move || work(item)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
 
 fn seed_at(bytes: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(bytes[at..at + SEED].try_into().unwrap())
@@ -56,21 +88,20 @@ impl<'a> Index<'a> {
         let shift = 64 - bits;
         let mut buckets = vec![[NONE; WAYS]; 1 << bits];
         let part = buckets.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            for (n, mine) in buckets.chunks_mut(part).enumerate() {
-                scope.spawn(move || {
-                    let first = n * part;
-                    for at in 0..positions {
-                        let slot = Self::slot(seed_at(old, at), shift);
-                        if let Some(bucket) = slot.checked_sub(first).and_then(|s| mine.get_mut(s))
-                        {
-                            bucket.copy_within(0..WAYS - 1, 1);
-                            bucket[0] = at as u32;
-                        }
+        each(
+            threads > 1,
+            buckets.chunks_mut(part).enumerate(),
+            |(n, mine)| {
+                let first = n * part;
+                for at in 0..positions {
+                    let slot = Self::slot(seed_at(old, at), shift);
+                    if let Some(bucket) = slot.checked_sub(first).and_then(|s| mine.get_mut(s)) {
+                        bucket.copy_within(0..WAYS - 1, 1);
+                        bucket[0] = at as u32;
                     }
-                });
-            }
-        });
+                }
+            },
+        );
         Index {
             old,
             shift,
@@ -369,43 +400,37 @@ pub fn make(old: &[u8], new: &[u8]) -> Vec<u8> {
         old.len() < NONE as usize && new.len() < NONE as usize,
         "delta inputs must be under 4 GiB"
     );
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .min(8);
+    let threads = if old.len() + new.len() < THREADED_FROM {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .min(8)
+    };
     let index = Index::new(old, threads);
     // The new file in up to PARTS parts of at least a MiB, each on a thread: how it is cut
     // depends on the file only, so the same inputs give the same delta on any machine.
     let part = new.len().div_ceil(PARTS).max(1 << 20);
-    let ops: Vec<Op> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..new.len().div_ceil(part))
-            .map(|n| {
-                let index = &index;
-                let end = ((n + 1) * part).min(new.len());
-                scope.spawn(move || align(index, &new[..end], n * part))
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("delta worker"))
-            .collect()
-    });
+    let index = &index;
+    let ops: Vec<Op> = each(threads > 1, 0..new.len().div_ceil(part), |n| {
+        let end = ((n + 1) * part).min(new.len());
+        align(index, &new[..end], n * part)
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     let streams = Streams::new(old, new, &ops);
     payload(old.len() as u64, new.len() as u64, streams.all())
 }
 
 /// A delta payload of these (uncompressed) streams: the header, then each stream compressed.
 pub(crate) fn payload(old: u64, new: u64, streams: [&[u8]; 6]) -> Vec<u8> {
-    let compressed: Vec<Vec<u8>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = streams
-            .into_iter()
-            .zip(STREAMS)
-            .map(|(stream, (_, level))| scope.spawn(move || compress(stream, level)))
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().expect("compress worker"))
-            .collect()
-    });
+    let threaded = streams.iter().map(|s| s.len()).sum::<usize>() >= THREADED_FROM;
+    let compressed: Vec<Vec<u8>> = each(
+        threaded,
+        streams.into_iter().zip(STREAMS),
+        |(stream, (_, level))| compress(stream, level),
+    );
     let mut out = Vec::with_capacity(HEADER_LEN + compressed.iter().map(Vec::len).sum::<usize>());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&old.to_le_bytes());
@@ -426,4 +451,25 @@ fn compress(stream: &[u8], level: i32) -> Vec<u8> {
         .set_parameter(zstd::zstd_safe::CParameter::WindowLog(log))
         .expect("zstd window");
     compressor.compress(stream).expect("zstd in memory")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_do_not_change_the_result() {
+        let old: Vec<u8> = (0..3_000_000_u32)
+            .map(|n| (n.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let one = Index::new(&old, 1);
+        for threads in [2, 3, 8] {
+            assert!(
+                one.buckets == Index::new(&old, threads).buckets,
+                "{threads} threads"
+            );
+        }
+        let square = |n: u64| n * n;
+        assert_eq!(each(true, 0..10, square), each(false, 0..10, square));
+    }
 }
