@@ -6,10 +6,10 @@
 //! without a fault ends where a run without faults does. (RAUC's atomic slot switch and
 //! `SQLite`'s I/O-error tests are the anchors.)
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-mod common;
 
 use common::copy_tree;
 use hive_faults::{Fault, Injector, Run};
@@ -210,7 +210,6 @@ fn apply_sweep(delta: bool) {
     let report = injector.sweep(
         &device,
         || {
-            let _ = std::fs::remove_dir_all(&device);
             copy_tree(&pristine, &device);
             let mut command = child("apply");
             command
@@ -316,7 +315,6 @@ fn publish_sweep(rotate: bool) {
     let report = injector.sweep(
         &repo,
         || {
-            let _ = std::fs::remove_dir_all(&repo);
             copy_tree(&pristine, &repo);
             let mut command = child("publish");
             command
