@@ -60,6 +60,31 @@ fn unikraft_plan_links_lwip_only_into_skills_with_net_capabilities() {
         })
     );
     assert!(net["deps"].as_array().unwrap().contains(&"app-net".into()));
+    // The app is rendered knowing its machine: microvm's virtio-mmio transport and the
+    // address on QEMU's user network (hive_manifest::guest; hive-qemu starts it so).
+    let context = &step(&plan, "app-net")["kind"]["context"];
+    assert_eq!(
+        context["target"]["virtio_mmio"],
+        serde_json::json!({ "base": "0xfeb02e00", "size": 512, "irq": 39 })
+    );
+    assert_eq!(
+        context["skill"]["ipv4"],
+        serde_json::json!({
+            "address": [10, 0, 2, 15],
+            "netmask": [255, 255, 255, 0],
+            "gateway": [10, 0, 2, 2],
+        })
+    );
+    // virt's devices are in its device tree; a skill without `net:` has no address.
+    let virt = plan_json(&project, "standins-virt-aarch64", &sources);
+    let context = &step(&virt, "app-net")["kind"]["context"];
+    assert!(context["target"]["virtio_mmio"].is_null(), "{context}");
+    assert_eq!(
+        context["skill"]["ipv4"]["address"],
+        serde_json::json!([10, 0, 2, 15])
+    );
+    let context = &step(&plan, "app-pdf")["kind"]["context"];
+    assert!(context["skill"]["ipv4"].is_null(), "{context}");
 
     // `pdf` has no `net:` capability: no lwip, no lwip sources; its own folder is the app's C.
     let pdf = step(&plan, "skill-pdf");

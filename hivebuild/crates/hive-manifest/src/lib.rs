@@ -8,6 +8,7 @@
 pub mod caps;
 pub mod diagnostic;
 pub mod edit;
+pub mod guest;
 pub mod image;
 mod layers;
 pub mod model;

@@ -746,6 +746,26 @@ fn render_context(
             })
         })
         .collect();
+    // Built into a skill that is a virtual machine of its own (`hive_manifest::guest`), so
+    // that it does not parse them from a command line at boot.
+    let vm = runtime == "unikraft";
+    let ipv4 = (vm && !ports.is_empty()).then(|| {
+        let network = hive_manifest::guest::USER_NETWORK;
+        json!({
+            "address": network.address.octets(),
+            "netmask": network.netmask().octets(),
+            "gateway": network.gateway.octets(),
+        })
+    });
+    let virtio_mmio = hive_manifest::guest::undiscoverable_virtio(&target.board)
+        .filter(|_| vm)
+        .map(|transport| {
+            json!({
+                "base": format!("{:#x}", transport.base),
+                "size": transport.size,
+                "irq": transport.irq,
+            })
+        });
     json!({
         "runtime": runtime,
         "skill": {
@@ -763,6 +783,7 @@ fn render_context(
             "boot_budget_us": skill.boot_budget.map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
             // Each key as its 32 bytes, for a C array.
             "peers": skill.peers.iter().map(|key| key.to_vec()).collect::<Vec<_>>(),
+            "ipv4": ipv4,
         },
         "hive": { "name": manifest.hive.name, "version": manifest.hive.version.to_string() },
         "target": {
@@ -770,6 +791,7 @@ fn render_context(
             "arch": target.arch.as_str(),
             "board": target.board,
             "triple": target.rust.triple,
+            "virtio_mmio": virtio_mmio,
         },
     })
 }

@@ -3,8 +3,9 @@
 //! host's first-touch page faults leave the boot; net's warm p90 29 -> 21 ms here); a CPU with a
 //! hardware RNG when it links a network stack (lwip seeds from Unikraft's `ukrandom`, which
 //! wants RDRAND on `x86_64` and RNDR on arm64: QEMU's `max` CPU has both, drawn from the host's
-//! `getrandom`); a network device with a host port forward per `net:` capability and, on
-//! microvm, the command line that names the device; and under TCG the instruction counter that
+//! `getrandom`); a network device on QEMU's user network with a host port forward per `net:`
+//! capability (where the device is and its address are built into the skill:
+//! `hive_manifest::guest`); and under TCG the instruction counter that
 //! turns Unikraft's 100 ms TSC calibration against the PIT into ~100 000 guest instructions
 //! (`shift=10`: 1 µs of guest time each; idle time follows the host's clock, `sleep=on`).
 //! A skill that holds `channel:brain` gets a second serial line for it (`channel.rs`).
@@ -13,22 +14,15 @@ use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, UdpSocket};
 
 use hive_manifest::caps::{self, Protocol};
+use hive_manifest::guest::USER_NETWORK;
 use hive_manifest::target::Arch;
 use hive_manifest::{Skill, Target};
 
 use crate::QemuError;
 use crate::channel::ChannelEnd;
 
-/// Where microvm puts the first virtio-mmio device with its default `ioapic2`: the last of its
-/// 24 transports from `0xfeb0_0000`, 512 bytes each, on interrupt 16 + 23. QEMU writes this on
-/// the command line for Linux kernels only.
-const MICROVM_VIRTIO_NET: &str = "virtio_mmio.device=512@0xfeb02e00:39";
-
-/// The guest's address under QEMU's user networking (its default 10.0.2.0/24).
-pub const GUEST_ADDRESS: &str = "10.0.2.15";
-
 /// Where the host is from inside a guest under QEMU's user networking (its gateway).
-pub const HOST_FROM_GUEST: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 2);
+pub const HOST_FROM_GUEST: Ipv4Addr = USER_NETWORK.gateway;
 
 /// `address` as a skill's network reaches it: the host's loopback addresses are QEMU user
 /// networking's gateway from inside the guest; any other address is reached as it is.
@@ -100,7 +94,13 @@ pub fn skill_machine(
         return Ok(machine);
     }
     machine.args.extend(["-cpu".to_owned(), "max".to_owned()]);
-    let mut netdev = "user,id=net0".to_owned();
+    let network = USER_NETWORK;
+    let mut netdev = format!(
+        "user,id=net0,net={}/{},host={}",
+        network.network(),
+        network.prefix,
+        network.gateway
+    );
     for (protocol, guest_port) in ports {
         if protocol == Protocol::Udp && Some(guest_port) == listened {
             continue;
@@ -110,7 +110,11 @@ pub fn skill_machine(
             Protocol::Udp => "udp",
             Protocol::Tcp => "tcp",
         };
-        let _ = write!(netdev, ",hostfwd={name}:{host}-:{guest_port}");
+        let _ = write!(
+            netdev,
+            ",hostfwd={name}:{host}-{}:{guest_port}",
+            network.address
+        );
         machine.forwards.push(Forward {
             protocol,
             host,
@@ -123,19 +127,15 @@ pub fn skill_machine(
         "-device".to_owned(),
         "virtio-net-device,netdev=net0".to_owned(),
     ]);
-    // Unikraft takes the command line's first word for the program's name: QEMU's multiboot
-    // loader (x86_64) puts the kernel's file name there, the device tree's `bootargs` (virt)
-    // has only what `-append` gives.
-    let mut command_line = Vec::new();
-    match target.arch {
-        Arch::X86_64 => command_line.push(MICROVM_VIRTIO_NET.to_owned()),
-        Arch::Aarch64 => command_line.push(skill.name.clone()),
+    // The skill is built knowing its device and address (`hive_manifest::guest`): nothing
+    // for it on the command line. Unikraft takes the command line's first word for the
+    // program's name: QEMU's multiboot loader (x86_64) puts the kernel's file name there, the
+    // device tree's `bootargs` (virt) has only what `-append` gives.
+    if target.arch == Arch::Aarch64 {
+        machine
+            .args
+            .extend(["-append".to_owned(), skill.name.clone()]);
     }
-    command_line.push(format!("netdev.ip={GUEST_ADDRESS}/24:{HOST_FROM_GUEST}"));
-    command_line.push("--".to_owned());
-    machine
-        .args
-        .extend(["-append".to_owned(), command_line.join(" ")]);
     Ok(machine)
 }
 

@@ -75,7 +75,8 @@ impl SkillVm {
         let qmp = self.qmp.as_mut().ok_or_else(|| QemuError::Qmp {
             message: "a guest not started paused has no monitor to add a forward".into(),
         })?;
-        let printed = qmp.human(&format!("hostfwd_add net0 udp:{host}-:{guest_port}"))?;
+        let guest = hive_manifest::guest::USER_NETWORK.address;
+        let printed = qmp.human(&format!("hostfwd_add net0 udp:{host}-{guest}:{guest_port}"))?;
         if !printed.is_empty() {
             return Err(QemuError::Qmp {
                 message: format!(
