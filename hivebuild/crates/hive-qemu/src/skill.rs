@@ -4,8 +4,8 @@
 //! hardware RNG when it links a network stack (lwip seeds from Unikraft's `ukrandom`, which
 //! wants RDRAND on `x86_64` and RNDR on arm64: QEMU's `max` CPU has both, drawn from the host's
 //! `getrandom`); a network device on QEMU's user network with a host port forward per `net:`
-//! capability (where the device is and its address are built into the skill:
-//! `hive_manifest::guest`); and under TCG the instruction counter that
+//! capability (virtio-mmio on microvm, PCI on virt; where it is and the skill's address are
+//! built into the skill: `hive_manifest::guest`); and under TCG the instruction counter that
 //! turns Unikraft's 100 ms TSC calibration against the PIT into ~100 000 guest instructions
 //! (`shift=10`: 1 µs of guest time each; idle time follows the host's clock, `sleep=on`).
 //! A skill that holds `channel:brain` gets a second serial line for it (`channel.rs`).
@@ -125,7 +125,15 @@ pub fn skill_machine(
         "-netdev".to_owned(),
         netdev,
         "-device".to_owned(),
-        "virtio-net-device,netdev=net0".to_owned(),
+        match target.arch {
+            // microvm has no PCI bus: the first virtio-mmio transport (`hive_manifest::guest`).
+            Arch::X86_64 => "virtio-net-device,netdev=net0".to_owned(),
+            // virt's PCI bus, not one of its 32 virtio-mmio transports: Unikraft's platform bus
+            // probes every transport of the device tree at ~1.2 ms each under TCG (37 ms),
+            // its PCI bus enumerates in well under one (docs/unikraft.md). No option ROM: the
+            // skill boots without firmware.
+            Arch::Aarch64 => "virtio-net-pci,netdev=net0,romfile=".to_owned(),
+        },
     ]);
     // The skill is built knowing its device and address (`hive_manifest::guest`): nothing
     // for it on the command line. Unikraft takes the command line's first word for the
