@@ -106,14 +106,10 @@ pub fn skill_machine(
             continue;
         }
         let host = free_port(protocol).map_err(QemuError::NoPort)?;
-        let name = match protocol {
-            Protocol::Udp => "udp",
-            Protocol::Tcp => "tcp",
-        };
         let _ = write!(
             netdev,
-            ",hostfwd={name}:{host}-{}:{guest_port}",
-            network.address
+            ",hostfwd={}",
+            forward_rule(protocol, host, guest_port)
         );
         machine.forwards.push(Forward {
             protocol,
@@ -129,9 +125,9 @@ pub fn skill_machine(
             // microvm has no PCI bus: the first virtio-mmio transport (`hive_manifest::guest`).
             Arch::X86_64 => "virtio-net-device,netdev=net0".to_owned(),
             // virt's PCI bus, not one of its 32 virtio-mmio transports: Unikraft's platform bus
-            // probes every transport of the device tree at ~1.2 ms each under TCG (37 ms),
-            // its PCI bus enumerates in well under one (docs/unikraft.md). No option ROM: the
-            // skill boots without firmware.
+            // probes every transport of the device tree, ~1.15 ms each under TCG; on PCI net's
+            // warm boot went 63 -> 39 ms (docs/unikraft.md). No option ROM: the skill boots
+            // without firmware.
             Arch::Aarch64 => "virtio-net-pci,netdev=net0,romfile=".to_owned(),
         },
     ]);
@@ -145,6 +141,16 @@ pub fn skill_machine(
             .extend(["-append".to_owned(), skill.name.clone()]);
     }
     Ok(machine)
+}
+
+/// A user-network forward in QEMU's syntax (`-netdev user,hostfwd=RULE`, the monitor's
+/// `hostfwd_add net0 RULE`): the host's `host` to the guest's `guest_port` at its address.
+pub(crate) fn forward_rule(protocol: Protocol, host: SocketAddr, guest_port: u16) -> String {
+    let name = match protocol {
+        Protocol::Udp => "udp",
+        Protocol::Tcp => "tcp",
+    };
+    format!("{name}:{host}-{}:{guest_port}", USER_NETWORK.address)
 }
 
 /// The I/O port of the runtime's channel on `x86_64` (`components/skill-runtime/channel.c`).

@@ -75,8 +75,12 @@ impl SkillVm {
         let qmp = self.qmp.as_mut().ok_or_else(|| QemuError::Qmp {
             message: "a guest not started paused has no monitor to add a forward".into(),
         })?;
-        let guest = hive_manifest::guest::USER_NETWORK.address;
-        let printed = qmp.human(&format!("hostfwd_add net0 udp:{host}-{guest}:{guest_port}"))?;
+        let rule = crate::skill::forward_rule(
+            hive_manifest::caps::Protocol::Udp,
+            SocketAddr::V4(host),
+            guest_port,
+        );
+        let printed = qmp.human(&format!("hostfwd_add net0 {rule}"))?;
         if !printed.is_empty() {
             return Err(QemuError::Qmp {
                 message: format!(
