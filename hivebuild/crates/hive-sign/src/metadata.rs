@@ -111,8 +111,18 @@ fn detail(duplicates: u32, invalid: u32) -> String {
 }
 
 impl Envelope {
+    /// Read an envelope. Canonical JSON (what signatures are over) has integers only, so a
+    /// document holding any other number (`1.5`, `1e3`, an integer past 64 bits) is refused
+    /// here, with its place, rather than at signing or checking time.
     pub fn parse(bytes: &[u8]) -> Result<Self, VerifyError> {
-        serde_json::from_slice(bytes).map_err(|e| VerifyError::Malformed(e.to_string()))
+        let document: Value =
+            serde_json::from_slice(bytes).map_err(|e| VerifyError::Malformed(e.to_string()))?;
+        if let Some((place, number)) = non_integer(&document, &mut String::new()) {
+            return Err(VerifyError::Malformed(format!(
+                "`{place}` is the number {number}: canonical JSON has integers only"
+            )));
+        }
+        serde_json::from_value(document).map_err(|e| VerifyError::Malformed(e.to_string()))
     }
 
     /// The `signed` object read as `T`, after checking its `_type`.
@@ -201,6 +211,29 @@ impl Envelope {
             });
         }
         Ok(())
+    }
+}
+
+/// The first number in `value` that is not a 64-bit integer, with its place (`signed.a[2]`).
+fn non_integer(value: &Value, place: &mut String) -> Option<(String, serde_json::Number)> {
+    let within = |place: &mut String, step: std::fmt::Arguments, inner: &Value| {
+        let length = place.len();
+        std::fmt::Write::write_fmt(place, step).expect("writing to a String");
+        let found = non_integer(inner, place);
+        place.truncate(length);
+        found
+    };
+    match value {
+        Value::Number(n) if n.is_f64() => Some((place.clone(), n.clone())),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| within(place, format_args!("[{i}]"), item)),
+        Value::Object(members) => members.iter().find_map(|(key, member)| {
+            let dot = if place.is_empty() { "" } else { "." };
+            within(place, format_args!("{dot}{key}"), member)
+        }),
+        _ => None,
     }
 }
 

@@ -129,3 +129,39 @@ fn targets_are_typed() {
         "expected `targets` metadata, found `root`"
     );
 }
+
+#[test]
+fn a_number_canonical_json_cannot_hold_is_refused_with_its_place() {
+    for (document, place) in [
+        (
+            r#"{"signatures":[],"signed":{"a":[1,{"b":1.5}]}}"#,
+            "signed.a[1].b",
+        ),
+        (
+            r#"{"signatures":[],"signed":{"version":1e3}}"#,
+            "signed.version",
+        ),
+        (
+            r#"{"signatures":[{"keyid":"k","sig":"s"}],"signed":{"n":18446744073709551616}}"#,
+            "signed.n",
+        ),
+    ] {
+        let error = Envelope::parse(document.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(&format!("`{place}` is the number"))
+                && error.ends_with("canonical JSON has integers only"),
+            "{document}: {error}"
+        );
+    }
+    // Integers at either end of 64 bits are fine.
+    let envelope = Envelope::parse(
+        br#"{"signatures":[],"signed":{"a":18446744073709551615,"b":-9223372036854775808}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        envelope.signed_bytes(),
+        br#"{"a":18446744073709551615,"b":-9223372036854775808}"#
+    );
+}
